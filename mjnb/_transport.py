@@ -1,0 +1,210 @@
+"""Sending described requests over HTTP: the only module of the client side that imports httpx.
+
+Retry policy (DESIGN.md, "Money and data safety"):
+
+* reads (``Request.submit`` false) retry connection failures, timeouts, 429 and 5xx with
+  exponential backoff, honouring ``Retry-After``;
+* submits retry only when the failure proves no job was created: the connection was never
+  established (refused, connect timeout, no free connection) or the server answered 429.
+  Anything after the request may have left the machine is reported, never resent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import socket
+import time
+from dataclasses import dataclass
+from typing import AsyncIterator, Iterator, Mapping
+
+import httpx
+
+from ._errors import TransportError
+from .dialects import Request, Response
+
+__all__ = ["RetryPolicy", "SyncTransport", "AsyncTransport", "SendFailed"]
+
+USER_AGENT = "mjnb/0.1"
+# Small JSON requests go out as two writes (headers, body); without TCP_NODELAY the second one
+# waits for the server's delayed ACK, ~40 ms a request on loopback.
+_SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+
+class SendFailed(TransportError):
+    """No HTTP answer arrived.  ``sent`` is False only when the request provably never left."""
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 3
+    backoff: float = 0.5  # first delay; doubles each attempt
+    max_delay: float = 8.0
+    retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), 60.0)
+        base = min(self.backoff * (2**attempt), self.max_delay)
+        return base * (0.75 + random.random() / 2)  # jitter: clients that failed together spread out
+
+    def should_retry(self, request: Request, attempt: int, response: Response | None, failure: SendFailed | None) -> bool:
+        if attempt >= self.max_retries:
+            return False
+        if failure is not None:
+            return not failure.sent or not request.submit
+        assert response is not None
+        if response.status_code == 429:
+            return True
+        return not request.submit and response.status_code in self.retry_statuses
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` as seconds, from either of its two forms."""
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
+
+
+def _failure(exc: httpx.HTTPError, request: Request) -> SendFailed:
+    # Errors raised before a connection exists prove nothing was sent.
+    sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+    what = type(exc).__name__
+    return SendFailed(f"{request.method} {request.path}: {what}: {exc}", sent=sent)
+
+
+def _build(client: httpx.Client | httpx.AsyncClient, request: Request, headers: Mapping[str, str]) -> httpx.Request:
+    return client.build_request(
+        request.method,
+        request.path.lstrip("/"),
+        json=request.json,
+        params={k: v for k, v in request.params.items() if v is not None} or None,
+        headers={**headers, **request.headers},
+    )
+
+
+def _response(resp: httpx.Response, content: bytes) -> Response:
+    return Response(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, content)
+
+
+class _Base:
+    def __init__(self, base_url: str, *, timeout: float, retry: RetryPolicy) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self.retry = retry
+
+
+class SyncTransport(_Base):
+    """One kept-alive httpx.Client per mjnb Client."""
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy()) -> None:
+        super().__init__(base_url, timeout=timeout, retry=retry)
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=self.timeout,
+            headers={"user-agent": USER_AGENT},
+            transport=httpx.HTTPTransport(socket_options=_SOCKET_OPTIONS),
+        )
+
+    def send(self, request: Request, headers: Mapping[str, str]) -> Response:
+        attempt = 0
+        while True:
+            response, failure = None, None
+            try:
+                resp = self._client.send(_build(self._client, request, headers))
+                response = _response(resp, resp.content)
+            except httpx.HTTPError as exc:
+                failure = _failure(exc, request)
+            if not self.retry.should_retry(request, attempt, response, failure):
+                if failure is not None:
+                    raise failure
+                return response  # type: ignore[return-value]
+            time.sleep(self.retry.delay(attempt, response and retry_after_seconds(response.headers)))
+            attempt += 1
+
+    def stream_lines(self, request: Request, headers: Mapping[str, str]) -> Iterator[bytes | Response]:
+        """Yields the non-empty lines of a streamed answer, or one Response for a non-2xx answer."""
+        try:
+            with self._client.stream(
+                request.method, request.path.lstrip("/"), json=request.json, headers={**headers, **request.headers}
+            ) as resp:
+                if resp.status_code >= 300:
+                    yield _response(resp, resp.read())
+                    return
+                for line in resp.iter_lines():
+                    if line.strip():
+                        yield line.encode()
+        except httpx.HTTPError as exc:
+            raise _failure(exc, request) from exc
+
+    def download(self, url: str) -> bytes:
+        request = Request("GET", url)
+        response = self.send(request, {})
+        if response.status_code >= 300:
+            raise TransportError(f"download of {url} failed: HTTP {response.status_code}")
+        return response.content
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class AsyncTransport(_Base):
+    """One kept-alive httpx.AsyncClient per mjnb AsyncClient."""
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy()) -> None:
+        super().__init__(base_url, timeout=timeout, retry=retry)
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=self.timeout,
+            headers={"user-agent": USER_AGENT},
+            transport=httpx.AsyncHTTPTransport(socket_options=_SOCKET_OPTIONS),
+        )
+
+    async def send(self, request: Request, headers: Mapping[str, str]) -> Response:
+        attempt = 0
+        while True:
+            response, failure = None, None
+            try:
+                resp = await self._client.send(_build(self._client, request, headers))
+                response = _response(resp, resp.content)
+            except httpx.HTTPError as exc:
+                failure = _failure(exc, request)
+            if not self.retry.should_retry(request, attempt, response, failure):
+                if failure is not None:
+                    raise failure
+                return response  # type: ignore[return-value]
+            await asyncio.sleep(self.retry.delay(attempt, response and retry_after_seconds(response.headers)))
+            attempt += 1
+
+    async def stream_lines(self, request: Request, headers: Mapping[str, str]) -> AsyncIterator[bytes | Response]:
+        try:
+            async with self._client.stream(
+                request.method, request.path.lstrip("/"), json=request.json, headers={**headers, **request.headers}
+            ) as resp:
+                if resp.status_code >= 300:
+                    yield _response(resp, await resp.aread())
+                    return
+                async for line in resp.aiter_lines():
+                    if line.strip():
+                        yield line.encode()
+        except httpx.HTTPError as exc:
+            raise _failure(exc, request) from exc
+
+    async def download(self, url: str) -> bytes:
+        response = await self.send(Request("GET", url), {})
+        if response.status_code >= 300:
+            raise TransportError(f"download of {url} failed: HTTP {response.status_code}")
+        return response.content
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

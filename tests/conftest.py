@@ -1,0 +1,69 @@
+"""Fixtures shared by the client tests: a real simulator on loopback, a journal in a temp dir,
+and one parametrized client fixture that runs each test through Client and AsyncClient."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+
+import pytest
+
+# The embedded simulator is process-wide: make it fast and keep the journal out of ~ before
+# anything starts it.
+os.environ.setdefault("MJNB_SIM_DURATION", "0.3")
+os.environ.setdefault("MJNB_HOME", tempfile.mkdtemp(prefix="mjnb-test-home-"))
+for _var in ("MJNB_API_KEY", "MJNB_BASE_URL", "MJNB_DIALECT"):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    from mjnb.sim import Simulator
+
+    with Simulator(duration=0.3, allow_insecure_callbacks=True) as sim:
+        yield sim
+
+
+class BothWays:
+    """Calls a Client's verbs in a worker thread, or awaits an AsyncClient's, behind one interface."""
+
+    def __init__(self, client) -> None:
+        self.raw = client
+        self.is_async = type(client).__name__ == "AsyncClient"
+
+    def __getattr__(self, name):
+        attr = getattr(self.raw, name)
+        if not callable(attr) or name.startswith("_"):
+            return attr
+
+        async def call(*args, **kw):
+            if self.is_async:
+                return await attr(*args, **kw)
+            return await asyncio.to_thread(attr, *args, **kw)
+
+        return call
+
+
+@pytest.fixture(params=["sync", "async"])
+async def make_client(request, simulator, tmp_path):
+    """``make_client(dialect, **kw)`` → a BothWays around Client or AsyncClient on the simulator."""
+    import mjnb
+
+    made = []
+
+    def make(dialect: str = "mjproxy", **kw):
+        kw.setdefault("base_url", simulator.url(dialect))
+        kw.setdefault("api_key", "sk-test-key")
+        kw.setdefault("journal", tmp_path / "journal.sqlite")
+        cls = mjnb.AsyncClient if request.param == "async" else mjnb.Client
+        client = cls(dialect, **kw)
+        made.append(client)
+        return BothWays(client)
+
+    yield make
+    for client in made:
+        if isinstance(client, mjnb.AsyncClient):
+            await client.aclose()
+        else:
+            client.close()
