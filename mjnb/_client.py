@@ -89,7 +89,7 @@ class _Shared:
     def _submit_failed(self, step: Submit | Stream, entry: int | None, exc: BaseException) -> BaseException:
         """Journal a failed submit and return the error to raise (SubmitUncertain when unknown)."""
         uncertain = (isinstance(exc, SendFailed) and exc.sent) or (
-            isinstance(exc, APIError) and exc.status_code is not None and exc.status_code >= 500
+            isinstance(exc, APIError) and (exc.job_may_exist or (exc.status_code or 0) >= 500)
         )
         if self.journal is not None and entry is not None:
             self.journal.record_failed(entry, uncertain=uncertain, error=str(exc))

@@ -64,9 +64,13 @@ class APIError(MjnbError):
         code: str | int | None = None,
         dialect: str | None = None,
         body: Any = None,
+        job_may_exist: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
+        #: True when the server says it failed *after* a job may have been created upstream
+        #: (a gateway that lost the upstream answer): a submit is then treated as uncertain.
+        self.job_may_exist = job_may_exist
         self.status_code = status_code
         self.code = code
         self.dialect = dialect

@@ -59,8 +59,8 @@ class Action:
     name: str
     label: str
     index: int | None = None  # 0-based image index where the action targets one image
-    params: Mapping[str, Any] = _EMPTY
-    native: Mapping[str, Any] = _EMPTY
+    params: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    native: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     needs_input: bool = False
 
     @property
@@ -103,7 +103,7 @@ class Task:
     submitted_at: float | None = None
     started_at: float | None = None
     finished_at: float | None = None
-    raw: Mapping[str, Any] = field(default=_EMPTY, compare=False, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False, repr=False)
 
     @property
     def done(self) -> bool:
