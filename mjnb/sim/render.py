@@ -1,0 +1,242 @@
+"""Deterministic pictures for the simulator: the same input gives the same bytes, another prompt
+gives a visibly different picture (palette and shapes come from a hash of prompt and seed, and
+the prompt's words are drawn on it).
+
+Everything is drawn on a small sketch and resized, so a 1024² grid takes a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import functools
+import hashlib
+import io
+import random
+import re
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+SKETCH_LONG_SIDE = 96
+MAX_SIDE = 8192
+DIRECTIONS = ("left", "right", "up", "down")
+
+_PARAM = re.compile(r"--[a-zA-Z]+(?:\s+(?!--)[^\s]+)?")
+_URL = re.compile(r"(?:https?://|data:)\S+")
+_WORD = re.compile(r"[^\W_]+")
+_ASPECT = re.compile(r"--(?:ar|aspect)\s+(\d+)\s*:\s*(\d+)")
+
+
+def _rng(*parts: object) -> random.Random:
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _check_size(size: tuple[int, int]) -> tuple[int, int]:
+    w, h = (int(v) for v in size)
+    if not (0 < w <= MAX_SIDE and 0 < h <= MAX_SIDE):
+        raise ValueError(f"size must be two sides in 1..{MAX_SIDE}, got {size!r}")
+    return w, h
+
+
+def _palette(rng: random.Random, count: int = 6) -> list[tuple[int, int, int]]:
+    base = rng.random()
+    spread = rng.choice((0.08, 0.18, 0.5, 0.33))  # analogous, wide, complementary, triadic
+    colours = []
+    for i in range(count):
+        hue = (base + spread * (i % 3) + rng.uniform(-0.04, 0.04)) % 1.0
+        sat = rng.uniform(0.35, 0.95)
+        val = rng.uniform(0.3, 1.0)
+        colours.append(tuple(int(c * 255) for c in colorsys.hsv_to_rgb(hue, sat, val)))
+    return colours
+
+
+def words_of(prompt: str, limit: int = 6) -> list[str]:
+    """The prompt's words, without --parameters and URLs (what a picture shows as its caption)."""
+    text = _PARAM.sub(" ", _URL.sub(" ", prompt))
+    return _WORD.findall(text)[:limit]
+
+
+@functools.lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: a fixed bitmap font
+        return ImageFont.load_default()
+
+
+def _sketch(prompt: str, seed: int, size: tuple[int, int]) -> Image.Image:
+    w, h = size
+    scale = SKETCH_LONG_SIDE / max(w, h)
+    sw, sh = max(2, round(w * scale)), max(2, round(h * scale))
+    rng = _rng("picture", prompt, seed)
+    colours = _palette(rng)
+    corners = Image.new("RGB", (2, 2))
+    corners.putdata([rng.choice(colours) for _ in range(4)])
+    img = corners.resize((sw, sh), Image.BILINEAR)
+    draw = ImageDraw.Draw(img)
+    for _ in range(rng.randint(5, 9)):
+        colour = rng.choice(colours)
+        x0, y0 = rng.uniform(-0.2, 0.9) * sw, rng.uniform(-0.2, 0.9) * sh
+        x1, y1 = x0 + rng.uniform(0.1, 0.6) * sw, y0 + rng.uniform(0.1, 0.6) * sh
+        shape = rng.randrange(4)
+        if shape == 0:
+            draw.ellipse((x0, y0, x1, y1), fill=colour)
+        elif shape == 1:
+            draw.rectangle((x0, y0, x1, y1), fill=colour)
+        elif shape == 2:
+            points = [(rng.uniform(0, sw), rng.uniform(0, sh)) for _ in range(3)]
+            draw.polygon(points, fill=colour)
+        else:
+            draw.line((x0, y0, x1, y1), fill=colour, width=max(1, sw // 24))
+    return img
+
+
+def render_image(prompt: str, seed: int, size: tuple[int, int]) -> Image.Image:
+    """One RGB picture of ``size`` for ``prompt``/``seed`` with the prompt's words as a caption."""
+    w, h = _check_size(size)
+    img = _sketch(prompt, seed, (w, h)).resize((w, h), Image.BICUBIC)
+    caption = " ".join(words_of(prompt))
+    if caption and min(w, h) >= 48:
+        font = _font(max(10, min(w, h) // 16))
+        draw = ImageDraw.Draw(img)
+        draw.text((w // 24, h - h // 24), caption, fill=(255, 255, 255), font=font, anchor="ld",
+                  stroke_width=max(1, min(w, h) // 256), stroke_fill=(0, 0, 0))
+    return img
+
+
+def _tile_seed(seed: int, index0: int) -> int:
+    return seed * 4 + index0 + 1
+
+
+def render_grid(prompt: str, seed: int, size: tuple[int, int] = (1024, 1024)) -> Image.Image:
+    """A 2×2 grid of four different pictures (tile i uses a seed derived from ``seed`` and i)."""
+    w, h = _check_size(size)
+    tw, th = w // 2, h // 2
+    grid = Image.new("RGB", (w, h))
+    for i in range(4):
+        tile = render_image(prompt, _tile_seed(seed, i), (tw, th))
+        grid.paste(tile, ((i % 2) * tw, (i // 2) * th))
+    return grid
+
+
+def grid_from_tiles(tiles: list[Image.Image]) -> Image.Image:
+    """Four equally sized pictures as one 2×2 grid (top-left, top-right, bottom-left, bottom-right)."""
+    if len(tiles) != 4:
+        raise ValueError(f"a grid needs 4 tiles, got {len(tiles)}")
+    tw, th = tiles[0].size
+    grid = Image.new("RGB", (tw * 2, th * 2))
+    for i, tile in enumerate(tiles):
+        grid.paste(tile.convert("RGB").resize((tw, th)) if tile.size != (tw, th) else tile.convert("RGB"),
+                   ((i % 2) * tw, (i // 2) * th))
+    return grid
+
+
+def grid_tile(grid: Image.Image, index0: int) -> Image.Image:
+    """Tile ``index0`` (0 = top-left … 3 = bottom-right) of a 2×2 grid."""
+    if index0 not in (0, 1, 2, 3):
+        raise ValueError(f"index0 must be 0..3, got {index0!r}")
+    w, h = grid.size
+    tw, th = w // 2, h // 2
+    x, y = (index0 % 2) * tw, (index0 // 2) * th
+    return grid.crop((x, y, x + tw, y + th))
+
+
+def picture_from_url(url: str, size: tuple[int, int] = (1024, 1024)) -> Image.Image:
+    """Stands in for an image the simulator cannot download: a picture drawn from the URL itself."""
+    return render_image(url, 0, size)
+
+
+def mask_to_l(mask: Image.Image) -> Image.Image:
+    """A mask as mode L, white = regenerate; a transparent pixel counts as black (keep)."""
+    if mask.mode in ("RGBA", "LA", "PA") or (mask.mode == "P" and "transparency" in mask.info):
+        rgba = mask.convert("RGBA")
+        luminance = rgba.convert("L")
+        return Image.composite(luminance, Image.new("L", mask.size, 0), rgba.getchannel("A"))
+    return mask.convert("L")
+
+
+def repaint_masked(image: Image.Image, mask_L: Image.Image, prompt: str, seed: int) -> Image.Image:
+    """``image`` with only the pixels where the mask is >= 128 replaced by a new picture."""
+    if mask_L.size != image.size:
+        raise ValueError(f"mask size {mask_L.size} must equal the image size {image.size}")
+    base = image if image.mode in ("RGB", "RGBA") else image.convert("RGB")
+    fresh = render_image(prompt, seed, image.size).convert(base.mode)
+    binary = mask_to_l(mask_L).point(lambda v: 255 if v >= 128 else 0)
+    return Image.composite(fresh, base, binary)
+
+
+def compose_canvas(
+    src: Image.Image, canvas: tuple[int, int], box: tuple[int, int, int, int], prompt: str, seed: int
+) -> Image.Image:
+    """A ``canvas``-sized picture with ``src`` resized to the box's w×h at its x,y (negative = cropped)."""
+    cw, ch = _check_size(canvas)
+    x, y, bw, bh = (int(v) for v in box)
+    _check_size((bw, bh))
+    out = render_image(prompt, seed, (cw, ch))
+    piece = src.resize((bw, bh), Image.LANCZOS)
+    if piece.mode in ("RGBA", "LA"):
+        out.paste(piece.convert("RGB"), (x, y), piece.getchannel("A"))
+    else:
+        out.paste(piece.convert("RGB"), (x, y))
+    return out
+
+
+def outpaint(src: Image.Image, factor: float, prompt: str, seed: int) -> Image.Image:
+    """A zoom-out: ``src`` shrunk to 1/``factor`` in the centre of a same-sized picture."""
+    if not 1.0 <= float(factor) <= 4.0:
+        raise ValueError(f"factor must be in 1..4, got {factor!r}")
+    w, h = src.size
+    iw, ih = max(1, round(w / factor)), max(1, round(h / factor))
+    return compose_canvas(src, (w, h), ((w - iw) // 2, (h - ih) // 2, iw, ih), prompt, seed)
+
+
+def pan(src: Image.Image, direction: str, prompt: str, seed: int, extend: float = 0.5) -> Image.Image:
+    """``src`` extended by ``extend`` of its size towards ``direction`` (left, right, up, down)."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    w, h = src.size
+    if direction in ("left", "right"):
+        canvas = (w + round(w * extend), h)
+        x = canvas[0] - w if direction == "left" else 0
+        return compose_canvas(src, canvas, (x, 0, w, h), prompt, seed)
+    canvas = (w, h + round(h * extend))
+    y = canvas[1] - h if direction == "up" else 0
+    return compose_canvas(src, canvas, (0, y, w, h), prompt, seed)
+
+
+def vary(image: Image.Image, prompt: str, seed: int, strength: float) -> Image.Image:
+    """A variation: ``image`` mixed with a new picture; small ``strength`` stays close to it."""
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be in 0..1, got {strength!r}")
+    base = image.convert("RGB")
+    return Image.blend(base, render_image(prompt, seed, base.size), strength)
+
+
+def preview(img: Image.Image, progress: float) -> Image.Image:
+    """A blurry partial preview of ``img`` at ``progress`` percent (0..100), same size."""
+    share = min(1.0, max(0.0, float(progress) / 100.0))
+    w, h = img.size
+    side = 6 + round(share * 42)
+    scale = side / max(w, h)
+    low = img.convert("RGB").resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
+    blurred = low.resize((w, h), Image.BILINEAR).filter(ImageFilter.BoxBlur(max(1, min(w, h) // 64)))
+    return Image.blend(Image.new("RGB", (w, h), (128, 128, 128)), blurred, 0.35 + 0.65 * share)
+
+
+def to_png(img: Image.Image) -> bytes:
+    # Level 1: a 2048² grid encodes in tens of milliseconds instead of hundreds.
+    buf = io.BytesIO()
+    img.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def aspect_size(prompt: str, base: int = 1024) -> tuple[int, int]:
+    """(w, h) for the prompt's ``--ar W:H`` (or ``--aspect``): long side ``base``, sides multiples of 8."""
+    match = _ASPECT.search(prompt or "")
+    if not match:
+        return base, base
+    aw, ah = int(match.group(1)), int(match.group(2))
+    if aw <= 0 or ah <= 0:
+        return base, base
+    short = max(8, round(base * min(aw, ah) / max(aw, ah) / 8) * 8)
+    return (base, short) if aw >= ah else (short, base)
