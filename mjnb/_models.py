@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Mapping
 
-__all__ = ["TaskStatus", "Action", "Task", "Page", "ACTION_NAMES"]
+__all__ = ["TaskStatus", "Action", "Task", "Page", "ACTION_NAMES", "ACTION_LABELS"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -44,6 +44,29 @@ ACTION_NAMES: tuple[str, ...] = (
     "pan_left", "pan_right", "pan_up", "pan_down",
     "remix", "edit", "enhance",
 )
+
+
+#: Button captions for the unified names (U1–U4 / V1–V4 are their own captions).
+ACTION_LABELS = {
+    "reroll": "🔄 Reroll",
+    "upscale_subtle": "Upscale (Subtle)",
+    "upscale_creative": "Upscale (Creative)",
+    "upscale_2x": "Upscale (2x)",
+    "upscale_4x": "Upscale (4x)",
+    "vary_subtle": "Vary (Subtle)",
+    "vary_strong": "Vary (Strong)",
+    "vary_region": "🖌️ Vary (Region)",
+    "zoom_out_2x": "Zoom Out 2x",
+    "zoom_out_1.5x": "Zoom Out 1.5x",
+    "custom_zoom": "🔍 Custom Zoom",
+    "pan_left": "⬅️ Pan left",
+    "pan_right": "➡️ Pan right",
+    "pan_up": "⬆️ Pan up",
+    "pan_down": "⬇️ Pan down",
+    "remix": "🎛️ Remix",
+    "edit": "✂️ Edit (canvas)",
+    "enhance": "✨ Enhance",
+}
 
 
 @dataclass(frozen=True)

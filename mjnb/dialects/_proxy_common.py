@@ -22,7 +22,7 @@ from .._errors import (
     TaskNotFound,
     ValidationError,
 )
-from .._models import ACTION_NAMES, Action, Task, TaskStatus
+from .._models import ACTION_LABELS, ACTION_NAMES, Action, Task, TaskStatus
 from ._base import Request, Response
 
 __all__ = ["ProxyRequest", "task_from_dto", "actions_from_buttons", "numbered_texts", "raise_for_result"]
@@ -177,23 +177,7 @@ def task_from_dto(dto: Mapping[str, Any], dialect: str, raw: Mapping[str, Any] |
 
 
 # -- buttons → actions (§3.7, §6.5) --------------------------------------------------------------
-LABELS = {
-    "reroll": "🔄 Reroll",
-    "upscale_subtle": "Upscale (Subtle)",
-    "upscale_creative": "Upscale (Creative)",
-    "upscale_2x": "Upscale (2x)",
-    "upscale_4x": "Upscale (4x)",
-    "vary_subtle": "Vary (Subtle)",
-    "vary_strong": "Vary (Strong)",
-    "vary_region": "🖌️ Vary (Region)",
-    "zoom_out_2x": "Zoom Out 2x",
-    "zoom_out_1.5x": "Zoom Out 1.5x",
-    "custom_zoom": "🔍 Custom Zoom",
-    "pan_left": "⬅️ Pan left",
-    "pan_right": "➡️ Pan right",
-    "pan_up": "⬆️ Pan up",
-    "pan_down": "⬇️ Pan down",
-}
+LABELS = ACTION_LABELS  # the proxy buttons' captions are the unified ones
 _JOB_KEYS = {
     "reroll": "reroll",
     "low_variation": "vary_subtle",

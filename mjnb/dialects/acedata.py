@@ -1,0 +1,542 @@
+"""AceData Cloud: ``POST /midjourney/{imagine,edits,describe,shorten,seed,tasks}`` (PROTOCOLS.md §2).
+
+Every submit asks for an immediate ``{"task_id"}`` (``"async": true``, or the ``callback_url``
+when one is given) and the client polls ``/midjourney/tasks``.  With ``stream=True`` the same
+call instead follows the job on one NDJSON answer (``parse_stream_line``).  AceData has no
+status field: the state is derived from ``response.success``, ``progress`` and ``finished_at``
+(§2.6).  Follow-ups replay ``{"action": <native>, "image_id": …}`` on ``/midjourney/imagine``.
+Describe and shorten answer at once with no task id: their Task gets a derived id (see
+:func:`_text_task`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .._errors import APIError, AuthenticationError, ModerationError, RateLimitError, ServerError, TaskNotFound
+from .._errors import UnsupportedOperation, ValidationError
+from .._models import Action, Page, Task, TaskStatus
+from ._base import SUBMIT_OPS, Request, Response
+from ._common import (ACTION_LABELS, checked_bool, checked_callback_url, checked_image_ref, checked_options,
+                      checked_page, checked_window, class_for_status, decode_json, invalid, is_base64_png,
+                      is_http_url, leading_urls, positive_int, progress_of, required_text, retry_after, seconds,
+                      sorted_actions, text_or_none)
+
+__all__ = ["AceData", "AceRequest", "make"]
+
+_MODES = ("fast", "relax", "turbo")
+_VERSIONS = ("5.2", "6", "6.1", "7", "8", "8.1", "8.2")
+_QUALITIES = (".25", ".5", "1", "2", "4")
+_MAX_IMAGE_PROMPTS = 5  # ACE-API; Midjourney itself allows more (§2.2 ⚠️)
+_STREAMABLE = frozenset({"imagine", "action", "inpaint", "edit"})  # the /imagine and /edits calls
+
+#: AceData's follow-up ``action`` strings → the unified names (§2.2, §6.5).
+_UNIFIED = {
+    **{f"upscale{n}": f"U{n}" for n in range(1, 5)}, **{f"variation{n}": f"V{n}" for n in range(1, 5)},
+    "reroll": "reroll", "upscale_2x": "upscale_2x", "upscale_4x": "upscale_4x", "variation_subtle": "vary_subtle",
+    "variation_strong": "vary_strong", "variation_region": "vary_region", "zoom_out_2x": "zoom_out_2x",
+    "zoom_out_1_5x": "zoom_out_1.5x", **{f"pan_{d}": f"pan_{d}" for d in ("left", "right", "up", "down")},
+}
+_NATIVE = {unified: native for native, unified in _UNIFIED.items()}
+#: The actions AceData lists after an upscale (§2.2): an image carrying any of them is a single
+#: upscaled image, on which Vary (Region) works even though AceData does not list it.
+_SINGLE_IMAGE = frozenset(
+    {"upscale_2x", "upscale_4x", "variation_subtle", "variation_strong", "zoom_out_2x", "zoom_out_1_5x",
+     "pan_left", "pan_right", "pan_up", "pan_down"}
+)
+_KINDS = {"generate": "IMAGINE", "reroll": "REROLL", "variation_region": "INPAINT", "upscale_2x": "UPSCALE_HD",
+          "upscale_4x": "UPSCALE_HD", "edits": "EDIT", "describe": "DESCRIBE", "shorten": "SHORTEN",
+          "videos": "VIDEO"}
+_FAMILIES = (("upscale", "UPSCALE"), ("variation", "VARIATION"), ("pan_", "PAN"), ("zoom_out", "ZOOM"))
+_DONE_STATES = frozenset({"complete", "completed", "succeeded", "success"})
+_FAILED_STATES = frozenset({"failed", "error"})
+_CANCELLED_STATES = frozenset({"cancelled", "canceled"})
+
+# §2.7 error codes → classes.  ``used_up`` (balance exhausted) is a quota: RateLimitError, which
+# the transport never retries on its own (it retries HTTP 429 only).
+_ERROR_CLASSES: dict[str, type[APIError]] = {
+    **dict.fromkeys(("bad_request", "token_mismatched", "api_not_implemented"), ValidationError),
+    **dict.fromkeys(("invalid_token", "token_expired", "no_token", "disabled"), AuthenticationError),
+    "forbidden": ModerationError,
+    **dict.fromkeys(("used_up", "too_many_requests"), RateLimitError),
+    **dict.fromkeys(("api_error", "timeout"), ServerError),
+}
+_REQUEST_FIELDS = re.compile(r"\b(prompt|image_url|image_id|mask|mode|version|quality|callback_url|action|id)\b")
+
+
+def _kind_of(native: str | None) -> str | None:
+    """The proxy-style kind (IMAGINE, UPSCALE, …) of the task an AceData action starts."""
+    if not native:
+        return None
+    family = next((k for p, k in _FAMILIES if native.startswith(p)), native.upper())
+    return _KINDS.get(native, family)
+
+
+@dataclass(frozen=True)
+class AceRequest(Request):
+    """A Request plus what parsing its answer needs (``dataclasses.replace`` keeps these)."""
+
+    kind: str | None = None
+    prompt: str | None = None
+    parent_id: str | None = None
+    task_id: str | None = None
+    page: int = 1
+    page_size: int = 20
+    since: float | None = None
+    until: float | None = None
+
+
+# -- option checks (§2.2, §2.3) ------------------------------------------------------------------
+def _choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
+    text = format(value, "g") if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    if field == "quality" and isinstance(text, str) and text.startswith("0."):
+        text = text[1:]  # 0.25 → ".25", as AceData spells it
+    if not isinstance(text, str) or text not in allowed:
+        raise invalid(field, f"{value!r} is not allowed; use one of {', '.join(allowed)}")
+    return text
+
+
+def _timeout(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise invalid(field, f"{value!r} is not allowed; use a positive number of seconds")
+    return value
+
+
+_CHECKS = {
+    "mode": lambda v, f: _choice(v, f, _MODES), "version": lambda v, f: _choice(v, f, _VERSIONS),
+    "quality": lambda v, f: _choice(v, f, _QUALITIES), "timeout": _timeout,
+    **dict.fromkeys(("split_images", "translation", "hd", "style_reference", "moodboard"), checked_bool),
+}
+_IMAGINE_OPTIONS = tuple(_CHECKS)
+_EDIT_OPTIONS = ("mode", "split_images", "timeout")
+
+
+def _options(op: str, options: Mapping[str, Any] | None, allowed: tuple[str, ...], mode: str | None = None) -> dict:
+    checked = checked_options(f"acedata {op}", options, {key: _CHECKS[key] for key in allowed})
+    if mode is not None:
+        if mode not in _MODES:
+            raise invalid("mode", f"{mode!r} is not offered by acedata; use one of {', '.join(_MODES)}")
+        if checked.get("mode", mode) != mode:
+            raise invalid("mode", f"{mode!r} contradicts options mode={checked['mode']!r}; keep one")
+        checked["mode"] = mode
+    return checked
+
+
+def _callback(callback_url: Any) -> dict[str, str]:
+    # AceData documents no rule for its webhook beyond being a URL (§2.2).
+    if callback_url is None:
+        return {}
+    return {"callback_url": checked_callback_url(callback_url, max_chars=2048, public_https=False)}
+
+
+def _mask(mask: Any) -> str:
+    """A bare base64 PNG (white = repaint), or a mask image URL (ACE-OAS reads it as one)."""
+    if is_http_url(mask) or is_base64_png(mask):
+        return mask
+    raise invalid("mask", "must be bare base64 of a grayscale PNG (white = repaint, no data: prefix) "
+                          "or an http(s) URL")
+
+
+def _checked_id(value: Any, field: str = "task_id") -> str:
+    text = required_text(value, field)
+    if any(ch.isspace() for ch in text):
+        raise invalid(field, f"{text!r} is not a task id (it contains spaces)")
+    return text
+
+
+# -- answers (§2.2, §2.6) --------------------------------------------------------------------------
+def _error_parts(error: Any) -> tuple[Any, str | None]:
+    """``(code, message)`` of an ``error`` that is an object or, per ACE-SDK, a plain string."""
+    if isinstance(error, Mapping):
+        code = error.get("code")
+        return code, text_or_none(error.get("message")) or (str(code) if code not in (None, "") else None)
+    return None, text_or_none(error)
+
+
+def _has_error(value: Any) -> bool:
+    return value not in (None, "", {}, [])
+
+
+def _is_record(payload: Mapping[str, Any]) -> bool:
+    """A ``/midjourney/tasks`` document (vs. a result object, which carries ``task_id``)."""
+    return "id" in payload or "response" in payload or "request" in payload
+
+
+def _state(record: Mapping[str, Any], result: Mapping[str, Any]) -> tuple[TaskStatus, Any, str | None, int | None]:
+    """``(status, error_code, fail_reason, progress)`` derived as §2.6 and §6.2 say."""
+    state = str(record.get("state") or "").strip().lower()
+    error = result.get("error") if _has_error(result.get("error")) else record.get("error")
+    code, message = _error_parts(error)
+    progress = progress_of(result.get("progress", record.get("progress")))
+    if state in _CANCELLED_STATES:
+        return TaskStatus.CANCELLED, code, message or "the task was cancelled", progress
+    if result.get("success") is False or _has_error(error) or state in _FAILED_STATES:
+        return TaskStatus.FAILED, code, message or "the task failed with no reason given", progress
+    finished = seconds(record.get("finished_at")) is not None
+    if result.get("success") is True or state in _DONE_STATES:
+        if progress is not None and progress < 100 and not finished:
+            return TaskStatus.RUNNING, None, None, progress  # an NDJSON line before the end
+        return TaskStatus.SUCCEEDED, None, None, 100
+    if finished:  # ACE-SDK: finished_at alone is terminal; it succeeded only if it left a result
+        if any(result.get(k) for k in ("raw_image_url", "image_url", "sub_image_urls", "descriptions", "prompts")):
+            return TaskStatus.SUCCEEDED, None, None, 100
+        return TaskStatus.FAILED, None, "the task finished without a result or an error", progress
+    running = progress is not None or seconds(record.get("started_at")) is not None
+    return (TaskStatus.RUNNING if running else TaskStatus.QUEUED), None, None, progress
+
+
+def _actions(natives: Any, image_id: str | None, kind: str | None) -> tuple[Action, ...]:
+    if not image_id or not isinstance(natives, list):
+        return ()
+    names = [a for a in natives if isinstance(a, str) and a in _UNIFIED]
+    upscaled = kind == "UPSCALE" or any(a in _SINGLE_IMAGE for a in names)
+    if upscaled and "variation_region" not in names:
+        names.append("variation_region")  # accepted on an upscaled image though never listed (§2.2 ⚠️)
+    found = []
+    for native in names:
+        name = _UNIFIED[native]
+        grid = name[0] in "UV" and name[1:].isdigit()
+        found.append(Action(
+            name=name,
+            label=name if grid else ACTION_LABELS[name],
+            index=int(name[1:]) - 1 if grid else None,
+            params={"direction": name[4:]} if name.startswith("pan_") else {},
+            native={"action": native, "image_id": image_id},
+        ))
+    return sorted_actions(found)
+
+
+def _urls(value: Any) -> tuple[str, ...]:
+    return tuple(u for u in value if is_http_url(u)) if isinstance(value, list) else ()
+
+
+def _texts(result: Mapping[str, Any]) -> tuple[str, ...]:
+    found = result.get("descriptions", result.get("prompts"))
+    return tuple(t.strip() for t in found if isinstance(t, str) and t.strip()) if isinstance(found, list) else ()
+
+
+def task_from_payload(payload: Mapping[str, Any], request: Request | None = None) -> Task:
+    """A Task from a submit answer, an NDJSON line, a callback body or a ``/tasks`` document."""
+    record = payload if _is_record(payload) else {}
+    result = payload.get("response") if record else payload
+    result = result if isinstance(result, Mapping) else {}
+    task_id = (text_or_none(record.get("id")) or text_or_none(result.get("task_id"))
+               or text_or_none(payload.get("task_id")) or getattr(request, "task_id", None))
+    if task_id is None:
+        raise ServerError(f"the answer names no task: {json.dumps(payload)[:200]}", dialect="acedata", body=payload)
+    status, code, reason, progress = _state(record, result)
+    asked = record.get("request") if isinstance(record.get("request"), Mapping) else {}
+    kind_source = asked.get("action") if record.get("type") in (None, "imagine") else record.get("type")
+    kind = _kind_of(text_or_none(kind_source)) or getattr(request, "kind", None)
+    image_id = text_or_none(result.get("image_id")) or text_or_none(record.get("image_id"))
+    done = status is TaskStatus.SUCCEEDED
+    full, thumb = text_or_none(result.get("raw_image_url")), text_or_none(result.get("image_url"))
+    width, height = (result.get("raw_image_width"), result.get("raw_image_height")) if full else (
+        result.get("image_width"), result.get("image_height"))
+    size = (positive_int(width), positive_int(height))
+    return Task(
+        id=task_id, dialect="acedata", status=status, kind=kind, raw_status=text_or_none(record.get("state")),
+        progress=progress, prompt=text_or_none(asked.get("prompt")) or getattr(request, "prompt", None),
+        image_url=(full or thumb) if done else None,
+        preview_url=thumb,  # the in-progress preview, or the finished image's thumbnail
+        image_urls=_urls(result.get("sub_image_urls")) if done else (),
+        size=size if done and None not in size else None,  # type: ignore[arg-type]
+        actions=_actions(result.get("actions"), image_id, kind) if done else (),
+        texts=_texts(result) if done else (), fail_reason=reason, error_code=code,
+        parent_id=getattr(request, "parent_id", None), image_id=image_id,
+        submitted_at=seconds(record.get("created_at")), started_at=seconds(record.get("started_at")),
+        finished_at=seconds(record.get("finished_at")), raw=dict(payload),
+    )
+
+
+def error_for(code: Any, message: str | None, *, status_code: int | None, body: Any,
+              headers: Mapping[str, str] | None = None) -> APIError:
+    """The typed error for an AceData error code (§2.7), falling back on the HTTP status."""
+    cls = _ERROR_CLASSES.get(str(code)) if code is not None else None
+    cls = cls or class_for_status(status_code)
+    text = message or f"HTTP {status_code} with no error message"
+    kw: dict[str, Any] = dict(status_code=status_code, code=code, dialect="acedata", body=body)
+    # A blocking call that timed out (504 / code timeout) left a job that may still run and bill.
+    kw["job_may_exist"] = code == "timeout" or status_code == 504
+    if cls is RateLimitError:
+        return RateLimitError(text, retry_after=retry_after(headers or {}), **kw)
+    if cls is ValidationError:
+        named = _REQUEST_FIELDS.search(text)
+        return ValidationError(text, field=named[1] if named else None, **kw)
+    return cls(text, **kw)
+
+
+def _text_task(kind: str, request: Request, response: Response, body: Mapping[str, Any], texts: Any) -> Task:
+    """Describe / shorten answer at once with no task id: use one if present, else a stable hash of
+    the exchange (``describe-<16 hex>``), so a journal can still tell the results apart."""
+    task_id = text_or_none(body.get("task_id")) or text_or_none(body.get("trace_id"))
+    if task_id is None:
+        digest = hashlib.sha256(json.dumps(request.json, sort_keys=True).encode() + b"\n" + response.content)
+        task_id = f"{kind.lower()}-{digest.hexdigest()[:16]}"
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise ServerError(f"expected a list of texts, got {json.dumps(body)[:200]}", status_code=response.status_code,
+                          dialect="acedata", body=body)
+    return Task(id=task_id, dialect="acedata", status=TaskStatus.SUCCEEDED, kind=kind, progress=100,
+                prompt=getattr(request, "prompt", None), texts=tuple(t.strip() for t in texts if t.strip()),
+                raw=dict(body))
+
+
+class AceData:
+    """The AceData Cloud dialect: sans-IO requests and answers (see ``dialects._base``)."""
+
+    name = "acedata"
+    operations = frozenset({"imagine", "action", "inpaint", "edit", "describe", "shorten", "seed", "get", "list"})
+    mask_format = "png_base64"
+    poll_interval = 3.0
+    supports_stream = True
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def auth_headers(self, api_key: str, request: Request) -> dict[str, str]:
+        return {"authorization": f"Bearer {api_key}"} if api_key else {}
+
+    # -- requests ---------------------------------------------------------------------------------
+    def prepare(self, op: str, **kw: Any) -> AceRequest:
+        if op not in self.operations:
+            from . import offered_by
+
+            error = UnsupportedOperation(self.name, op, offered_by(op))
+            if op == "blend":
+                error.args = (f"{error}; AceData blends by putting 2–5 image URLs at the start of an imagine "
+                              "prompt",)
+            raise error
+        if kw.pop("stream", False):
+            if op not in _STREAMABLE:
+                raise invalid("stream", f"{op} cannot stream; only {', '.join(sorted(_STREAMABLE))} can")
+            kw["stream"] = True
+        return getattr(self, f"_prepare_{op}")(**kw)
+
+    def _submit(self, op: str, path: str, body: dict[str, Any], *, stream: bool, callback_url: Any,
+                **context: Any) -> AceRequest:
+        body.update(_callback(callback_url))
+        if not stream and callback_url is None:
+            body["async"] = True  # answer {"task_id"} at once instead of blocking up to 480 s
+        accept = "application/x-ndjson" if stream else "application/json"
+        return AceRequest("POST", path, json=body, headers={"accept": accept}, submit=True, stream=stream,
+                          op=op, **context)
+
+    def _prepare_imagine(self, *, prompt: str, images: Any = (), bot: str | None = None, mode: str | None = None,
+                         callback_url: str | None = None, options: Mapping[str, Any] | None = None,
+                         stream: bool = False) -> AceRequest:
+        text = required_text(prompt, "prompt")
+        refs = list(images or ())
+        for ref in refs:
+            if not is_http_url(ref):
+                raise invalid("images", "AceData takes image prompts as http(s) URLs at the start of the prompt; "
+                                        "upload a local image first")
+        if bot not in (None, "mj", "niji"):
+            raise invalid("bot", f"{bot!r} is not allowed; use 'mj', 'niji' or None")
+        if bot == "niji" and not re.search(r"(?<!\S)--niji(?!\S)", text):
+            text = f"{text} --niji"  # AceData has no bot field: Niji is asked for in the prompt
+        full = " ".join([*refs, text])
+        if len(leading_urls(full)[0]) > _MAX_IMAGE_PROMPTS:
+            raise invalid("images", f"at most {_MAX_IMAGE_PROMPTS} image URLs per prompt on acedata")
+        body = {"action": "generate", "prompt": full, **_options("imagine", options, _IMAGINE_OPTIONS, mode)}
+        return self._submit("imagine", "/midjourney/imagine", body, stream=stream, callback_url=callback_url,
+                            kind="IMAGINE", prompt=full)
+
+    def _source(self, task: Any) -> Task:
+        if not isinstance(task, Task) or task.dialect != self.name:
+            raise invalid("task", "expected a Task of the acedata dialect")
+        if task.status is not TaskStatus.SUCCEEDED:
+            raise invalid("task", f"{task.id} is {task.status.value}; a follow-up needs a succeeded task "
+                                  "(wait for it first)")
+        return task
+
+    def _prepare_action(self, *, task: Task, action: Action, prompt: str | None = None, callback_url: Any = None,
+                        options: Mapping[str, Any] | None = None, stream: bool = False) -> AceRequest:
+        task = self._source(task)
+        if not isinstance(action, Action):
+            raise invalid("action", "expected an Action of the task (task.action('U1'))")
+        native = action.native.get("action") or _NATIVE.get(action.name)
+        if native not in _UNIFIED:
+            allowed = ", ".join(n for n in _NATIVE if n != "vary_region")
+            raise invalid("action", f"{action.name!r} is not an acedata follow-up; allowed: {allowed}")
+        if native == "variation_region":
+            raise invalid("mask", "vary_region needs a mask; use inpaint(task, mask, prompt)")
+        image_id = action.native.get("image_id") or task.image_id
+        if not image_id:
+            raise invalid("task", f"{task.id} has no image_id to act on")
+        body: dict[str, Any] = {"action": native, "image_id": image_id}
+        if prompt is not None:
+            body["prompt"] = required_text(prompt, "prompt")
+        body.update(_options("action", options, _IMAGINE_OPTIONS))
+        return self._submit("action", "/midjourney/imagine", body, stream=stream, callback_url=callback_url,
+                            kind=_kind_of(native), prompt=body.get("prompt", task.prompt), parent_id=task.id)
+
+    def _prepare_inpaint(self, *, task: Task, mask: Any, index: int | None = None, prompt: str | None = None,
+                         callback_url: str | None = None, options: Mapping[str, Any] | None = None,
+                         stream: bool = False) -> AceRequest:
+        """Vary (Region) on the upscaled image of ``task``; a 2×2 grid must be upscaled first."""
+        task = self._source(task)
+        if any(a.name in ("U1", "U2", "U3", "U4") for a in task.actions):
+            hint = f" (U{index + 1})" if isinstance(index, int) and 0 <= index < 4 else " (U1–U4)"
+            raise invalid("task", f"{task.id} is a 2×2 grid; vary_region works on an upscaled image: "
+                                  f"upscale first{hint}")
+        if index not in (None, 0):
+            raise invalid("index", f"{index!r} is not allowed; this task holds one image (use None or 0)")
+        if not task.image_id:
+            raise invalid("task", f"{task.id} has no image_id to act on")
+        body: dict[str, Any] = {"action": "variation_region", "image_id": task.image_id, "mask": _mask(mask)}
+        if prompt is not None:
+            body["prompt"] = required_text(prompt, "prompt")
+        body.update(_options("inpaint", options, _IMAGINE_OPTIONS))
+        return self._submit("inpaint", "/midjourney/imagine", body, stream=stream, callback_url=callback_url,
+                            kind="INPAINT", prompt=body.get("prompt", task.prompt), parent_id=task.id)
+
+    def _prepare_edit(self, *, image: str, prompt: str, mask: Any = None, callback_url: str | None = None,
+                      options: Mapping[str, Any] | None = None, stream: bool = False) -> AceRequest:
+        text = required_text(prompt, "prompt")
+        body: dict[str, Any] = {"image_url": checked_image_ref(image, "image"), "prompt": text}
+        if mask is not None:
+            body["mask"] = _mask(mask)
+        body["split_images"] = True  # edits return the four images separately (§2.3)
+        body.update(_options("edit", options, _EDIT_OPTIONS))
+        return self._submit("edit", "/midjourney/edits", body, stream=stream, callback_url=callback_url,
+                            kind="EDIT", prompt=text)
+
+    def _prepare_describe(self, *, image: str, callback_url: str | None = None,
+                          options: Mapping[str, Any] | None = None) -> AceRequest:
+        if callback_url is not None:
+            raise invalid("callback_url", "acedata describe answers at once and takes no callback")
+        _options("describe", options, ())
+        return AceRequest("POST", "/midjourney/describe", json={"image_url": checked_image_ref(image, "image")},
+                          submit=True, op="describe", kind="DESCRIBE")
+
+    def _prepare_shorten(self, *, prompt: str, options: Mapping[str, Any] | None = None) -> AceRequest:
+        _options("shorten", options, ())
+        text = required_text(prompt, "prompt")
+        return AceRequest("POST", "/midjourney/shorten", json={"prompt": text}, submit=True, op="shorten",
+                          kind="SHORTEN", prompt=text)
+
+    def _prepare_seed(self, *, task: Task) -> AceRequest:
+        if not isinstance(task, Task) or task.dialect != self.name or not task.image_id:
+            raise invalid("task", "seed needs a finished acedata task (it carries the image_id)")
+        return AceRequest("POST", "/midjourney/seed", json={"image_id": task.image_id}, op="seed", task_id=task.id)
+
+    def _prepare_get(self, *, task_id: str) -> AceRequest:
+        task_id = _checked_id(task_id)
+        return AceRequest("POST", "/midjourney/tasks", json={"action": "retrieve", "id": task_id}, op="get",
+                          task_id=task_id)
+
+    def _prepare_list(self, *, page: int = 1, page_size: int = 20, task_id: str | None = None,
+                      since: float | None = None, until: float | None = None, admin: bool = False) -> AceRequest:
+        """``retrieve_batch``; AceData filters by ids only, so ``since``/``until`` filter the page here."""
+        page, page_size = checked_page(page, page_size)
+        since, until = checked_window(since, until)
+        if admin:
+            raise invalid("admin", "acedata lists only the key owner's tasks; use admin=False")
+        body: dict[str, Any] = {"action": "retrieve_batch", "offset": (page - 1) * page_size, "limit": page_size}
+        if task_id is not None:
+            body["ids"] = [_checked_id(task_id)]
+        return AceRequest("POST", "/midjourney/tasks", json=body, op="list", page=page, page_size=page_size,
+                          since=since, until=until)
+
+    # -- answers ----------------------------------------------------------------------------------
+    def parse(self, op: str, request: Request, response: Response) -> Any:
+        if op not in self.operations:
+            from . import offered_by
+
+            raise UnsupportedOperation(self.name, op, offered_by(op))
+        if op in ("describe", "shorten"):
+            body = self._decode(response)
+            key = "descriptions" if op == "describe" else "prompts"
+            return _text_task(op.upper(), request, response, body, body.get(key))
+        if op in SUBMIT_OPS:
+            return self._parse_task(request, response)
+        return getattr(self, f"_parse_{op}")(request, response)
+
+    def parse_stream_line(self, request: Request, line: bytes) -> Task:
+        """The Task after one NDJSON line; a line that reports a failure raises its error."""
+        try:
+            payload = json.loads(line)
+        except ValueError:
+            raise ServerError(f"a streamed line is not JSON: {line[:200]!r}", dialect=self.name) from None
+        if not isinstance(payload, Mapping):
+            raise ServerError(f"a streamed line is not an object: {line[:200]!r}", dialect=self.name, body=payload)
+        if payload.get("success") is False or _has_error(payload.get("error")):
+            code, message = _error_parts(payload.get("error"))
+            raise error_for(code, message or "the job failed", status_code=None, body=payload)
+        return task_from_payload(payload, request)
+
+    def _decode(self, response: Response) -> Mapping[str, Any]:
+        body, decoded, text = decode_json(response)
+        failed = isinstance(body, Mapping) and (body.get("success") is False or _has_error(body.get("error")))
+        if response.status_code >= 400 or (failed and not _is_record(body) and not body.get("task_id")):
+            code, message = _error_parts(body.get("error")) if isinstance(body, Mapping) else (None, None)
+            raise error_for(code, message or text.strip()[:300] or None, status_code=response.status_code,
+                            body=body if decoded else (text.strip() or None), headers=response.headers)
+        if not isinstance(body, Mapping):
+            raise ServerError(f"HTTP {response.status_code}: expected a JSON object, got {text.strip()[:200]!r}",
+                              status_code=response.status_code, dialect=self.name, body=body)
+        return body
+
+    def _parse_task(self, request: Request, response: Response) -> Task:
+        if request.stream and response.status_code < 400:
+            try:
+                response.json()
+            except ValueError:  # the NDJSON lines, read at once: the last one is the state
+                task = None
+                for line in response.content.splitlines():
+                    if line.strip():
+                        task = self.parse_stream_line(request, line)
+                if task is not None:
+                    return task
+        return task_from_payload(self._decode(response), request)
+
+    def _parse_get(self, request: Request, response: Response) -> Task:
+        body, _, _ = decode_json(response)
+        if response.status_code < 400 and not body:
+            self._missing(request, response, body)
+        body = self._decode(response)
+        if not _is_record(body) and not body.get("task_id"):
+            self._missing(request, response, body)
+        return task_from_payload(body, request)
+
+    def _missing(self, request: Request, response: Response, body: Any) -> Any:
+        # ❓ AceData does not document how it answers an unknown id: an empty answer means none.
+        raise TaskNotFound(f"no task {getattr(request, 'task_id', '')}", status_code=response.status_code,
+                           dialect=self.name, body=body)
+
+    def _parse_seed(self, request: Request, response: Response) -> str:
+        body = self._decode(response)
+        seed = body.get("seed")
+        if isinstance(seed, bool) or not isinstance(seed, (str, int)) or str(seed).strip() == "":
+            raise ServerError(f"expected {{'seed': …}}, got {json.dumps(body)[:200]}",
+                              status_code=response.status_code,
+                              dialect=self.name, body=body)
+        return str(seed).strip()
+
+    def _parse_list(self, request: Request, response: Response) -> Page:
+        body = self._decode(response)
+        items = body.get("items")
+        if not isinstance(items, list):
+            raise ServerError(f"expected {{'items': […], 'count': n}}, got {json.dumps(body)[:200]}",
+                              status_code=response.status_code, dialect=self.name, body=body)
+        tasks = [task_from_payload(item) for item in items if isinstance(item, Mapping)]
+        since, until = getattr(request, "since", None), getattr(request, "until", None)
+        count = body.get("count")
+        total = 0 if count == 0 and not isinstance(count, bool) else positive_int(count)
+        if since is not None or until is not None:
+            tasks = [t for t in tasks if t.submitted_at is not None and (since is None or t.submitted_at >= since)
+                     and (until is None or t.submitted_at <= until)]
+            total = None  # the server's count is of the unfiltered listing
+        return Page(tuple(tasks), getattr(request, "page", 1), getattr(request, "page_size", len(tasks)), total)
+
+
+def make(**settings: Any) -> AceData:
+    """The AceData Cloud dialect; it takes no settings."""
+    if settings:
+        raise ValidationError(f"{', '.join(settings)}: not a setting of the acedata dialect; it takes none",
+                              field=next(iter(settings)))
+    return AceData()

@@ -1,0 +1,521 @@
+"""EvoLink: ``POST /v1/images/generations`` with ``model: "mj-v7…"``, ``GET /v1/tasks/{id}`` (PROTOCOLS.md §1).
+
+Every operation is a new task of some ``mj-v7-*`` model; a follow-up names its source in
+``model_params.task_id`` and ``image_number`` (0-based).  EvoLink's answers list no follow-ups
+and do not echo the request, so the actions of a finished task are synthesised from its model
+(§6.5), and what only the request knew (prompt, speed, parent) is remembered per task id by this
+dialect instance.  A task fetched by another process or after a restart lacks those: it offers
+no ``reroll`` and no ``enhance``, and its ``prompt`` is None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Mapping
+from urllib.parse import quote
+
+from .._errors import APIError, ModerationError, RateLimitError, ServerError, UnsupportedOperation, ValidationError
+from .._models import Action, Task, TaskStatus
+from ._base import SUBMIT_OPS, Request, Response
+from ._common import (ACTION_LABELS, checked_callback_url, checked_choice, checked_image_ref, checked_number,
+                      checked_options, class_for_status, decode_json, invalid, is_http_url, leading_urls, progress_of,
+                      required_text, retry_after, seconds, sorted_actions, text_or_none)
+
+__all__ = ["EvoLink", "EvoRequest", "make"]
+
+_PATH = "/v1/images/generations"
+_TASK_PREFIX = "task-unified-"
+_MAX_PROMPT = 8192
+_MAX_IMAGE_PROMPTS = 20
+_MAX_CALLBACK = 2048
+_CANVAS_SIDES = (64, 4096)  # ⚠️ not documented for V7; LEGNEXT's mask sizes go to 4096
+_SPEEDS = ("draft", "fast", "turbo")
+_EDIT_SPEEDS = ("fast", "turbo")  # the edit docs name these two; draft is unconfirmed (§6.10)
+_PAN_SCALE = (1.1, 3.0)  # ⚠️ LEGNEXT's range
+_ZOOM_SCALE = (1.1, 2.0)  # ⚠️ LEGNEXT's range
+_DEFAULT_PAN_SCALE = 1.5  # ⚠️ Midjourney's pan extends a side by half; EvoLink documents no default
+_REMIX_MODES = ("strong", "subtle")  # ⚠️ only "strong" appears in the docs
+_REMEMBERED = 4096
+_STATUSES = {"pending": TaskStatus.QUEUED, "processing": TaskStatus.RUNNING, "completed": TaskStatus.SUCCEEDED,
+             "failed": TaskStatus.FAILED, "cancelled": TaskStatus.CANCELLED, "canceled": TaskStatus.CANCELLED}
+_LOCKED_FLAG = re.compile(r"(?<!\S)(?:--|—)(v|version|niji)(?!\S)", re.IGNORECASE)
+_SPEED_FLAG = re.compile(r"(?<!\S)(?:--|—)(fast|turbo|draft|relax)(?!\S)", re.IGNORECASE)
+_ZOOM_FLAG = re.compile(r"(?<!\S)--zoom\s+(\S+)")
+_FIRST_PARAM = re.compile(r"(?:^|\s)--\w")
+_DIRECTIONS = ("left", "right", "up", "down")
+
+#: Unified follow-up → (model, fixed model_params).  V1–V4 and vary_* use ``mj-v7-variation``,
+#: which no EvoLink document describes (❓ §1.2); its ``type`` follows ``mj-v8.1-variation``.
+_RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
+    **{f"U{n}": ("mj-v7-upscale", {"type": "standard"}) for n in range(1, 5)},
+    "upscale_creative": ("mj-v7-upscale", {"type": "creative"}),
+    **{f"V{n}": ("mj-v7-variation", {"type": "strong"}) for n in range(1, 5)},
+    "vary_subtle": ("mj-v7-variation", {"type": "subtle"}),
+    "vary_strong": ("mj-v7-variation", {"type": "strong"}),
+    **{f"pan_{d}": ("mj-v7-pan", {"direction": d}) for d in _DIRECTIONS},
+    "zoom_out_2x": ("mj-v7-outpaint", {"scale": 2}),
+    "zoom_out_1.5x": ("mj-v7-outpaint", {"scale": 1.5}),
+    "custom_zoom": ("mj-v7-outpaint", {}),
+    "remix": ("mj-v7-remix", {}),
+    "enhance": ("mj-v7-enhance", {}),
+    "vary_region": ("mj-v7-inpaint", {}),
+    "edit": ("mj-v7-edit", {}),
+    "reroll": ("mj-v7", {}),
+}
+#: Whether a model takes a top-level prompt: required, optional, or not at all.
+_PROMPTS = {"mj-v7-remix": "required", "mj-v7-pan": "optional", "mj-v7-outpaint": "optional"}
+#: What finished single-image results offer; a grid offers these plus U/V per image.
+_ON_ANY_IMAGE = ("vary_region", *(f"pan_{d}" for d in _DIRECTIONS), "zoom_out_2x", "zoom_out_1.5x",
+                 "custom_zoom", "remix", "edit")
+_NO_FOLLOW_UPS = frozenset({"mj-v7-remove-bg"})
+
+
+@dataclass(frozen=True)
+class EvoRequest(Request):
+    """A Request plus what EvoLink's answers do not echo (``dataclasses.replace`` keeps these)."""
+
+    model: str | None = None
+    prompt: str | None = None
+    speed: str | None = None
+    parent_id: str | None = None
+    task_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Origin:
+    model: str
+    prompt: str | None
+    speed: str | None
+    parent_id: str | None
+
+
+# -- input checks ----------------------------------------------------------------------------------
+def _int(value: Any, field: str, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(field, f"{what} must be whole numbers of pixels, got {value!r}")
+    return value
+
+
+def _pair(value: Any, size: int, field: str, shape: str) -> tuple[int, ...]:
+    if not isinstance(value, (tuple, list)) or len(value) != size:
+        raise invalid(field, f"expected {shape}, got {value!r}")
+    return tuple(_int(v, field, shape) for v in value)
+
+
+def _geometry(canvas: Any, image_box: Any) -> tuple[dict[str, int], dict[str, int]]:
+    """EvoLink's ``canvas`` and ``img_pos`` from ``(w, h)`` and ``(x, y, w, h)``."""
+    cw, ch = _pair(canvas, 2, "canvas", "(width, height)")
+    low, high = _CANVAS_SIDES
+    if not (low <= cw <= high and low <= ch <= high):
+        raise invalid("canvas", f"{cw}×{ch} is out of range; each side must be {low} to {high} px")
+    x, y, bw, bh = _pair(image_box, 4, "image_box", "(x, y, width, height)")
+    if bw < 1 or bh < 1:
+        raise invalid("image_box", f"width and height must be at least 1 px, got {bw}×{bh}")
+    return {"width": cw, "height": ch}, {"width": bw, "height": bh, "x": x, "y": y}
+
+
+def _one_of(allowed: tuple[str, ...]) -> Any:
+    return lambda value, field: checked_choice(value, field, allowed)
+
+
+def _image_number(value: Any, field: str = "image_number") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3:
+        raise invalid(field, f"{value!r} is not allowed; use 0–3 (the 0-based image)")
+    return value
+
+
+def _areas(mask: Any) -> list[dict[str, Any]]:
+    """``mask.areas``: ``[{"width", "height", "points": [x1, y1, …]}]`` (a ``{"areas": …}`` is accepted too)."""
+    areas = mask.get("areas") if isinstance(mask, Mapping) else mask
+    shape = "a list of {width, height, points: [x1, y1, x2, y2, …]} areas (at least 3 points each)"
+    if not isinstance(areas, (list, tuple)) or not areas:
+        raise invalid("mask", f"expected {shape}")
+    for area in areas:
+        points = area.get("points") if isinstance(area, Mapping) else None
+        sides = [area.get(k) for k in ("width", "height")] if isinstance(area, Mapping) else []
+        if (len(sides) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in sides)
+                or not isinstance(points, (list, tuple)) or len(points) < 6 or len(points) % 2
+                or any(isinstance(p, bool) or not isinstance(p, (int, float)) for p in points)):
+            raise invalid("mask", f"expected {shape}")
+    return [dict(area) for area in areas]
+
+
+def _prompt(value: Any, field: str = "prompt") -> str:
+    """A prompt EvoLink's ``mj-v7`` family accepts: 1–8192 characters, no ``--v``/``--version``/``--niji``."""
+    text = required_text(value, field, max_chars=_MAX_PROMPT)
+    locked = _LOCKED_FLAG.search(text)
+    if locked:
+        raise invalid(field, f"--{locked[1]} is not allowed on evolink: mj-v7 is locked to version 7 and has "
+                             "no niji; remove it")
+    return text
+
+
+def _without_speed_flags(prompt: str) -> tuple[str, str | None]:
+    """The prompt without ``--fast``/``--turbo``/``--draft`` (EvoLink strips them) and the speed they asked."""
+    flags = {m.lower() for m in _SPEED_FLAG.findall(prompt)}
+    if "relax" in flags:
+        raise invalid("prompt", "--relax is not offered by evolink; speeds are draft, fast and turbo")
+    text = " ".join(_SPEED_FLAG.sub(" ", prompt).split())
+    if len(flags) > 1:
+        raise invalid("prompt", f"asks for several speeds ({', '.join(sorted(flags))}); keep one")
+    return text, (flags.pop() if flags else None)
+
+
+def _error_parts(body: Any) -> tuple[Any, str | None, str | None, str | None]:
+    """``(code, message, type, param)`` of EvoLink's ``{"error": {…}}``; ``code`` may be a string or an int."""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(error, str):
+        return None, text_or_none(error), None, None
+    if not isinstance(error, Mapping):
+        return None, None, None, None
+    message, kind, param = (text_or_none(error.get(key)) for key in ("message", "type", "param"))
+    return error.get("code"), message, kind, param
+
+
+class EvoLink:
+    """The EvoLink dialect: sans-IO requests and answers (see ``dialects._base``).
+
+    ``allow_insecure_callbacks=True`` lifts EvoLink's callback rules (https, public host) so that
+    tests can receive callbacks on loopback; the real service refuses such URLs.
+    """
+
+    name = "evolink"
+    operations = frozenset({"imagine", "action", "inpaint", "reposition", "edit", "get"})
+    mask_format = "polygons"
+    poll_interval = 3.0
+    supports_stream = False
+
+    def __init__(self, allow_insecure_callbacks: bool = False) -> None:
+        if not isinstance(allow_insecure_callbacks, bool):
+            raise invalid("allow_insecure_callbacks", "must be true or false")
+        self.allow_insecure_callbacks = allow_insecure_callbacks
+        self._origins: OrderedDict[str, _Origin] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(allow_insecure_callbacks={self.allow_insecure_callbacks!r})"
+
+    def auth_headers(self, api_key: str, request: Request) -> dict[str, str]:
+        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    # -- requests ---------------------------------------------------------------------------------
+    def prepare(self, op: str, **kw: Any) -> EvoRequest:
+        if op not in self.operations:
+            from . import offered_by
+
+            raise UnsupportedOperation(self.name, op, offered_by(op))
+        if kw.pop("stream", False):
+            raise invalid("stream", "evolink cannot stream a job; poll it with get (every 3 s)")
+        return getattr(self, f"_prepare_{op}")(**kw)
+
+    def _callback(self, callback_url: Any) -> dict[str, str]:
+        if callback_url is None:
+            return {}
+        public = not self.allow_insecure_callbacks
+        return {"callback_url": checked_callback_url(callback_url, max_chars=_MAX_CALLBACK, public_https=public)}
+
+    def _submit(self, body: dict[str, Any], callback_url: Any, *, op: str, speed: str | None = None,
+                parent_id: str | None = None) -> EvoRequest:
+        body.update(self._callback(callback_url))
+        return EvoRequest("POST", _PATH, json=body, submit=True, op=op, model=body["model"],
+                          prompt=body.get("prompt"), speed=speed, parent_id=parent_id)
+
+    def _generation(self, prompt: Any, speed: str | None, *, images: Any = (), field: str = "prompt") -> dict:
+        """An ``mj-v7`` body: image URLs first, speed flags moved into ``model_params.speed``."""
+        text, flagged = _without_speed_flags(_prompt(prompt, field))
+        speed = speed or flagged
+        urls = list(images or ())
+        if not all(is_http_url(u) for u in urls):
+            raise invalid("images", "evolink takes image prompts as http(s) URLs at the start of the prompt; "
+                                    "upload a local image first")
+        full = " ".join([*urls, text])
+        lead, rest = leading_urls(full)
+        if len(lead) > _MAX_IMAGE_PROMPTS:
+            raise invalid("images", f"at most {_MAX_IMAGE_PROMPTS} image URLs per prompt")
+        words = _FIRST_PARAM.split(rest, maxsplit=1)[0].strip()
+        if not words and len(lead) < 2:
+            what = "one image and no text is refused by evolink; add text or a second image" if lead else \
+                "must contain text (not only --parameters)"
+            raise invalid(field, what)
+        body: dict[str, Any] = {"model": "mj-v7", "prompt": _prompt(full, field)}
+        if speed is not None:
+            body["model_params"] = {"speed": speed}
+        return body
+
+    @staticmethod
+    def _speed(mode: Any, options: Mapping[str, Any] | None, where: str, allowed: tuple[str, ...] = _SPEEDS) -> Any:
+        """The speed from ``mode`` or ``options["speed"]`` (the only option ``where`` takes)."""
+        given = checked_options(f"evolink {where}", options, {"speed": _one_of(allowed)}).get("speed")
+        if mode is not None:
+            checked_choice(mode, "mode", allowed)
+            if given not in (None, mode):
+                raise invalid("mode", f"{mode!r} contradicts options speed={given!r}; keep one")
+        return mode if mode is not None else given
+
+    def _prepare_imagine(self, *, prompt: str, images: Any = (), bot: str | None = None, mode: str | None = None,
+                         callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> EvoRequest:
+        if bot not in (None, "mj"):
+            raise invalid("bot", f"{bot!r} is not allowed on evolink (it has no niji); use 'mj' or None")
+        body = self._generation(prompt, self._speed(mode, options, "imagine"), images=images)
+        speed = body.get("model_params", {}).get("speed", "fast")  # the server's default
+        return self._submit(body, callback_url, op="imagine", speed=speed)
+
+    def _source(self, task: Any) -> Task:
+        if not isinstance(task, Task) or task.dialect != self.name:
+            raise invalid("task", "expected a Task of the evolink dialect")
+        self._checked_id(task.id, "task")
+        if task.status is not TaskStatus.SUCCEEDED:
+            raise invalid("task", f"{task.id} is {task.status.value}; evolink follow-ups need a completed task "
+                                  "(wait for it first)")
+        return task
+
+    def _number(self, task: Task, *candidates: Any) -> int:
+        """``image_number``: the first of ``candidates`` given, else 0; it must name an existing image."""
+        given = [c for c in candidates if c is not None]
+        number = _image_number(given[0]) if given else 0
+        if any(_image_number(c) != number for c in given):
+            raise invalid("image_number", f"{given} disagree; give one image index")
+        if task.image_urls and number >= len(task.image_urls):
+            count = len(task.image_urls)
+            raise invalid("image_number", f"{number} is not allowed; task {task.id} has {count} image(s) "
+                                          f"(0–{count - 1})")
+        return number
+
+    def _prepare_action(self, *, task: Task, action: Action, prompt: str | None = None,
+                        callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> EvoRequest:
+        task = self._source(task)
+        name = action.name if isinstance(action, Action) else None
+        if name not in _RECIPES:
+            raise invalid("action", f"{name!r} is not an evolink follow-up; allowed: {', '.join(_RECIPES)}")
+        options = dict(options or {})  # popped below: what remains must be an option of the model
+        if name == "vary_region":
+            raise invalid("mask", "vary_region needs a mask; use inpaint(task, mask, prompt)")
+        if name == "edit":
+            if "canvas" not in options or "image_box" not in options:
+                raise invalid("canvas", "a canvas edit needs canvas=(w, h) and image_box=(x, y, w, h); "
+                                        "use reposition(task, canvas, image_box, prompt)")
+            canvas, box = options.pop("canvas"), options.pop("image_box")
+            return self._prepare_reposition(task=task, index=action.index, canvas=canvas, image_box=box,
+                                            prompt=prompt, callback_url=callback_url, options=options)
+        if name == "reroll":
+            origin = self._origins.get(task.id)
+            native_prompt = action.native.get("prompt") or (origin.prompt if origin else None) or task.prompt
+            if prompt is None and native_prompt is None:
+                raise invalid("prompt", f"the prompt of {task.id} is not known here; pass prompt= to reroll")
+            speed = self._speed(None, options, "reroll") or action.native.get("model_params", {}).get("speed")
+            body = self._generation(prompt if prompt is not None else native_prompt, speed)
+            return self._submit(body, callback_url, op="action", speed=speed or "fast", parent_id=task.id)
+        model, fixed = _RECIPES[name]
+        checks: dict[str, Any] = {"image_number": _image_number}
+        if model == "mj-v7-pan":
+            checks["scale"] = lambda v, f: checked_number(v, f, *_PAN_SCALE)
+        if model == "mj-v7-remix":
+            checks.update(mode=_one_of(_REMIX_MODES), speed=_one_of(_SPEEDS))
+        extra = checked_options(f"evolink {name}", options, checks)
+        number = self._number(task, action.index, extra.get("image_number"))
+        params: dict[str, Any] = {"task_id": task.id, "image_number": number, **fixed}
+        if model == "mj-v7-pan":
+            params["scale"] = extra.get("scale", _DEFAULT_PAN_SCALE)
+        if model == "mj-v7-remix":
+            params["mode"] = extra.get("mode", "strong")
+            if "speed" in extra:
+                params["speed"] = extra["speed"]
+        if name == "custom_zoom":
+            prompt, params["scale"] = self._zoom(prompt)
+        body: dict[str, Any] = {"model": model}
+        need = _PROMPTS.get(model)
+        if prompt is not None and need is None:
+            raise invalid("prompt", f"{model} takes no prompt; leave it out")
+        if prompt is not None or need == "required":
+            body["prompt"] = _prompt(prompt)
+        body["model_params"] = params
+        return self._submit(body, callback_url, op="action", speed=params.get("speed"), parent_id=task.id)
+
+    @staticmethod
+    def _zoom(prompt: Any) -> tuple[str | None, float]:
+        """Custom Zoom is ``mj-v7-outpaint`` with the ``--zoom N`` of the prompt as its scale."""
+        found = _ZOOM_FLAG.search(prompt) if isinstance(prompt, str) else None
+        try:
+            scale = float(found[1]) if found else None
+        except ValueError:
+            scale = None
+        if scale is None:
+            raise invalid("prompt", "custom_zoom needs --zoom N in the prompt (N from 1.1 to 2)")
+        rest = " ".join(_ZOOM_FLAG.sub(" ", prompt).split())
+        return (rest or None), checked_number(scale, "prompt", *_ZOOM_SCALE)
+
+    def _prepare_inpaint(self, *, task: Task, mask: Any, index: int | None = None, prompt: str | None = None,
+                         callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> EvoRequest:
+        task = self._source(task)
+        checked_options("evolink inpaint", options, {})
+        params = {"task_id": task.id, "image_number": self._number(task, index), "mask": {"areas": _areas(mask)}}
+        body = {"model": "mj-v7-inpaint", "prompt": _prompt(prompt), "model_params": params}
+        return self._submit(body, callback_url, op="inpaint", parent_id=task.id)
+
+    def _prepare_reposition(self, *, task: Task, canvas: Any, image_box: Any, prompt: str, index: int | None = None,
+                            callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> EvoRequest:
+        """``mj-v7-edit`` exactly as §1.3: the image at ``image_box`` on a ``canvas``, the rest filled."""
+        task = self._source(task)
+        canvas_size, img_pos = _geometry(canvas, image_box)
+        speed = self._speed(None, options, "reposition", _EDIT_SPEEDS)
+        params: dict[str, Any] = {"task_id": task.id, "image_number": self._number(task, index),
+                                  "canvas": canvas_size, "img_pos": img_pos}
+        if speed is not None:
+            params["speed"] = speed
+        body = {"model": "mj-v7-edit", "prompt": _prompt(prompt), "model_params": params}
+        return self._submit(body, callback_url, op="reposition", speed=speed, parent_id=task.id)
+
+    def _prepare_edit(self, *, image: str, prompt: str, mask: Any = None, callback_url: str | None = None,
+                      options: Mapping[str, Any] | None = None) -> EvoRequest:
+        """``mj-v7-upload-paint``; ``options`` carry ``canvas=(w, h)`` (default: the mask's size),
+        ``image_box=(x, y, w, h)`` (default: filling the canvas) and ``speed``."""
+        keep = lambda value, field: value  # noqa: E731 - checked by _geometry below
+        checks = {"canvas": keep, "image_box": keep, "speed": _one_of(_EDIT_SPEEDS)}
+        extra = checked_options("evolink edit", options, checks)
+        canvas, box = extra.get("canvas"), extra.get("image_box")
+        areas = _areas(mask) if mask is not None else None
+        if canvas is None:
+            if areas is None:
+                raise invalid("canvas", "pass options canvas=(width, height) (the image size is not known without "
+                                        "a mask)")
+            canvas = (areas[0]["width"], areas[0]["height"])
+        if box is None and isinstance(canvas, (tuple, list)) and len(canvas) == 2:
+            box = (0, 0, *canvas)
+        canvas_size, img_pos = _geometry(canvas, box)
+        params: dict[str, Any] = {"canvas": canvas_size, "img_pos": img_pos}
+        if areas is not None:
+            params["mask"] = {"areas": areas}
+        speed = extra.get("speed")
+        if speed is not None:
+            params["speed"] = speed
+        body = {"model": "mj-v7-upload-paint", "prompt": _prompt(prompt),
+                "image_urls": [checked_image_ref(image, "image")], "model_params": params}
+        return self._submit(body, callback_url, op="edit", speed=speed)
+
+    @staticmethod
+    def _checked_id(task_id: Any, field: str = "task_id") -> str:
+        text = required_text(task_id, field)
+        if not text.startswith(_TASK_PREFIX) or any(ch.isspace() or ch in "/?#" for ch in text):
+            raise invalid(field, f"{text!r} is not an evolink task id; it must start with {_TASK_PREFIX!r} "
+                                 "(e.g. task-unified-1757165031-mjv7)")
+        return text
+
+    def _prepare_get(self, *, task_id: str) -> EvoRequest:
+        task_id = self._checked_id(task_id)
+        return EvoRequest("GET", f"/v1/tasks/{quote(task_id, safe='')}", op="get", task_id=task_id)
+
+    # -- answers ----------------------------------------------------------------------------------
+    def parse(self, op: str, request: Request, response: Response) -> Task:
+        if op not in self.operations:
+            from . import offered_by
+
+            raise UnsupportedOperation(self.name, op, offered_by(op))
+        body = self._decode(response)
+        if op in SUBMIT_OPS and isinstance(request, EvoRequest) and request.model and text_or_none(body.get("id")):
+            self._remember(str(body["id"]).strip(), _Origin(request.model, request.prompt, request.speed,
+                                                            request.parent_id))
+        return self.task_from_body(body)
+
+    def _remember(self, task_id: str, origin: _Origin) -> None:
+        self._origins[task_id] = origin
+        self._origins.move_to_end(task_id)
+        while len(self._origins) > _REMEMBERED:
+            self._origins.popitem(last=False)
+
+    def _decode(self, response: Response) -> Mapping[str, Any]:
+        body, decoded, text = decode_json(response)
+        if response.status_code >= 400 or (isinstance(body, Mapping) and "error" in body and "id" not in body):
+            raise self._http_error(response, body if decoded else (text.strip() or None))
+        if not isinstance(body, Mapping):
+            raise ServerError(f"HTTP {response.status_code}: expected a task object, got {text.strip()[:200]!r}",
+                              status_code=response.status_code, dialect=self.name, body=body)
+        return body
+
+    def _http_error(self, response: Response, body: Any) -> APIError:
+        """§1.7: the status decides the class; the envelope's code, message and param are kept."""
+        code, message, kind, param = _error_parts(body)
+        status = response.status_code
+        text = message or (body.strip()[:300] if isinstance(body, str) else None) or f"HTTP {status}"
+        kw: dict[str, Any] = dict(status_code=status, code=code, dialect=self.name, body=body)
+        hints = {str(code), str(kind)}
+        if "content_policy_violation" in hints and status < 500:
+            return ModerationError(text, **kw)
+        # 402 insufficient balance and an exhausted quota: RateLimitError, never retried by the transport.
+        if status == 402 or "insufficient_quota" in hints:
+            return RateLimitError(text, retry_after=retry_after(response.headers), **kw)
+        cls = class_for_status(status if status >= 400 else 502)
+        if cls is RateLimitError:
+            return RateLimitError(text, retry_after=retry_after(response.headers), **kw)
+        if cls is ValidationError:
+            return ValidationError(text, field=param, **kw)
+        return cls(text, **kw)
+
+    def task_from_body(self, body: Mapping[str, Any]) -> Task:
+        """A Task from a create answer, a ``GET /v1/tasks/{id}`` answer or a callback body.
+
+        ``image_urls`` are the separate results; ``image_url`` is set only when there is exactly one
+        (an upscale): EvoLink returns no 2×2 grid image, so a 4-result task has ``image_url`` None.
+        """
+        task_id = text_or_none(body.get("id"))
+        if task_id is None:
+            raise ServerError(f"the answer names no task: {dict(body)!r:.200}", dialect=self.name, body=body)
+        origin = self._origins.get(task_id)
+        raw_status = text_or_none(body.get("status"))
+        status = _STATUSES.get((raw_status or "").lower(), TaskStatus.RUNNING)  # unknown: keep polling
+        code, message, _, _ = _error_parts(body)
+        if status is TaskStatus.FAILED and code == "request_cancelled":
+            status = TaskStatus.CANCELLED
+        failed = status in (TaskStatus.FAILED, TaskStatus.CANCELLED)
+        done = status is TaskStatus.SUCCEEDED
+        results = tuple(u for u in body.get("results") or () if is_http_url(u)) if done else ()
+        model = text_or_none(body.get("model")) or (origin.model if origin else None)
+        progress = 100 if done else progress_of(body.get("progress"))
+        return Task(
+            id=task_id, dialect=self.name, status=status, kind=model, raw_status=raw_status, progress=progress,
+            prompt=origin.prompt if origin else None, image_url=results[0] if len(results) == 1 else None,
+            image_urls=results, actions=self._actions(task_id, model, results, origin),
+            fail_reason=(message or "the task failed with no reason given") if failed else None,
+            error_code=code if failed else None, parent_id=origin.parent_id if origin else None,
+            submitted_at=seconds(body.get("created")), raw=dict(body),
+        )
+
+    @staticmethod
+    def _actions(
+        task_id: str, model: str | None, results: tuple[str, ...], origin: _Origin | None
+    ) -> tuple[Action, ...]:
+        """The follow-ups EvoLink allows on a finished task (§6.5), which its answers never list."""
+        if not results or not model or not model.startswith("mj-v7") or model in _NO_FOLLOW_UPS:
+            return ()
+        names: list[tuple[str, int | None]] = []
+        if model != "mj-v7-upscale":  # "already upscaled images cannot be upscaled again"
+            names += [(f"{uv}{i + 1}", i) for uv in "UV" for i in range(min(len(results), 4))]
+        names += [(name, 0 if len(results) == 1 else None) for name in _ON_ANY_IMAGE]
+        if model == "mj-v7" and origin is not None and origin.prompt:
+            names.append(("reroll", None))
+        if model == "mj-v7" and origin is not None and origin.speed == "draft":
+            names.append(("enhance", None))  # enhance takes draft tasks only
+        found = []
+        for name, index in names:
+            target, fixed = _RECIPES[name]
+            params: dict[str, Any] = {"task_id": task_id, **fixed}
+            if index is not None:
+                params["image_number"] = index
+            native: dict[str, Any] = {"model": target, "model_params": params}
+            if name == "reroll" and origin is not None:
+                native = {"model": "mj-v7", "prompt": origin.prompt, "model_params": {"speed": origin.speed}}
+            grid = name[0] in "UV" and name[1:].isdigit()
+            found.append(Action(
+                name=name, label=name if grid else ACTION_LABELS[name], index=index,
+                params={"direction": name[4:]} if name.startswith("pan_") else {}, native=native,
+                needs_input=name in ("remix", "custom_zoom"),
+            ))
+        return sorted_actions(found)
+
+
+def make(*, allow_insecure_callbacks: bool = False, **unknown: Any) -> EvoLink:
+    """The EvoLink dialect; ``allow_insecure_callbacks=True`` lets tests use http/loopback callbacks."""
+    if unknown:
+        raise ValidationError(f"{', '.join(unknown)}: not a setting of the evolink dialect; allowed: "
+                              "allow_insecure_callbacks", field=next(iter(unknown)))
+    return EvoLink(allow_insecure_callbacks=allow_insecure_callbacks)
