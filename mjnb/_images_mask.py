@@ -1,0 +1,329 @@
+"""Masks.  The convention everywhere: mode "L", 255 = regenerate (white), 0 = keep."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from ._errors import ValidationError
+from ._images_io import check_pixel_count, load_image, to_data_url
+from ._images_trace import trace_polygons
+
+__all__ = [
+    "MASK_FORMATS",
+    "as_mask",
+    "encode_mask",
+    "mask_to_polygons",
+    "polygons_to_mask",
+    "feather_mask",
+    "grow_mask",
+    "invert_mask",
+]
+
+MASK_FORMATS = ("png_data_url", "png_base64", "polygons")
+_THRESHOLD = 128
+#: mask_to_polygons falls back to this tolerance (px) when a mask has too many points.
+_FALLBACK_TOLERANCE = 2.0
+
+
+def _size_text(size: tuple[int, int]) -> str:
+    return f"{size[0]}×{size[1]}"
+
+
+def _image_to_bits(img: Image.Image) -> np.ndarray:
+    """Paint = alpha ≥ 128 when the image has transparency, else luminance ≥ 128.
+
+    A stroke layer drawn on a transparent canvas carries the mask in its alpha; a fully
+    opaque image (black and white PNG, RGB or RGBA) carries it in its brightness.
+    """
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "L")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        alpha = np.asarray(img.getchannel("A"))
+        if alpha.min() < 255:
+            return alpha >= _THRESHOLD
+    if img.mode == "1":
+        return np.asarray(img, dtype=bool)
+    if img.mode != "L":
+        img = load_image(img, field="mask")  # I;16, F, CMYK … become L or RGB(A) first
+        if img.mode != "L":
+            img = img.convert("L")
+    return np.asarray(img) >= _THRESHOLD
+
+
+def _array_to_bits(arr: np.ndarray, field: str) -> np.ndarray:
+    """bool as is; integers: nonzero paints; floats (soft masks in 0..1): ≥ 0.5 paints."""
+    if arr.ndim == 3 and arr.shape[2] in (3, 4):
+        return _image_to_bits(load_image(arr, field=field))
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValidationError(
+            f"{field}: an array of shape {arr.shape} is not a mask (allowed: H×W, or H×W×1/3/4 as an image)",
+            field=field,
+        )
+    if arr.dtype == bool:
+        return arr
+    if np.issubdtype(arr.dtype, np.integer):
+        return arr != 0
+    if np.issubdtype(arr.dtype, np.floating):
+        return arr >= 0.5
+    raise ValidationError(f"{field}: arrays of dtype {arr.dtype} are not masks (allowed: bool, integers, floats)", field=field)
+
+
+def _is_polygon_input(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "areas" in value or "points" in value
+    if isinstance(value, (list, tuple)) and value:
+        first = value[0]
+        return isinstance(first, dict) or (isinstance(first, (list, tuple)) and len(first) > 0)
+    return False
+
+
+def _to_bits(mask: Any, size: tuple[int, int] | None, field: str) -> np.ndarray:
+    if isinstance(mask, Image.Image):
+        check_pixel_count(mask.width, mask.height, field)
+        return _image_to_bits(mask)
+    if isinstance(mask, np.ndarray):
+        if mask.ndim >= 2:
+            check_pixel_count(mask.shape[1], mask.shape[0], field)
+        return _array_to_bits(mask, field)
+    if isinstance(mask, (bytes, bytearray, memoryview, str, os.PathLike)):
+        return _image_to_bits(load_image(mask, field=field))
+    if _is_polygon_input(mask):
+        areas = _areas(mask, field)
+        if size is None:
+            sizes = {(a["width"], a["height"]) for a in areas if isinstance(a, dict) and "width" in a}
+            if len(sizes) != 1:
+                raise ValidationError(
+                    f"{field}: polygons need the image size: pass size=(width, height)", field=field
+                )
+            size = sizes.pop()
+        return np.asarray(polygons_to_mask(areas, size, field=field)) >= _THRESHOLD
+    raise ValidationError(
+        f"{field}: got {type(mask).__name__}; expected a PIL image, a numpy array, PNG bytes, a file path, "
+        "a data URL, or polygons (a list of {{width, height, points}} areas or of [(x, y), …] point lists)",
+        field=field,
+    )
+
+
+def _check_size(size: Any, field: str) -> tuple[int, int]:
+    if (
+        not isinstance(size, (tuple, list))
+        or len(size) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in size)
+    ):
+        raise ValidationError(f"{field}: size must be (width, height) in positive integers, got {size!r}", field=field)
+    return int(size[0]), int(size[1])
+
+
+def as_mask(mask: Any, size: tuple[int, int] | None = None, *, field: str = "mask") -> Image.Image:
+    """A binary mode-"L" mask (255 = regenerate, 0 = keep) from any accepted input.
+
+    Inputs: a PIL image (with transparency: alpha ≥ 128 paints; otherwise luminance ≥ 128),
+    a numpy array (bool; integers: nonzero paints; floats: ≥ 0.5 paints; H×W×3/4 as an
+    image), PNG bytes, a path, a data URL, or polygons: ``[{"width", "height", "points":
+    [x1, y1, …]}, …]``, ``{"areas": [...]}`` or ``[[(x, y), …], …]`` (the last needs ``size``;
+    areas drawn for another width/height are scaled to it).  ``size`` (width, height), when
+    given, must match the mask's.  An empty mask is refused.
+    """
+    if size is not None:
+        size = _check_size(size, "size")
+    bits = _to_bits(mask, size, field)
+    found = (bits.shape[1], bits.shape[0])
+    if size is not None and found != size:
+        raise ValidationError(
+            f"{field}: mask is {_size_text(found)} but the image is {_size_text(size)}", field=field
+        )
+    if not bits.any():
+        raise ValidationError(f"{field}: mask is empty: paint the region to regenerate", field=field)
+    return _bits_to_image(bits)
+
+
+def _bits_to_image(bits: np.ndarray) -> Image.Image:
+    return Image.fromarray(bits.astype(np.uint8) * np.uint8(255))
+
+
+def _binary(mask: Any, field: str = "mask") -> np.ndarray:
+    """Like as_mask but an empty mask is fine (the editing helpers may produce one)."""
+    if isinstance(mask, Image.Image) and mask.mode == "L":
+        return np.asarray(mask) >= _THRESHOLD
+    return _to_bits(mask, None, field)
+
+
+def _png_of_mask(mask: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    # Level 1: a two-valued mask compresses almost as well and several times faster.
+    mask.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def encode_mask(mask: Any, fmt: str) -> Any:
+    """The mask in a dialect's wire format: ``"png_data_url"`` (``data:image/png;base64,…``
+    of the grayscale PNG), ``"png_base64"`` (bare base64) or ``"polygons"`` (see
+    :func:`mask_to_polygons`)."""
+    if fmt not in MASK_FORMATS:
+        raise ValueError(f"unknown mask format {fmt!r}; allowed: {', '.join(MASK_FORMATS)}")
+    img = as_mask(mask)  # binary and non-empty, whatever came in (a feathered mask too)
+    if fmt == "polygons":
+        return mask_to_polygons(img)
+    png = _png_of_mask(img)
+    return to_data_url(png) if fmt == "png_data_url" else base64.b64encode(png).decode("ascii")
+
+
+def mask_to_polygons(mask: Any, *, max_points: int = 20_000, tolerance: float = 1.0) -> list[dict]:
+    """``[{"width": W, "height": H, "points": [x1, y1, x2, y2, …]}, …]`` (EvoLink ``mask.areas``).
+
+    Points are integer pixel coordinates, clockwise from each area's top-left point.  Filled
+    as ``ImageDraw.polygon`` fills (outline included) they give back the mask: exactly for
+    rectangles and unions of rectangles whose outline has no side shorter than 2 px, and
+    within ``tolerance`` px along curved edges (``tolerance=0`` is exact for any mask).
+    Holes are kept: each is opened by a slit to the left edge, since areas can only add.
+    Over ``max_points`` points in all, a tolerance below 2 px is raised to 2; if that is not
+    enough either, ``ValidationError``.
+    """
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 3:
+        raise ValidationError(f"max_points: must be an integer of at least 3, got {max_points!r}", field="max_points")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance <= 8:
+        raise ValidationError(f"tolerance: must be a number from 0 to 8 px, got {tolerance!r}", field="tolerance")
+    bits = _binary(mask)
+    height, width = bits.shape
+    for attempt in (float(tolerance), max(float(tolerance), _FALLBACK_TOLERANCE)):
+        # A dropped point that sticks out cuts painted pixels off: allow a quarter as much.
+        flat = trace_polygons(bits, attempt, attempt / 4)
+        total = sum(len(p) for p in flat) // 2
+        if total <= max_points:
+            return [{"width": width, "height": height, "points": points} for points in flat]
+    raise ValidationError(
+        f"mask: too detailed to send as polygons: {total} points in {len(flat)} areas at a "
+        f"{attempt:g} px tolerance, over the limit of {max_points}; paint fewer, smoother regions",
+        field="mask",
+    )
+
+
+def _areas(value: Any, field: str) -> list:
+    if isinstance(value, dict) and "areas" in value:
+        value = value["areas"]
+    elif isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValidationError(f"{field}: polygons must be a non-empty list of areas", field=field)
+    return list(value)
+
+
+def _area_points(area: Any, field: str) -> tuple[list[tuple[float, float]], tuple[int, int] | None]:
+    """(points, reference size or None) of one area dict or point list."""
+    ref = None
+    if isinstance(area, dict):
+        if "points" not in area:
+            raise ValidationError(f"{field}: an area needs 'points': [x1, y1, x2, y2, …]", field=field)
+        if "width" in area or "height" in area:
+            ref = _check_size((area.get("width"), area.get("height")), field)
+        raw = area["points"]
+    else:
+        raw = area
+    if not isinstance(raw, (list, tuple)):
+        raise ValidationError(f"{field}: points must be a list, got {type(raw).__name__}", field=field)
+    try:
+        if raw and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in raw):
+            if len(raw) % 2:
+                raise ValidationError(f"{field}: a flat point list needs an even count of numbers", field=field)
+            points = [(float(raw[i]), float(raw[i + 1])) for i in range(0, len(raw), 2)]
+        else:
+            points = [(float(x), float(y)) for x, y in raw]
+    except (TypeError, ValueError):
+        raise ValidationError(f"{field}: points must be numbers: [x1, y1, …] or [(x, y), …]", field=field) from None
+    if len(points) < 3:
+        raise ValidationError(f"{field}: a polygon needs at least 3 points, got {len(points)}", field=field)
+    if not all(np.isfinite(v) for point in points for v in point):
+        raise ValidationError(f"{field}: points must be finite numbers", field=field)
+    return points, ref
+
+
+def polygons_to_mask(areas: Any, size: tuple[int, int], *, field: str = "mask") -> Image.Image:
+    """Rasterise areas (or point lists) into an "L" mask of ``size``, as ImageDraw fills them.
+
+    An area whose width/height differ from ``size`` is scaled to it (pixel centres map to
+    pixel centres).  The result may be empty; :func:`as_mask` refuses that, this does not.
+    """
+    width, height = _check_size(size, "size")
+    check_pixel_count(width, height, field)
+    img = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(img)
+    for area in _areas(areas, field):
+        points, ref = _area_points(area, field)
+        if ref is not None and ref != (width, height):
+            points = _scale_points(points, width / ref[0], height / ref[1])
+        draw.polygon(points, fill=255)
+    return img
+
+
+def _scale_points(points: list[tuple[float, float]], sx: float, sy: float) -> list[tuple[float, float]]:
+    """Scale a polygon of pixel centres so that it covers the same part of the picture.
+
+    A point at a pixel centre stands for that pixel's outer corner: each vertex is pushed
+    half a pixel outwards, scaled, and pulled half a pixel back in (so pixels 10..59 of 100
+    become 20..119 of 200, not 20..118).
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    keep = np.r_[True, (np.diff(pts, axis=0) != 0).any(axis=1)]
+    pts = pts[keep]
+    if len(pts) > 1 and (pts[0] == pts[-1]).all():
+        pts = pts[:-1]
+    before, after = pts - np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0) - pts
+    twice_area = float((pts[:, 0] * np.roll(pts[:, 1], -1) - np.roll(pts[:, 0], -1) * pts[:, 1]).sum())
+    # Outward normals of the edges on either side (clockwise on screen: the left of travel).
+    normals = []
+    for edge in (before, after):
+        length = np.hypot(edge[:, 0], edge[:, 1])
+        normals.append(np.stack([edge[:, 1], -edge[:, 0]], axis=1) / np.where(length > 0, length, 1.0)[:, None])
+    outward = np.sign(np.round(normals[0] + normals[1], 6)) * 0.5 * np.sign(twice_area)
+    scale = np.array([sx, sy])
+    return [tuple(p) for p in pts * scale + (scale - 1) * (0.5 + outward)]
+
+
+def feather_mask(mask: Any, radius: float) -> Image.Image:
+    """A soft copy of the mask (Gaussian blur of ``radius`` px): values between 0 and 255."""
+    if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not 0 <= radius <= 512:
+        raise ValidationError(f"radius: must be a number from 0 to 512, got {radius!r}", field="radius")
+    img = _bits_to_image(_binary(mask))
+    return img.filter(ImageFilter.GaussianBlur(radius)) if radius > 0 else img
+
+
+def _window_any(bits: np.ndarray, reach: int, axis: int) -> np.ndarray:
+    """True where any pixel within ``reach`` along ``axis`` is True (edges replicated)."""
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (reach, reach)
+    counts = np.cumsum(np.pad(bits, pad, mode="edge"), axis=axis, dtype=np.int32)
+    counts = np.concatenate([np.zeros_like(counts.take([0], axis=axis)), counts], axis=axis)
+    n = bits.shape[axis]
+    upper = counts.take(np.arange(2 * reach + 1, 2 * reach + 1 + n), axis=axis)
+    lower = counts.take(np.arange(0, n), axis=axis)
+    return (upper - lower) > 0
+
+
+def grow_mask(mask: Any, px: int) -> Image.Image:
+    """Grow the painted region by ``px`` pixels (a square neighbourhood); negative shrinks.
+
+    The image border does not count as unpainted: a mask touching the edge stays there.
+    """
+    if not isinstance(px, (int, np.integer)) or isinstance(px, bool):
+        raise ValidationError(f"px: must be an integer number of pixels, got {px!r}", field="px")
+    bits = _binary(mask)
+    if px == 0:
+        return _bits_to_image(bits)
+    reach = abs(int(px))
+    target = bits if px > 0 else ~bits  # shrinking the paint = growing the unpainted part
+    grown = _window_any(_window_any(target, reach, 0), reach, 1)
+    return _bits_to_image(grown if px > 0 else ~grown)
+
+
+def invert_mask(mask: Any) -> Image.Image:
+    """Swap regenerate and keep."""
+    return _bits_to_image(~_binary(mask))
+
