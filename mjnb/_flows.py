@@ -314,7 +314,11 @@ class Flows:
             if remaining <= 0:
                 raise TaskTimeout(current, timeout)
             yield Sleep(min(interval, remaining))
-            current = yield from self.get(current.id)
+            fresh = yield from self.get(current.id)
+            # Some servers do not echo what we already know (AceData: the parent, EvoLink: the prompt).
+            current = fresh.evolve(
+                prompt=fresh.prompt or current.prompt, parent_id=fresh.parent_id or current.parent_id
+            )
         if raise_on_failure and current.done and not current.succeeded:
             raise TaskFailed(current)
         return current

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS submits (
     request TEXT NOT NULL,
     state TEXT NOT NULL,           -- sending | accepted | rejected | uncertain
     task_id TEXT,
+    kind TEXT,                     -- the server's action kind (UPSCALE …) once known
     parent_id TEXT,
     prompt TEXT,
     status TEXT,                   -- TaskStatus value, last seen
@@ -73,6 +74,7 @@ class JournalEntry:
     request: dict
     state: str
     task_id: str | None
+    kind: str | None
     parent_id: str | None
     prompt: str | None
     status: str | None
@@ -87,7 +89,7 @@ class JournalEntry:
             id=self.task_id or f"journal-{self.id}",
             dialect=self.dialect,
             status=status,
-            kind=self.op.upper(),
+            kind=self.kind or self.op.upper(),
             progress=self.progress,
             prompt=self.prompt,
             image_url=self.image_url,
@@ -107,6 +109,9 @@ class Journal:
         self._lock = threading.Lock()
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(submits)")}
+            if "kind" not in columns:  # a journal written by an older mjnb
+                db.execute("ALTER TABLE submits ADD COLUMN kind TEXT")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)
@@ -127,8 +132,8 @@ class Journal:
 
     def record_accepted(self, entry_id: int, task: Task) -> None:
         self._write(
-            "UPDATE submits SET state='accepted', task_id=?, status=?, progress=?, updated_at=? WHERE id=?",
-            (task.id, task.status.value, task.progress, time.time(), entry_id),
+            "UPDATE submits SET state='accepted', task_id=?, kind=?, status=?, progress=?, updated_at=? WHERE id=?",
+            (task.id, task.kind, task.status.value, task.progress, time.time(), entry_id),
         )
 
     def record_failed(self, entry_id: int, *, uncertain: bool, error: str) -> None:
@@ -140,9 +145,9 @@ class Journal:
     def record_progress(self, task: Task) -> None:
         """Keep the last known status of a journaled task (no-op for tasks not submitted here)."""
         self._write(
-            "UPDATE submits SET status=?, progress=?, image_url=COALESCE(?, image_url), error=COALESCE(?, error),"
-            " updated_at=? WHERE dialect=? AND task_id=?",
-            (task.status.value, task.progress, task.image_url, task.fail_reason, time.time(), task.dialect, task.id),
+            "UPDATE submits SET status=?, progress=?, kind=COALESCE(?, kind), image_url=COALESCE(?, image_url),"
+            " error=COALESCE(?, error), updated_at=? WHERE dialect=? AND task_id=?",
+            (task.status.value, task.progress, task.kind, task.image_url, task.fail_reason, time.time(), task.dialect, task.id),
         )
 
     @staticmethod

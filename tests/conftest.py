@@ -56,6 +56,7 @@ async def make_client(request, simulator, tmp_path):
         kw.setdefault("base_url", simulator.url(dialect))
         kw.setdefault("api_key", "sk-test-key")
         kw.setdefault("journal", tmp_path / "journal.sqlite")
+        kw.setdefault("poll_interval", 0.05)  # the simulated jobs take 0.3 s
         cls = mjnb.AsyncClient if request.param == "async" else mjnb.Client
         client = cls(dialect, **kw)
         made.append(client)
