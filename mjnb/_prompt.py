@@ -32,9 +32,10 @@ class Param:
     def describe_allowed(self) -> str:
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
-        if self.kind in ("int", "float"):
-            word = "a whole number" if self.kind == "int" else "a number"
-            return f"{word} from {self.low:g} to {self.high:g}"
+        if self.kind == "int":
+            return f"a whole number from {int(self.low)} to {int(self.high)}"  # type: ignore[arg-type]
+        if self.kind == "float":
+            return f"a number from {self.low:g} to {self.high:g}"
         if self.kind == "ratio":
             return "W:H with positive whole numbers, e.g. 3:2"
         if self.kind == "flag":

@@ -1,0 +1,27 @@
+"""Notebook widgets (ipywidgets 8): type a prompt, watch the job, act on the result.
+
+``Studio`` puts them together; each also works alone.  Jobs run on the kernel's running
+asyncio loop (see ``_runner``), so the kernel is never blocked.  Images reach the browser as
+bytes fetched by the kernel, never as provider URLs.  CSS classes: see ``_style``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._form import PromptForm
+from ._gallery import Gallery
+from ._history import History
+from ._progress import Job, ProgressView
+from ._studio import Studio
+
+__all__ = ["PromptForm", "ProgressView", "Job", "Gallery", "History", "Studio", "CanvasEditor"]
+
+
+def __getattr__(name: str) -> Any:
+    # The canvas editor pulls in ipycanvas and numpy: load it on first use only.
+    if name == "CanvasEditor":
+        from ._editor import CanvasEditor
+
+        return CanvasEditor
+    raise AttributeError(f"module 'mjnb.widgets' has no attribute {name!r}")
