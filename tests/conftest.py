@@ -68,3 +68,9 @@ async def make_client(request, simulator, tmp_path):
             await client.aclose()
         else:
             client.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    for the rest of the session, and pytest-asyncio cannot start its loop while one runs."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
