@@ -12,7 +12,6 @@ Retry policy (DESIGN.md, "Money and data safety"):
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import socket
 import time
@@ -23,6 +22,7 @@ import httpx
 
 from ._errors import TransportError
 from .dialects import Request, Response
+from .dialects._base import retry_after
 
 __all__ = ["RetryPolicy", "SyncTransport", "AsyncTransport", "SendFailed"]
 
@@ -62,18 +62,6 @@ class RetryPolicy:
         if response.status_code == 429:
             return True
         return not request.submit and response.status_code in self.retry_statuses
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """``Retry-After`` as seconds, from either of its two forms."""
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
 
 
 def _failure(exc: httpx.HTTPError, request: Request) -> SendFailed:
@@ -129,7 +117,7 @@ class SyncTransport(_Base):
                 if failure is not None:
                     raise failure
                 return response  # type: ignore[return-value]
-            time.sleep(self.retry.delay(attempt, response and retry_after_seconds(response.headers)))
+            time.sleep(self.retry.delay(attempt, response and retry_after(response.headers)))
             attempt += 1
 
     def stream_lines(self, request: Request, headers: Mapping[str, str]) -> Iterator[bytes | Response]:
@@ -183,7 +171,7 @@ class AsyncTransport(_Base):
                 if failure is not None:
                     raise failure
                 return response  # type: ignore[return-value]
-            await asyncio.sleep(self.retry.delay(attempt, response and retry_after_seconds(response.headers)))
+            await asyncio.sleep(self.retry.delay(attempt, response and retry_after(response.headers)))
             attempt += 1
 
     async def stream_lines(self, request: Request, headers: Mapping[str, str]) -> AsyncIterator[bytes | Response]:

@@ -43,11 +43,13 @@ dialect's own code and message.
 
 from __future__ import annotations
 
+import email.utils
 import json as _json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
 
-__all__ = ["Request", "Response", "Dialect", "SUBMIT_OPS", "ALL_OPS"]
+__all__ = ["Request", "Response", "Dialect", "SUBMIT_OPS", "ALL_OPS", "retry_after"]
 
 #: Operations that create a (possibly billed) job: never resent unless proven not created.
 SUBMIT_OPS = frozenset(
@@ -84,6 +86,21 @@ class Response:
         """The decoded body, or None for an empty one."""
         text = self.content.strip()
         return _json.loads(text) if text else None
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` in seconds, from either of its forms (delta-seconds or an HTTP date)."""
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
 
 
 class Dialect(Protocol):

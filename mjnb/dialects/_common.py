@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import ipaddress
 import re
-import time
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from .._errors import APIError, AuthenticationError, RateLimitError, ServerError, TaskNotFound, ValidationError
-from .._models import ACTION_LABELS, ACTION_NAMES, Action
+from ._base import retry_after
+from .._models import ACTION_NAMES, Action
 from ._base import Response
 
 __all__ = [
@@ -81,21 +80,6 @@ def decode_json(response: Response) -> tuple[Any, bool, str]:
         return response.json(), True, text
     except ValueError:
         return None, False, text
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """``Retry-After`` in seconds, from either of its forms (delta-seconds or an HTTP date)."""
-    value = headers.get("retry-after") or headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - time.time())
 
 
 def _number(value: Any) -> float | None:

@@ -6,10 +6,8 @@ The relay requests themselves are built by ``mjproxy.MjProxy``; ``newapi.NewApi`
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
-import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -22,6 +20,7 @@ from .._errors import (
     TaskNotFound,
     ValidationError,
 )
+from ._base import retry_after
 from .._models import ACTION_LABELS, ACTION_NAMES, Action, Task, TaskStatus
 from ._base import Request, Response
 
@@ -255,20 +254,6 @@ def kind_of_custom_id(custom_id: str, parent_kind: str | None) -> str:
 
 # -- errors (§3.4, §6.7) -----------------------------------------------------------------------
 _QUEUE_FULL = "队列已满"
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - time.time())
 
 
 def code_and_message(body: Any, text: str) -> tuple[Any, str]:

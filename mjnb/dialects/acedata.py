@@ -21,7 +21,8 @@ from .._errors import APIError, AuthenticationError, ModerationError, RateLimitE
 from .._errors import UnsupportedOperation, ValidationError
 from .._models import Action, Page, Task, TaskStatus
 from ._base import SUBMIT_OPS, Request, Response
-from ._common import (ACTION_LABELS, checked_bool, checked_callback_url, checked_image_ref, checked_options,
+from .._models import ACTION_LABELS
+from ._common import (checked_bool, checked_callback_url, checked_image_ref, checked_options,
                       checked_page, checked_window, class_for_status, decode_json, invalid, is_base64_png,
                       is_http_url, leading_urls, positive_int, progress_of, required_text, retry_after, seconds,
                       sorted_actions, text_or_none)

@@ -19,7 +19,8 @@ from urllib.parse import quote
 from .._errors import APIError, ModerationError, RateLimitError, ServerError, UnsupportedOperation, ValidationError
 from .._models import Action, Task, TaskStatus
 from ._base import SUBMIT_OPS, Request, Response
-from ._common import (ACTION_LABELS, checked_callback_url, checked_choice, checked_image_ref, checked_number,
+from .._models import ACTION_LABELS
+from ._common import (checked_callback_url, checked_choice, checked_image_ref, checked_number,
                       checked_options, class_for_status, decode_json, invalid, is_http_url, leading_urls, progress_of,
                       required_text, retry_after, seconds, sorted_actions, text_or_none)
 
