@@ -283,6 +283,22 @@ class Flows:
         req = self._prepare("shorten", prompt=_text(prompt, "prompt"), options=options)
         return (yield Submit(req, prompt=prompt))
 
+    def translate(self, text: str, **options: Any) -> Flow:
+        """Translate a prompt into English (AceData)."""
+        req = self._prepare("translate", text=_text(text, "text"), options=options)
+        return (yield Submit(req, prompt=text))
+
+    def retexture(self, image: Any, prompt: str, *, callback_url: str | None = None, **options: Any) -> Flow:
+        """Give an uploaded image a new texture or style (EvoLink ``mj-v7-retexture``)."""
+        prompt = _text(prompt, "prompt")
+        req = self._prepare("retexture", image=_image_ref(image, "image"), prompt=prompt, callback_url=callback_url, options=options)
+        return (yield Submit(req, prompt=prompt))
+
+    def remove_bg(self, image: Any, *, callback_url: str | None = None, **options: Any) -> Flow:
+        """Cut the subject out on a transparent background (EvoLink ``mj-v7-remove-bg``)."""
+        req = self._prepare("remove_bg", image=_image_ref(image, "image"), callback_url=callback_url, options=options)
+        return (yield Submit(req))
+
     # -- reads -------------------------------------------------------------------------------
     def get(self, task: Task | str) -> Flow:
         task_id = task.id if isinstance(task, Task) else _text(task, "task_id")
@@ -374,5 +390,5 @@ class Flows:
 #: The public verbs, in the order the docs list them; both clients expose exactly these.
 VERBS = (
     "imagine", "action", "upscale", "vary", "reroll", "zoom_out", "pan", "inpaint", "reposition", "edit",
-    "blend", "describe", "shorten", "get", "wait", "tasks", "download", "seed", "cancel",
+    "blend", "describe", "shorten", "translate", "retexture", "remove_bg", "get", "wait", "tasks", "download", "seed", "cancel",
 )

@@ -147,3 +147,30 @@ async def test_evolink_callback_delivered_to_a_loopback_receiver(simulator, tmp_
         assert bodies and bodies[-1]["id"] == task.id and bodies[-1]["status"] == "completed"
     finally:
         server.shutdown()
+
+
+async def test_acedata_translate_and_evolink_retexture_remove_bg(make_client):
+    ace = make_client("acedata")
+    translated = await ace.translate("精致，无暇，洁白的天使")
+    assert translated.succeeded and translated.texts == ("Exquisite, flawless, pure white angel",)
+
+    evo = make_client("evolink")
+    photo = Image.new("RGB", (256, 256), (180, 90, 40))
+    retextured = await evo.wait(await evo.retexture(photo, "carved in green jade"))
+    assert retextured.succeeded and retextured.kind == "mj-v7-retexture" and len(retextured.image_urls) == 4
+
+    subject = Image.new("RGB", (256, 256), (235, 235, 235))
+    ImageDraw.Draw(subject).ellipse((64, 64, 192, 192), fill=(200, 30, 30))
+    cut = await evo.wait(await evo.remove_bg(subject))
+    assert cut.succeeded and len(cut.image_urls) == 1
+    image = await evo.download(cut)  # one result: one image
+    alpha = np.asarray(image.convert("RGBA"))[:, :, 3]
+    assert alpha.min() == 0 and alpha.max() == 255  # a real cut-out: some pixels transparent, some kept
+
+    proxy = make_client("mjproxy")
+    with pytest.raises(mjnb.UnsupportedOperation) as info:
+        await proxy.translate("bonjour")
+    assert "acedata" in str(info.value)
+    with pytest.raises(mjnb.ValidationError) as info:
+        await evo.retexture(photo, "  ")
+    assert info.value.field == "prompt"

@@ -25,6 +25,9 @@ blend          images: tuple[str, ...] (data URLs), dimensions: "PORTRAIT"|"SQUA
                callback_url, options
 describe       image: str (URL or data URL), callback_url, options
 shorten        prompt: str, options
+translate      text: str, options
+retexture      image: str (URL or data URL), prompt: str, callback_url, options
+remove_bg      image: str (URL or data URL), callback_url, options
 get            task_id: str
 list           page: int (1-based), page_size: int, task_id: str|None, since: float|None,
                until: float|None (unix seconds), admin: bool
@@ -53,7 +56,8 @@ __all__ = ["Request", "Response", "Dialect", "SUBMIT_OPS", "ALL_OPS", "retry_aft
 
 #: Operations that create a (possibly billed) job: never resent unless proven not created.
 SUBMIT_OPS = frozenset(
-    {"imagine", "action", "modal", "inpaint", "reposition", "edit", "blend", "describe", "shorten"}
+    {"imagine", "action", "modal", "inpaint", "reposition", "edit", "blend", "describe", "shorten",
+     "translate", "retexture", "remove_bg"}
 )
 ALL_OPS = SUBMIT_OPS | {"get", "list", "seed", "cancel"}
 

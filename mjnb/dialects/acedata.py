@@ -50,7 +50,7 @@ _SINGLE_IMAGE = frozenset(
      "pan_left", "pan_right", "pan_up", "pan_down"}
 )
 _KINDS = {"generate": "IMAGINE", "reroll": "REROLL", "variation_region": "INPAINT", "upscale_2x": "UPSCALE_HD",
-          "upscale_4x": "UPSCALE_HD", "edits": "EDIT", "describe": "DESCRIBE", "shorten": "SHORTEN",
+          "upscale_4x": "UPSCALE_HD", "edits": "EDIT", "describe": "DESCRIBE", "shorten": "SHORTEN", "translate": "TRANSLATE",
           "videos": "VIDEO"}
 _FAMILIES = (("upscale", "UPSCALE"), ("variation", "VARIATION"), ("pan_", "PAN"), ("zoom_out", "ZOOM"))
 _DONE_STATES = frozenset({"complete", "completed", "succeeded", "success"})
@@ -271,6 +271,10 @@ def error_for(code: Any, message: str | None, *, status_code: int | None, body: 
     return cls(text, **kw)
 
 
+#: The synchronous endpoints and the field that carries their text(s).
+_TEXT_ANSWERS = {"describe": "descriptions", "shorten": "prompts", "translate": "content"}
+
+
 def _text_task(kind: str, request: Request, response: Response, body: Mapping[str, Any], texts: Any) -> Task:
     """Describe / shorten answer at once with no task id: use one if present, else a stable hash of
     the exchange (``describe-<16 hex>``), so a journal can still tell the results apart."""
@@ -290,7 +294,8 @@ class AceData:
     """The AceData Cloud dialect: sans-IO requests and answers (see ``dialects._base``)."""
 
     name = "acedata"
-    operations = frozenset({"imagine", "action", "inpaint", "edit", "describe", "shorten", "seed", "get", "list"})
+    operations = frozenset({"imagine", "action", "inpaint", "edit", "describe", "shorten", "translate", "seed", "get",
+                            "list"})
     mask_format = "png_base64"
     poll_interval = 3.0
     supports_stream = True
@@ -420,6 +425,12 @@ class AceData:
         return AceRequest("POST", "/midjourney/shorten", json={"prompt": text}, submit=True, op="shorten",
                           kind="SHORTEN", prompt=text)
 
+    def _prepare_translate(self, *, text: str, options: Mapping[str, Any] | None = None) -> AceRequest:
+        _options("translate", options, ())
+        content = required_text(text, "text")
+        return AceRequest("POST", "/midjourney/translate", json={"content": content}, submit=True, op="translate",
+                          kind="TRANSLATE", prompt=content)
+
     def _prepare_seed(self, *, task: Task) -> AceRequest:
         if not isinstance(task, Task) or task.dialect != self.name or not task.image_id:
             raise invalid("task", "seed needs a finished acedata task (it carries the image_id)")
@@ -449,10 +460,12 @@ class AceData:
             from . import offered_by
 
             raise UnsupportedOperation(self.name, op, offered_by(op))
-        if op in ("describe", "shorten"):
+        if op in _TEXT_ANSWERS:
             body = self._decode(response)
-            key = "descriptions" if op == "describe" else "prompts"
-            return _text_task(op.upper(), request, response, body, body.get(key))
+            texts = body.get(_TEXT_ANSWERS[op])
+            if op == "translate" and isinstance(texts, str):  # the one endpoint that answers a single text
+                texts = [texts]
+            return _text_task(op.upper(), request, response, body, texts)
         if op in SUBMIT_OPS:
             return self._parse_task(request, response)
         return getattr(self, f"_parse_{op}")(request, response)

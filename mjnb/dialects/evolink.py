@@ -183,7 +183,7 @@ class EvoLink:
     """
 
     name = "evolink"
-    operations = frozenset({"imagine", "action", "inpaint", "reposition", "edit", "get"})
+    operations = frozenset({"imagine", "action", "inpaint", "reposition", "edit", "retexture", "remove_bg", "get"})
     mask_format = "polygons"
     poll_interval = 3.0
     supports_stream = False
@@ -393,6 +393,23 @@ class EvoLink:
         body = {"model": "mj-v7-upload-paint", "prompt": _prompt(prompt),
                 "image_urls": [checked_image_ref(image, "image")], "model_params": params}
         return self._submit(body, callback_url, op="edit", speed=speed)
+
+    def _prepare_retexture(self, *, image: str, prompt: str, callback_url: str | None = None,
+                           options: Mapping[str, Any] | None = None) -> EvoRequest:
+        """``mj-v7-retexture``: a new texture/style for one uploaded image (four results)."""
+        extra = checked_options("evolink retexture", options, {"speed": _one_of(_SPEEDS)})
+        body: dict[str, Any] = {"model": "mj-v7-retexture", "prompt": _prompt(prompt),
+                                "image_urls": [checked_image_ref(image, "image")]}
+        if extra.get("speed") is not None:
+            body["model_params"] = {"speed": extra["speed"]}
+        return self._submit(body, callback_url, op="retexture", speed=extra.get("speed"))
+
+    def _prepare_remove_bg(self, *, image: str, callback_url: str | None = None,
+                           options: Mapping[str, Any] | None = None) -> EvoRequest:
+        """``mj-v7-remove-bg``: a transparent cut-out; no prompt, no speed."""
+        checked_options("evolink remove_bg", options, {})
+        body = {"model": "mj-v7-remove-bg", "image_urls": [checked_image_ref(image, "image")]}
+        return self._submit(body, callback_url, op="remove_bg")
 
     @staticmethod
     def _checked_id(task_id: Any, field: str = "task_id") -> str:

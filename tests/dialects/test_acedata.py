@@ -111,7 +111,7 @@ def upscaled_task(dialect) -> Task:
 def test_registry_builds_the_dialect_with_its_declared_traits():
     d = get_dialect("acedata")
     assert (d.name, d.mask_format, d.poll_interval, d.supports_stream) == ("acedata", "png_base64", 3.0, True)
-    assert d.operations == {"imagine", "action", "inpaint", "edit", "describe", "shorten", "seed", "get", "list"}
+    assert d.operations == {"imagine", "action", "inpaint", "edit", "describe", "shorten", "translate", "seed", "get", "list"}
     with pytest.raises(ValidationError) as err:
         get_dialect("acedata", mode="fast")
     assert err.value.field == "mode"
@@ -522,3 +522,14 @@ def test_a_failed_job_answered_with_its_task_id_is_a_failed_task(dialect):
     task = dialect.parse("imagine", request, answer(200, body))
     assert (task.status, task.error_code, task.fail_reason) == (
         TaskStatus.FAILED, "bad_request", "Unrecognized argument(s): `-c`, `x`")
+
+
+def test_translate_request_and_answer():
+    from mjnb.dialects import Response, get_dialect
+
+    dialect = get_dialect("acedata")
+    request = dialect.prepare("translate", text="精致，无暇，洁白的天使", options={})
+    assert (request.method, request.path, request.json) == ("POST", "/midjourney/translate", {"content": "精致，无暇，洁白的天使"})
+    body = json.dumps({"content": "Exquisite, flawless, pure white angel"}).encode()
+    task = dialect.parse("translate", request, Response(200, {}, body))
+    assert task.texts == ("Exquisite, flawless, pure white angel",) and task.kind == "TRANSLATE" and task.succeeded

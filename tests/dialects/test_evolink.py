@@ -99,7 +99,7 @@ def grid(dialect, results=FOUR, *, task_id: str = SOURCE, model: str = "mj-v7") 
 def test_registry_builds_the_dialect_with_its_declared_traits():
     d = get_dialect("evolink")
     assert (d.name, d.mask_format, d.poll_interval) == ("evolink", "polygons", 3.0)
-    assert d.operations == {"imagine", "action", "inpaint", "reposition", "edit", "get"}
+    assert d.operations == {"imagine", "action", "inpaint", "reposition", "edit", "retexture", "remove_bg", "get"}
     assert get_dialect("evolink", allow_insecure_callbacks=True).allow_insecure_callbacks is True
     with pytest.raises(ValidationError) as err:
         get_dialect("evolink", mode="fast")
@@ -508,3 +508,18 @@ def test_error_details(dialect):
         dialect.parse("imagine", dialect.prepare("imagine", prompt="x"), answer(200, _envelope("service_error", "boom")))
     with pytest.raises(ServerError):
         dialect.parse("get", request, answer(200, {"status": "completed"}))
+
+
+def test_retexture_and_remove_bg_requests():
+    from mjnb.dialects import get_dialect
+
+    dialect = get_dialect("evolink")
+    retexture = dialect.prepare("retexture", image="https://e.com/a.png", prompt="jade", callback_url=None,
+                                options={"speed": "turbo"})
+    assert retexture.json == {"model": "mj-v7-retexture", "prompt": "jade", "image_urls": ["https://e.com/a.png"],
+                              "model_params": {"speed": "turbo"}}
+    remove = dialect.prepare("remove_bg", image="https://e.com/a.png", callback_url=None, options={})
+    assert remove.json == {"model": "mj-v7-remove-bg", "image_urls": ["https://e.com/a.png"]}
+    with pytest.raises(ValidationError) as info:
+        dialect.prepare("remove_bg", image="https://e.com/a.png", callback_url=None, options={"speed": "fast"})
+    assert info.value.field == "speed"
