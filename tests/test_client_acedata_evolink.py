@@ -149,28 +149,54 @@ async def test_evolink_callback_delivered_to_a_loopback_receiver(simulator, tmp_
         server.shutdown()
 
 
-async def test_acedata_translate_and_evolink_retexture_remove_bg(make_client):
-    ace = make_client("acedata")
-    translated = await ace.translate("精致，无暇，洁白的天使")
-    assert translated.succeeded and translated.texts == ("Exquisite, flawless, pure white angel",)
 
-    evo = make_client("evolink")
+async def test_acedata_translate_returns_english(make_client):
+    client = make_client("acedata")
+    translated = await client.translate("精致，无暇，洁白的天使")  # the §2.4 example
+    assert translated.succeeded and translated.kind == "TRANSLATE"
+    assert translated.texts == ("Exquisite, flawless, pure white angel",)
+    assert translated.id.startswith("translate-") and translated.prompt == "精致，无暇，洁白的天使"
+    with pytest.raises(mjnb.ValidationError) as info:
+        await client.translate("   ")
+    assert info.value.field == "text"
+
+
+async def test_evolink_retexture_completes_with_four_images(make_client):
+    client = make_client("evolink")
     photo = Image.new("RGB", (256, 256), (180, 90, 40))
-    retextured = await evo.wait(await evo.retexture(photo, "carved in green jade"))
-    assert retextured.succeeded and retextured.kind == "mj-v7-retexture" and len(retextured.image_urls) == 4
+    submitted = await client.retexture(photo, "carved in green jade", speed="turbo")
+    assert submitted.kind == "mj-v7-retexture" and submitted.prompt == "carved in green jade"
+    done = await client.wait(submitted)
+    assert done.succeeded and done.kind == "mj-v7-retexture" and len(done.image_urls) == 4
+    assert done.action_names[:4] == ("U1", "U2", "U3", "U4")
+    images = await client.download(done, split=True)
+    assert len(images) == 4 and all(i.width > 0 for i in images)
+    with pytest.raises(mjnb.ValidationError) as info:
+        await client.retexture(photo, "  ")
+    assert info.value.field == "prompt"
 
+
+async def test_evolink_remove_bg_completes_with_one_transparent_cutout(make_client):
+    client = make_client("evolink")
     subject = Image.new("RGB", (256, 256), (235, 235, 235))
     ImageDraw.Draw(subject).ellipse((64, 64, 192, 192), fill=(200, 30, 30))
-    cut = await evo.wait(await evo.remove_bg(subject))
-    assert cut.succeeded and len(cut.image_urls) == 1
-    image = await evo.download(cut)  # one result: one image
-    alpha = np.asarray(image.convert("RGBA"))[:, :, 3]
+    cut = await client.wait(await client.remove_bg(subject))
+    assert cut.succeeded and cut.kind == "mj-v7-remove-bg" and len(cut.image_urls) == 1
+    assert cut.image_url == cut.image_urls[0] and cut.actions == ()
+    image = await client.download(cut)  # one result: one image
+    assert image.mode == "RGBA"
+    alpha = np.asarray(image)[:, :, 3]
     assert alpha.min() == 0 and alpha.max() == 255  # a real cut-out: some pixels transparent, some kept
 
-    proxy = make_client("mjproxy")
+
+@pytest.mark.parametrize("dialect, verb, args, offered", [
+    ("mjproxy", "translate", ("bonjour",), "acedata"),
+    ("newapi", "translate", ("bonjour",), "acedata"),
+    ("mjproxy", "retexture", ("https://c.example/a.png", "jade"), "evolink"),
+    ("acedata", "remove_bg", ("https://c.example/a.png",), "evolink"),
+])
+async def test_other_dialects_refuse_and_name_who_offers(make_client, dialect, verb, args, offered):
+    client = make_client(dialect)
     with pytest.raises(mjnb.UnsupportedOperation) as info:
-        await proxy.translate("bonjour")
-    assert "acedata" in str(info.value)
-    with pytest.raises(mjnb.ValidationError) as info:
-        await evo.retexture(photo, "  ")
-    assert info.value.field == "prompt"
+        await getattr(client, verb)(*args)
+    assert info.value.dialect == dialect and offered in str(info.value)

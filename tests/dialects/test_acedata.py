@@ -123,7 +123,7 @@ def test_auth_header_is_bearer_and_no_key_in_repr(dialect):
     assert "sk-secret" not in repr(dialect) and "sk-secret" not in repr(request)
 
 
-@pytest.mark.parametrize("op", ["blend", "reposition", "cancel", "modal"])
+@pytest.mark.parametrize("op", ["blend", "reposition", "cancel", "modal", "retexture", "remove_bg"])
 def test_operations_acedata_lacks_are_unsupported(dialect, op):
     with pytest.raises(UnsupportedOperation) as err:
         dialect.prepare(op)
@@ -165,6 +165,10 @@ REQUESTS = [
      "/midjourney/describe", {"image_url": "https://cdn.example/cat.png"}),
     ("shorten §2.4", "shorten", dict(prompt="a very long prompt about a cat"),
      "/midjourney/shorten", {"prompt": "a very long prompt about a cat"}),
+    ("translate §2.4", "translate", dict(text="精致，无暇，洁白的天使"),
+     "/midjourney/translate", {"content": "精致，无暇，洁白的天使"}),
+    ("translate strips the text", "translate", dict(text="  bonjour le monde \n", options={}),
+     "/midjourney/translate", {"content": "bonjour le monde"}),
     ("get §2.6", "get", dict(task_id=TASK_ID), "/midjourney/tasks", {"action": "retrieve", "id": TASK_ID}),
     ("list page 3", "list", dict(page=3, page_size=12),
      "/midjourney/tasks", {"action": "retrieve_batch", "offset": 24, "limit": 12}),
@@ -250,6 +254,10 @@ BAD_INPUT = [
     ("describe callback", "describe", dict(image="https://c.example/a.png", callback_url="https://h.example/"),
      "callback_url", "answers at once"),
     ("stream describe", "describe", dict(image="https://c.example/a.png", stream=True), "stream", "cannot stream"),
+    ("translate empty text", "translate", dict(text="  "), "text", "non-empty"),
+    ("translate text not a string", "translate", dict(text=["hola"]), "text", "non-empty"),
+    ("translate option", "translate", dict(text="hola", options={"mode": "fast"}), "mode", "allowed: none"),
+    ("stream translate", "translate", dict(text="hola", stream=True), "stream", "cannot stream"),
     ("get id with space", "get", dict(task_id="a b"), "task_id", "not a task id"),
     ("list page", "list", dict(page=0, page_size=10), "page", "≥ 1"),
     ("list page_size", "list", dict(page=1, page_size=500), "page_size", "1 to 100"),
@@ -524,12 +532,37 @@ def test_a_failed_job_answered_with_its_task_id_is_a_failed_task(dialect):
         TaskStatus.FAILED, "bad_request", "Unrecognized argument(s): `-c`, `x`")
 
 
-def test_translate_request_and_answer():
-    from mjnb.dialects import Response, get_dialect
 
-    dialect = get_dialect("acedata")
+# §2.4 translate answers at once with one string; a Task gets it as its only text.
+TRANSLATE_ANSWERS = [
+    ("literal §2.4", {"content": "Exquisite, flawless, pure white angel"},
+     ("Exquisite, flawless, pure white angel",), "translate-"),
+    ("padded text is stripped", {"content": "  A white angel \n"}, ("A white angel",), "translate-"),
+    ("a trace id is the task id", {"content": "An angel", "trace_id": "2cf86e86"}, ("An angel",), "2cf86e86"),
+    ("a list is taken as it is", {"content": ["An angel"]}, ("An angel",), "translate-"),
+]
+
+
+@pytest.mark.parametrize("label, body, texts, id_prefix", TRANSLATE_ANSWERS, ids=[t[0] for t in TRANSLATE_ANSWERS])
+def test_translate_answers_at_once_with_one_text(dialect, label, body, texts, id_prefix):
     request = dialect.prepare("translate", text="精致，无暇，洁白的天使", options={})
-    assert (request.method, request.path, request.json) == ("POST", "/midjourney/translate", {"content": "精致，无暇，洁白的天使"})
-    body = json.dumps({"content": "Exquisite, flawless, pure white angel"}).encode()
-    task = dialect.parse("translate", request, Response(200, {}, body))
-    assert task.texts == ("Exquisite, flawless, pure white angel",) and task.kind == "TRANSLATE" and task.succeeded
+    task = dialect.parse("translate", request, answer(200, body))
+    assert (task.status, task.kind, task.progress, task.texts) == (TaskStatus.SUCCEEDED, "TRANSLATE", 100, texts)
+    assert task.id.startswith(id_prefix) and task.prompt == "精致，无暇，洁白的天使"
+    assert task.dialect == "acedata" and task.image_url is None and task.actions == ()
+    if id_prefix == "translate-":  # derived from the exchange: stable, and distinct per answer
+        assert len(task.id) == len("translate-") + 16
+        assert dialect.parse("translate", request, answer(200, body)).id == task.id
+
+
+@pytest.mark.parametrize("label, status, body, error", [
+    ("no content", 200, {}, ServerError),
+    ("content not text", 200, {"content": 42}, ServerError),
+    ("§2.7 bad_request", 400, {"success": False, "error": {"code": "bad_request", "message": "content is required"}},
+     ValidationError),
+    ("§2.7 used_up", 403, {"success": False, "error": {"code": "used_up", "message": "balance"}}, RateLimitError),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_translate_bad_answers_raise(dialect, label, status, body, error):
+    request = dialect.prepare("translate", text="hola")
+    with pytest.raises(error):
+        dialect.parse("translate", request, answer(status, body))

@@ -112,7 +112,7 @@ def test_auth_header_is_bearer_and_no_key_in_repr(dialect):
     assert "sk-evo-secret" not in repr(dialect) + repr(request)
 
 
-@pytest.mark.parametrize("op", ["list", "blend", "describe", "shorten", "seed", "cancel", "modal"])
+@pytest.mark.parametrize("op", ["list", "blend", "describe", "shorten", "translate", "seed", "cancel", "modal"])
 def test_operations_evolink_lacks_are_unsupported(dialect, op):
     with pytest.raises(UnsupportedOperation) as err:
         dialect.prepare(op)
@@ -510,16 +510,84 @@ def test_error_details(dialect):
         dialect.parse("get", request, answer(200, {"status": "completed"}))
 
 
-def test_retexture_and_remove_bg_requests():
-    from mjnb.dialects import get_dialect
 
-    dialect = get_dialect("evolink")
-    retexture = dialect.prepare("retexture", image="https://e.com/a.png", prompt="jade", callback_url=None,
-                                options={"speed": "turbo"})
-    assert retexture.json == {"model": "mj-v7-retexture", "prompt": "jade", "image_urls": ["https://e.com/a.png"],
-                              "model_params": {"speed": "turbo"}}
-    remove = dialect.prepare("remove_bg", image="https://e.com/a.png", callback_url=None, options={})
-    assert remove.json == {"model": "mj-v7-remove-bg", "image_urls": ["https://e.com/a.png"]}
-    with pytest.raises(ValidationError) as info:
-        dialect.prepare("remove_bg", image="https://e.com/a.png", callback_url=None, options={"speed": "fast"})
-    assert info.value.field == "speed"
+# -- §1.2 retexture and remove-bg: uploaded-image models, no source task ---------------------------------
+PHOTO = "https://cdn.example.com/photo.png"
+DATA_URL = "data:image/png;base64,iVBORw0KGgo="
+UPLOADS = [
+    ("retexture", "retexture", dict(image=PHOTO, prompt="carved in green jade"),
+     {"model": "mj-v7-retexture", "prompt": "carved in green jade", "image_urls": [PHOTO]}),
+    ("retexture speed", "retexture", dict(image=PHOTO, prompt="jade", options={"speed": "turbo"}),
+     {"model": "mj-v7-retexture", "prompt": "jade", "image_urls": [PHOTO], "model_params": {"speed": "turbo"}}),
+    ("retexture draft, callback, data URL", "retexture",
+     dict(image=DATA_URL, prompt="jade", callback_url="https://hooks.example.com/evo", options={"speed": "draft"}),
+     {"model": "mj-v7-retexture", "prompt": "jade", "image_urls": [DATA_URL], "model_params": {"speed": "draft"},
+      "callback_url": "https://hooks.example.com/evo"}),
+    ("remove_bg", "remove_bg", dict(image=PHOTO), {"model": "mj-v7-remove-bg", "image_urls": [PHOTO]}),
+    ("remove_bg callback, data URL", "remove_bg",
+     dict(image=DATA_URL, callback_url="https://hooks.example.com/evo", options={}),
+     {"model": "mj-v7-remove-bg", "image_urls": [DATA_URL], "callback_url": "https://hooks.example.com/evo"}),
+]
+
+
+@pytest.mark.parametrize("label, op, kw, body", UPLOADS, ids=[u[0] for u in UPLOADS])
+def test_retexture_and_remove_bg_requests(dialect, label, op, kw, body):
+    request = dialect.prepare(op, **kw)
+    assert (request.method, request.path, request.json) == ("POST", "/v1/images/generations", body)
+    assert (request.op, request.submit, request.stream, request.parent_id) == (op, True, False, None)
+    assert request.model == body["model"] and request.prompt == body.get("prompt")
+
+
+BAD_UPLOADS = [
+    ("retexture empty prompt", "retexture", dict(image=PHOTO, prompt=" "), "prompt", "non-empty"),
+    ("retexture --v", "retexture", dict(image=PHOTO, prompt="jade --v 6"), "prompt", "locked to version 7"),
+    ("retexture 8193 characters", "retexture", dict(image=PHOTO, prompt="a" * 8193), "prompt", "at most 8192"),
+    ("retexture speed relax", "retexture", dict(image=PHOTO, prompt="jade", options={"speed": "relax"}), "speed",
+     "draft, fast, turbo"),
+    ("retexture unknown option", "retexture", dict(image=PHOTO, prompt="jade", options={"quality": "hd"}), "quality",
+     "allowed: speed"),
+    ("retexture image path", "retexture", dict(image="/tmp/a.png", prompt="jade"), "image", "http(s) image URL"),
+    ("retexture image list", "retexture", dict(image=[PHOTO, PHOTO], prompt="jade"), "image", "http(s) image URL"),
+    ("retexture http callback", "retexture", dict(image=PHOTO, prompt="jade", callback_url="http://h.example.com/x"),
+     "callback_url", "https"),
+    ("remove_bg speed", "remove_bg", dict(image=PHOTO, options={"speed": "fast"}), "speed", "allowed: none"),
+    ("remove_bg image path", "remove_bg", dict(image="/tmp/a.png"), "image", "http(s) image URL"),
+]
+
+
+@pytest.mark.parametrize("label, op, kw, field, allowed", BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS])
+def test_retexture_and_remove_bg_rules(dialect, label, op, kw, field, allowed):
+    with pytest.raises(ValidationError) as err:
+        dialect.prepare(op, **kw)
+    assert (err.value.field, err.value.status_code) == (field, None)
+    assert allowed in str(err.value)
+
+
+def test_remove_bg_takes_no_prompt(dialect):
+    with pytest.raises(TypeError):
+        dialect.prepare("remove_bg", image=PHOTO, prompt="x")
+
+
+UPLOAD_ANSWERS = [
+    # op, kw, model, results, image_url, prompt, first actions
+    ("retexture", dict(image=PHOTO, prompt="jade", options={"speed": "fast"}), "mj-v7-retexture", FOUR, None,
+     "jade", ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")),
+    ("remove_bg", dict(image=PHOTO), "mj-v7-remove-bg", FOUR[:1], FOUR[0], None, ()),
+]
+
+
+@pytest.mark.parametrize("op, kw, model, results, image_url, prompt, actions", UPLOAD_ANSWERS,
+                         ids=[a[0] for a in UPLOAD_ANSWERS])
+def test_retexture_and_remove_bg_answers(dialect, op, kw, model, results, image_url, prompt, actions):
+    created = dialect.parse(op, dialect.prepare(op, **kw), answer(200, {**CREATED, "model": model}))
+    assert (created.id, created.status, created.kind, created.prompt) == (SOURCE, TaskStatus.QUEUED, model, prompt)
+    done = fetched(dialect, {"id": SOURCE, "status": "completed", "progress": 100, "model": model,
+                             "results": list(results)})
+    assert (done.status, done.kind, done.image_urls, done.image_url) == (
+        TaskStatus.SUCCEEDED, model, tuple(results), image_url)
+    assert done.prompt == prompt and done.parent_id is None
+    assert done.action_names[:len(actions)] == actions
+    if not actions:
+        assert done.actions == ()  # a cut-out offers no follow-ups
+    else:
+        assert "reroll" not in done.action_names and "enhance" not in done.action_names  # mj-v7 only

@@ -500,3 +500,12 @@ def test_list_by_condition_with_no_match(dialect):
 def test_list_must_be_an_array(dialect):
     with pytest.raises(ServerError, match="list of tasks"):
         dialect.parse("list", dialect.prepare("list"), answer(200, {"code": 1}))
+
+
+@pytest.mark.parametrize("op, offered_by", [("translate", ("acedata",)), ("retexture", ("evolink",)),
+                                            ("remove_bg", ("evolink",))])
+def test_acedata_and_evolink_only_ops_name_who_offers_them(dialect, op, offered_by):
+    with pytest.raises(UnsupportedOperation) as caught:
+        dialect.prepare(op, text="hola", image="https://c.example/a.png", prompt="jade", options={})
+    assert (caught.value.dialect, caught.value.operation, caught.value.supported_by) == ("mjproxy", op, offered_by)
+    assert offered_by[0] in str(caught.value)

@@ -284,3 +284,12 @@ def test_bad_list_input(dialect, kw, field):
     with pytest.raises(ValidationError) as caught:
         dialect.prepare("list", **kw)
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize("op, offered_by", [("translate", ("acedata",)), ("retexture", ("evolink",)),
+                                            ("remove_bg", ("evolink",))])
+def test_acedata_and_evolink_only_ops_name_who_offers_them(dialect, op, offered_by):
+    with pytest.raises(UnsupportedOperation) as caught:
+        dialect.prepare(op, text="hola", image="https://c.example/a.png", prompt="jade", options={})
+    assert (caught.value.dialect, caught.value.operation, caught.value.supported_by) == ("newapi", op, offered_by)
+    assert offered_by[0] in str(caught.value)
