@@ -16,6 +16,7 @@ from ._errors import (
     RateLimitError,
     ServerError,
     SubmitUncertain,
+    JournalError,
     TaskFailed,
     TaskNotFound,
     TaskTimeout,
@@ -61,6 +62,7 @@ __all__ = [
     "TaskFailed",
     "TaskTimeout",
     "UnsupportedOperation",
+    "JournalError",
     "__version__",
     *_WIDGETS,
 ]

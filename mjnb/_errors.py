@@ -14,7 +14,9 @@
     │                             journaled and never resent silently
     ├── TaskFailed                the job ended in failure; carries the Task
     ├── TaskTimeout               wait() gave up; carries the last Task seen
-    └── UnsupportedOperation      the dialect does not offer this operation
+    ├── UnsupportedOperation      the dialect does not offer this operation
+    └── JournalError              the journal could not record a submit; carries the Task
+                                  (when the job was created) so its id is never lost
 
 Every APIError carries the dialect's own ``code`` and ``message`` as received.  No error
 text ever contains an API key.
@@ -41,6 +43,7 @@ __all__ = [
     "TaskFailed",
     "TaskTimeout",
     "UnsupportedOperation",
+    "JournalError",
 ]
 
 
@@ -175,3 +178,18 @@ class UnsupportedOperation(MjnbError):
         self.dialect = dialect
         self.operation = operation
         self.supported_by = supported_by
+
+
+class JournalError(MjnbError):
+    """The journal (SQLite) could not record a submit.
+
+    Raised *before* sending when the row that must precede a paid submit cannot be written
+    (nothing was sent), or *after* an accepted submit when its task id could not be written
+    in time: ``task`` then holds the created job, and the journal keeps the id in memory and
+    writes it once the database is free.  ``journal_id`` is the row concerned, when known.
+    """
+
+    def __init__(self, message: str, *, task: "Task | None" = None, journal_id: int | None = None) -> None:
+        super().__init__(message)
+        self.task = task
+        self.journal_id = journal_id

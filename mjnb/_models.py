@@ -126,6 +126,17 @@ class Task:
     submitted_at: float | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    #: MP4 results (video tasks of the proxy forks, AceData, new-api); ``thumbnail_urls`` are their stills.
+    video_urls: tuple[str, ...] = ()
+    thumbnail_urls: tuple[str, ...] = ()
+    #: What the service charged, in ``cost_unit`` ("credits" on EvoLink, "quota" on new-api);
+    #: None when the service does not say (never a guess).
+    cost: float | None = None
+    cost_unit: str | None = None
+    #: Where the task lives: the base URL, or "embedded simulator"; set by the client.
+    service: str | None = None
+    #: The journal row that recorded its submit, when the client keeps a journal.
+    journal_id: int | None = None
     raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False, repr=False)
 
     @property
@@ -135,6 +146,11 @@ class Task:
     @property
     def succeeded(self) -> bool:
         return self.status is TaskStatus.SUCCEEDED
+
+    @property
+    def is_video(self) -> bool:
+        """True when the result is a video (``video_urls``), not an image."""
+        return bool(self.video_urls)
 
     @property
     def action_names(self) -> tuple[str, ...]:
@@ -155,6 +171,22 @@ class Task:
 
     def evolve(self, **changes: Any) -> "Task":
         return replace(self, **changes)
+
+    def __repr__(self) -> str:
+        # Short on purpose: every field (actions with their native data, raw) is in _repr_html_.
+        parts = [f"id={self.id!r}", f"dialect={self.dialect!r}", f"status={self.status.value!r}"]
+        if self.kind:
+            parts.append(f"kind={self.kind!r}")
+        if self.progress is not None and not self.done:
+            parts.append(f"progress={self.progress}")
+        if self.prompt:
+            short = self.prompt if len(self.prompt) <= 60 else self.prompt[:59] + "…"
+            parts.append(f"prompt={short!r}")
+        if self.fail_reason:
+            parts.append(f"fail_reason={self.fail_reason!r}")
+        if self.actions:
+            parts.append(f"actions={list(self.action_names)!r}")
+        return f"Task({', '.join(parts)})"
 
     def _repr_html_(self) -> str:  # rich display in notebooks; widgets add the thumbnail
         from ._display import task_html
