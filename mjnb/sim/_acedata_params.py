@@ -6,10 +6,11 @@ a message that names the field and what is allowed.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from ._guard import decode_json
 
 GRID_ACTIONS = (
     "upscale1", "upscale2", "upscale3", "upscale4", "reroll",
@@ -65,7 +66,7 @@ def fetch_failed() -> AceError:
 def parse_body(raw: bytes) -> dict[str, Any]:
     """The request's JSON object, or 400 with the service's own wording."""
     try:
-        body = json.loads(raw)
+        body = decode_json(raw)
     except ValueError:
         body = None
     if not isinstance(body, dict):

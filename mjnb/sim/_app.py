@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from ._guard import GuardMiddleware
 from ._state import SimState
 
 log = logging.getLogger("mjnb.sim")
@@ -94,7 +96,8 @@ async def _drain(receive) -> None:
 
 
 async def _drop(receive, send, partial: _Capture | None) -> None:
-    cycle = getattr(receive, "__self__", None)  # uvicorn's RequestResponseCycle
+    # uvicorn's RequestResponseCycle: the guard's replaying receive names it ``cycle``.
+    cycle = getattr(receive, "cycle", None) or getattr(receive, "__self__", None)
     transport = getattr(cycle, "transport", None)
     if partial is not None and partial.start is not None:
         # Announce the full length, deliver half: the status line arrives, the job id does not.
@@ -146,9 +149,18 @@ def build_app(state: SimState) -> Starlette:
             continue
         if hasattr(module, "error_response"):
             error_responses[dialect] = module.error_response
+    def dialect_error(path: str, status: int, message: str) -> Response:
+        make = error_responses.get(path.strip("/").split("/", 1)[0], _plain_error)
+        return make(status, message)
+
+    config = state.config
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(FaultMiddleware, state=state, error_responses=error_responses)],
+        middleware=[
+            Middleware(GuardMiddleware, error_response=dialect_error, max_body_bytes=config.max_body_bytes,
+                       body_timeout=config.body_timeout),
+            Middleware(FaultMiddleware, state=state, error_responses=error_responses),
+        ],
     )
     app.state.sim = state
     return app

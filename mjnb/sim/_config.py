@@ -12,6 +12,9 @@ class SimConfig:
     ``api_key=None`` accepts any non-empty key; a set key accepts only itself. ``duration`` is the
     time from submit to a final state. ``strict_fetch`` makes foreign image URLs fail as they do
     on a real service that cannot download them (the simulator has no internet).
+    ``proxy_core_size``/``proxy_queue_size``: midjourney-proxy's running jobs and waiting slots
+    (a submit beyond both gets code 23, queue full). ``max_body_bytes`` (bytes) caps a request
+    body (413); ``body_timeout`` and ``header_timeout`` (seconds) bound slow clients (408 / close).
     """
 
     host: str = "127.0.0.1"
@@ -27,8 +30,18 @@ class SimConfig:
     # midjourney-proxy account defaults (NZK docs/config.md): concurrent jobs and waiting slots.
     proxy_core_size: int = 3
     proxy_queue_size: int = 10
+    # Abuse limits: a larger body is answered 413 while it arrives; slower ones 408 / closed.
+    max_body_bytes: int = 30 * 1024 * 1024
+    body_timeout: float = 30.0
+    header_timeout: float = 10.0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.max_body_bytes, int) or self.max_body_bytes < 1024:
+            raise ValueError(f"max_body_bytes must be an integer >= 1024, got {self.max_body_bytes!r}")
+        for name in ("body_timeout", "header_timeout"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 < value <= 3600:
+                raise ValueError(f"{name} must be a number of seconds in (0, 3600], got {value!r}")
         if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise ValueError(f"port must be an integer in 0..65535 (0 = any free port), got {self.port!r}")
         if not isinstance(self.duration, (int, float)) or not 0 <= self.duration <= 3600:

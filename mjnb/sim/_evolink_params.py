@@ -7,11 +7,12 @@ Every refusal is an :class:`EvoError` answered with the OpenAI-style envelope
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from ._guard import decode_json
 
 GENERATE = "mj-v7"
 FOLLOW_UP_MODELS = (
@@ -74,7 +75,7 @@ class Order:
 
 def parse_body(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
+        body = decode_json(raw)
     except ValueError:
         body = None
     if not isinstance(body, dict):

@@ -17,8 +17,19 @@ from . import render
 from ._proxy_lifecycle import ProxyLifecycle
 from ._proxy_render import BLEND_ASPECT, derive_seed, zoom_factor
 from ._proxy_tasks import (
-    DISCORD_INSTANCE_ID, FAILURE, GRID_ACTIONS, MODAL, NOT_START, SUCCESS, ParsedAction, ProxyTask, Recipe, SubmitContext,
-    Submitted, TaskIds, parse_custom_id,
+    DISCORD_INSTANCE_ID,
+    FAILURE,
+    GRID_ACTIONS,
+    MODAL,
+    NOT_START,
+    SUCCESS,
+    ParsedAction,
+    ProxyTask,
+    Recipe,
+    SubmitContext,
+    Submitted,
+    TaskIds,
+    parse_custom_id,
 )
 from ._state import BadImage, FetchFailed, SimState
 

@@ -16,8 +16,18 @@ from PIL import Image
 from . import render
 from ._proxy_render import render_recipe
 from ._proxy_tasks import (
-    DISCORD_INSTANCE_ID, FAILURE, IN_PROGRESS, SUBMITTED, SUCCESS, ProxyTask, Submitted, describe_buttons,
-    grid_buttons, prompt_version, shorten_buttons, upscale_buttons,
+    DISCORD_INSTANCE_ID,
+    FAILURE,
+    IN_PROGRESS,
+    SUBMITTED,
+    SUCCESS,
+    ProxyTask,
+    Submitted,
+    describe_buttons,
+    grid_buttons,
+    prompt_version,
+    shorten_buttons,
+    upscale_buttons,
 )
 from ._state import SimState, decode_image
 

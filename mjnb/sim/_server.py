@@ -13,6 +13,7 @@ import uvicorn
 
 from ._app import DIALECTS, build_app
 from ._config import SimConfig
+from ._guard import bounded_protocol
 from ._state import SimState
 
 START_TIMEOUT = 15.0
@@ -73,7 +74,7 @@ class Simulator:
             uv_config = uvicorn.Config(
                 build_app(self.state),
                 loop="asyncio",
-                http="h11",
+                http=bounded_protocol(self.config.header_timeout),
                 lifespan="off",
                 access_log=False,
                 log_level="warning",

@@ -19,7 +19,8 @@ import io
 import json
 import re
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from PIL import Image
 from starlette.applications import Starlette
@@ -29,7 +30,15 @@ from starlette.routing import Route
 
 from . import _acedata_render as draw
 from . import render
-from ._acedata_jobs import AceJob, AceStore, RunPlan, failure_body, request_record, run_job, task_document
+from ._acedata_jobs import (
+    AceJob,
+    AceStore,
+    RunPlan,
+    failure_body,
+    request_record,
+    run_job,
+    task_document,
+)
 from ._acedata_params import (
     STATUS_OF_CODE,
     AceError,

@@ -18,7 +18,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import _evolink_render as draw
-from ._evolink_jobs import EvoStore, EvoTask, create_body, estimated_time, new_task_id, query_body, run_task
+from ._evolink_jobs import (
+    EvoStore,
+    EvoTask,
+    create_body,
+    estimated_time,
+    new_task_id,
+    query_body,
+    run_task,
+)
 from ._evolink_params import (
     GENERATE,
     TASK_PREFIX,

@@ -7,18 +7,19 @@ new-api DTO example show them); every other documented message in the Chinese of
 from __future__ import annotations
 
 import hmac
-import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ._guard import decode_json
 from ._proxy_engine import BANNED_WORDS, ProxyEngine, SubmitContext, Submitted
 from ._state import SimState
 
-__all__ = ["BANNED_WORDS", "MODES", "create_app", "error_response", "submit_routes", "read_json"]
+__all__ = ["BANNED_WORDS", "MODES", "create_app", "error_response", "read_json", "submit_routes"]
 
 MODES = ("mj-fast", "mj-turbo", "mj-relax")  # TAI's path prefixes that force a speed mode
 SUBMITS = ("imagine", "change", "simple-change", "describe", "blend", "action", "modal", "shorten", "edits")
@@ -39,9 +40,9 @@ class BadBody(Exception):
 async def read_json(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise BadBody("request body must be JSON") from None
+        body = decode_json(raw or b"{}")
+    except ValueError as exc:
+        raise BadBody(f"request body must be JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadBody("request body must be a JSON object")
     return body

@@ -60,8 +60,7 @@ def _token(value: str) -> str:
     value = value.strip()
     if value[:7].lower() == "bearer ":
         value = value[7:].strip()
-    if value.startswith("sk-"):
-        value = value[3:]
+    value = value.removeprefix("sk-")
     return value.split("-")[0]
 
 

@@ -10,7 +10,6 @@ import httpx
 import pytest
 from PIL import Image
 
-
 FINAL = ("SUCCESS", "FAILURE")
 DTO_FIELDS = {"id", "action", "customId", "botType", "prompt", "promptEn", "description", "state", "submitTime",
               "startTime", "finishTime", "imageUrl", "videoUrl", "videoUrls", "status", "progress", "failReason",
