@@ -27,6 +27,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from typing import Sequence
+
     from ._models import Task
 
 __all__ = [
@@ -159,14 +161,17 @@ class TaskFailed(MjnbError):
 class TaskTimeout(MjnbError):
     """wait() gave up before the job reached a final state; ``task`` is the last one seen."""
 
-    def __init__(self, task: "Task", timeout: float) -> None:
+    def __init__(self, task: "Task", timeout: float, unfinished: "Sequence[Task]" = ()) -> None:
         progress = "unknown" if task.progress is None else f"{task.progress}%"
+        more = f" ({len(unfinished)} tasks unfinished in all)" if len(unfinished) > 1 else ""
         super().__init__(
             f"task {task.id} on {task.dialect} still {task.status.value} (progress {progress}) "
-            f"after {timeout:g} s; it keeps running on the server: wait() on it again"
+            f"after {timeout:g} s{more}; it keeps running on the server: wait() on it again"
         )
         self.task = task
         self.timeout = timeout
+        #: Every task still unfinished when wait_all / as_completed gave up (just ``task`` for wait).
+        self.unfinished: tuple[Task, ...] = tuple(unfinished) or (task,)
 
 
 class UnsupportedOperation(MjnbError):

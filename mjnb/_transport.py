@@ -16,7 +16,7 @@ import random
 import socket
 import time
 from dataclasses import dataclass
-from typing import AsyncIterator, Iterator, Mapping
+from typing import AsyncIterator, Callable, Generator, Iterator, Mapping
 
 import httpx
 
@@ -24,12 +24,39 @@ from ._errors import TransportError
 from .dialects import Request, Response
 from .dialects._base import retry_after
 
-__all__ = ["RetryPolicy", "SyncTransport", "AsyncTransport", "SendFailed"]
+__all__ = ["RetryPolicy", "SyncTransport", "AsyncTransport", "SendFailed", "KeyAuth", "HeadersFor"]
+
+#: Builds the authentication headers of one request at the last moment (see KeyAuth).
+HeadersFor = Callable[[Request], Mapping[str, str]]
 
 USER_AGENT = "mjnb/0.1"
 # Small JSON requests go out as two writes (headers, body); without TCP_NODELAY the second one
 # waits for the server's delayed ACK, ~40 ms a request on loopback.
 _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+# A burst of submits must not leave a hundred idle connections that every request then scans;
+# streams (AceData NDJSON) are counted by the client and stay well below max_connections.
+_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+
+
+class KeyAuth(httpx.Auth):
+    """Adds the key's headers inside httpx's auth flow, so that no frame of mjnb holds them.
+
+    A traceback printed with local variables (IPython ``%xmode Verbose``, ``rich`` with
+    ``show_locals``) shows the frames that were running when an error happened: the headers are
+    made here, at the last moment, and live only in the outgoing ``httpx.Request`` (whose repr
+    shows no headers).
+    """
+
+    def __init__(self, headers_for: HeadersFor, request: Request) -> None:
+        self._headers_for = headers_for
+        self._request = request
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self._headers_for(self._request))
+        yield request
+
+    def __repr__(self) -> str:
+        return "KeyAuth(***)"
 
 
 class SendFailed(TransportError):
@@ -71,13 +98,19 @@ def _failure(exc: httpx.HTTPError, request: Request) -> SendFailed:
     return SendFailed(f"{request.method} {request.path}: {what}: {exc}", sent=sent)
 
 
-def _build(client: httpx.Client | httpx.AsyncClient, request: Request, headers: Mapping[str, str]) -> httpx.Request:
+def _url(base_url: str, request: Request) -> str:
+    if request.path.startswith(("http://", "https://")):
+        return request.path
+    return base_url + request.path.lstrip("/")
+
+
+def _build(client: httpx.Client | httpx.AsyncClient, base_url: str, request: Request) -> httpx.Request:
     return client.build_request(
         request.method,
-        request.path.lstrip("/"),
+        _url(base_url, request),
         json=request.json,
         params={k: v for k, v in request.params.items() if v is not None} or None,
-        headers={**headers, **request.headers},
+        headers={"user-agent": USER_AGENT, **request.headers},
     )
 
 
@@ -86,30 +119,38 @@ def _response(resp: httpx.Response, content: bytes) -> Response:
 
 
 class _Base:
-    def __init__(self, base_url: str, *, timeout: float, retry: RetryPolicy) -> None:
+    def __init__(self, base_url: str, *, timeout: float, retry: RetryPolicy, headers_for: HeadersFor | None) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self.retry = retry
+        self._headers_for = headers_for
+
+    def _auth(self, request: Request) -> httpx.Auth | None:
+        return KeyAuth(self._headers_for, request) if self._headers_for is not None else None
 
 
 class SyncTransport(_Base):
-    """One kept-alive httpx.Client per mjnb Client."""
+    """One kept-alive httpx.Client per mjnb Client (or the caller's own, never closed by us)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy()) -> None:
-        super().__init__(base_url, timeout=timeout, retry=retry)
-        self._client = httpx.Client(
-            base_url=self.base_url,
+    def __init__(
+        self, base_url: str, *, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy(),
+        headers_for: HeadersFor | None = None, http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(base_url, timeout=timeout, retry=retry, headers_for=headers_for)
+        self._owned = http_client is None
+        self._client = http_client or httpx.Client(
             timeout=self.timeout,
-            headers={"user-agent": USER_AGENT},
-            transport=httpx.HTTPTransport(socket_options=_SOCKET_OPTIONS),
+            transport=httpx.HTTPTransport(socket_options=_SOCKET_OPTIONS, limits=_LIMITS),
         )
 
-    def send(self, request: Request, headers: Mapping[str, str]) -> Response:
+    def send(self, request: Request, *, auth: bool = True) -> Response:
         attempt = 0
         while True:
             response, failure = None, None
             try:
-                resp = self._client.send(_build(self._client, request, headers))
+                resp = self._client.send(
+                    _build(self._client, self.base_url, request), auth=self._auth(request) if auth else None
+                )
                 response = _response(resp, resp.content)
             except httpx.HTTPError as exc:
                 failure = _failure(exc, request)
@@ -120,11 +161,12 @@ class SyncTransport(_Base):
             time.sleep(self.retry.delay(attempt, response and retry_after(response.headers)))
             attempt += 1
 
-    def stream_lines(self, request: Request, headers: Mapping[str, str]) -> Iterator[bytes | Response]:
+    def stream_lines(self, request: Request) -> Iterator[bytes | Response]:
         """Yields the non-empty lines of a streamed answer, or one Response for a non-2xx answer."""
         try:
             with self._client.stream(
-                request.method, request.path.lstrip("/"), json=request.json, headers={**headers, **request.headers}
+                request.method, _url(self.base_url, request), json=request.json,
+                headers={"user-agent": USER_AGENT, **request.headers}, auth=self._auth(request),
             ) as resp:
                 if resp.status_code >= 300:
                     yield _response(resp, resp.read())
@@ -136,34 +178,39 @@ class SyncTransport(_Base):
             raise _failure(exc, request) from exc
 
     def download(self, url: str) -> bytes:
-        request = Request("GET", url)
-        response = self.send(request, {})
+        # Image hosts are not the API: the key is sent only to the service's own base URL.
+        response = self.send(Request("GET", url), auth=url.startswith(self.base_url))
         if response.status_code >= 300:
             raise TransportError(f"download of {url} failed: HTTP {response.status_code}")
         return response.content
 
     def close(self) -> None:
-        self._client.close()
+        if self._owned:
+            self._client.close()
 
 
 class AsyncTransport(_Base):
-    """One kept-alive httpx.AsyncClient per mjnb AsyncClient."""
+    """One kept-alive httpx.AsyncClient per mjnb AsyncClient (or the caller's own, never closed by us)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy()) -> None:
-        super().__init__(base_url, timeout=timeout, retry=retry)
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
+    def __init__(
+        self, base_url: str, *, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy(),
+        headers_for: HeadersFor | None = None, http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(base_url, timeout=timeout, retry=retry, headers_for=headers_for)
+        self._owned = http_client is None
+        self._client = http_client or httpx.AsyncClient(
             timeout=self.timeout,
-            headers={"user-agent": USER_AGENT},
-            transport=httpx.AsyncHTTPTransport(socket_options=_SOCKET_OPTIONS),
+            transport=httpx.AsyncHTTPTransport(socket_options=_SOCKET_OPTIONS, limits=_LIMITS),
         )
 
-    async def send(self, request: Request, headers: Mapping[str, str]) -> Response:
+    async def send(self, request: Request, *, auth: bool = True) -> Response:
         attempt = 0
         while True:
             response, failure = None, None
             try:
-                resp = await self._client.send(_build(self._client, request, headers))
+                resp = await self._client.send(
+                    _build(self._client, self.base_url, request), auth=self._auth(request) if auth else None
+                )
                 response = _response(resp, resp.content)
             except httpx.HTTPError as exc:
                 failure = _failure(exc, request)
@@ -174,10 +221,12 @@ class AsyncTransport(_Base):
             await asyncio.sleep(self.retry.delay(attempt, response and retry_after(response.headers)))
             attempt += 1
 
-    async def stream_lines(self, request: Request, headers: Mapping[str, str]) -> AsyncIterator[bytes | Response]:
+    async def stream_lines(self, request: Request) -> AsyncIterator[bytes | Response]:
+        """Yields the non-empty lines of a streamed answer, or one Response for a non-2xx answer."""
         try:
             async with self._client.stream(
-                request.method, request.path.lstrip("/"), json=request.json, headers={**headers, **request.headers}
+                request.method, _url(self.base_url, request), json=request.json,
+                headers={"user-agent": USER_AGENT, **request.headers}, auth=self._auth(request),
             ) as resp:
                 if resp.status_code >= 300:
                     yield _response(resp, await resp.aread())
@@ -189,10 +238,12 @@ class AsyncTransport(_Base):
             raise _failure(exc, request) from exc
 
     async def download(self, url: str) -> bytes:
-        response = await self.send(Request("GET", url), {})
+        # Image hosts are not the API: the key is sent only to the service's own base URL.
+        response = await self.send(Request("GET", url), auth=url.startswith(self.base_url))
         if response.status_code >= 300:
             raise TransportError(f"download of {url} failed: HTTP {response.status_code}")
         return response.content
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._owned:
+            await self._client.aclose()

@@ -1,0 +1,437 @@
+"""One tracker per client: every task someone waits for is followed by one loop of reads.
+
+Where the service has a batched read (midjourney-proxy and new-api ``list-by-condition`` with
+``ids``, AceData ``retrieve_batch``) one request per poll interval serves every followed task;
+where it has none (EvoLink) each task is read on its own, spaced by the job's age and progress
+so that a 20 s job costs a handful of reads, not one every few seconds.  ``wait``, ``wait_all``,
+``as_completed`` and the widgets' ProgressView all go through it.
+
+:class:`TrackerCore` decides *what* to read and *when* and digests the answers; it does no I/O
+and takes time as an argument, so it is tested without sockets or sleeps.  :class:`SyncTracker`
+runs it on a daemon thread for :class:`~mjnb.Client`; :class:`AsyncTracker` as a task on the
+running event loop for :class:`~mjnb.AsyncClient`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
+
+from ._errors import MjnbError, RateLimitError, TaskNotFound
+from ._models import Task, TaskStatus
+from .dialects import Request
+
+if TYPE_CHECKING:
+    from ._client import AsyncClient, Client
+
+__all__ = ["TrackerCore", "SyncTracker", "AsyncTracker", "Read"]
+
+#: A batch answer that misses a task this many times in a row makes it be read on its own
+#: (which surfaces TaskNotFound when the id is really unknown).
+_MISSES_BEFORE_SINGLE_READ = 2
+#: Seconds between reads never exceed this for a job whose progress is unknown.
+_MAX_DELAY = 8.0
+
+
+@dataclass(frozen=True)
+class Read:
+    """A read the tracker wants done now: ``request`` covers ``task_ids`` (one, or a batch)."""
+
+    request: Request
+    task_ids: tuple[str, ...]
+    batch: bool
+
+
+@dataclass
+class _Followed:
+    task: Task
+    added: float
+    next_read: float
+    version: int = 0
+    cap: float | None = None  # the longest a waiter wants between two reads
+    misses: int = 0
+    error: BaseException | None = None
+    waiters: int = 0
+
+
+@dataclass
+class TrackerCore:
+    """What to read and when, for every followed task of one client (no I/O).
+
+    Args:
+        dialect: the client's dialect (``prepare``, ``operations``, ``batch_size``).
+        interval: seconds between batched reads, and the shortest gap between two reads of a task.
+        expected_seconds: how long a job usually takes (spaces per-task reads before progress is known).
+    """
+
+    dialect: Any
+    interval: float
+    expected_seconds: float = 30.0
+    followed: dict[str, _Followed] = field(default_factory=dict)
+    reads: int = 0  # requests planned so far (a figure for benches and tests)
+
+    @property
+    def batched(self) -> bool:
+        return bool(getattr(self.dialect, "batch_size", None)) and "get_many" in self.dialect.operations
+
+    def follow(self, task: Task, now: float, cap: float | None = None) -> None:
+        """Start (or keep) following ``task``; a newer snapshot replaces the stored one."""
+        entry = self.followed.get(task.id)
+        if entry is None:
+            first = now + (self.interval if self.batched else self._delay(task, 0.0))
+            entry = self.followed[task.id] = _Followed(task, added=now, next_read=first)
+        # An entry already followed keeps its own state: it is at least as fresh as any snapshot.
+        if cap is not None:
+            entry.cap = cap if entry.cap is None else min(entry.cap, cap)
+            entry.next_read = min(entry.next_read, now + cap)
+
+    def forget(self, task_id: str) -> None:
+        self.followed.pop(task_id, None)
+
+    def unfinished(self) -> list[str]:
+        return [tid for tid, e in self.followed.items() if not _settled(e.task) and e.error is None]
+
+    def next_due(self) -> float | None:
+        due = [self.followed[tid].next_read for tid in self.unfinished()]
+        return min(due) if due else None
+
+    def plan(self, now: float) -> list[Read]:
+        """The reads due at ``now`` (marks them as read; call :meth:`ingest` with the answers)."""
+        pending = self.unfinished()
+        due = [tid for tid in pending if self.followed[tid].next_read <= now]
+        if not due:
+            return []
+        reads: list[Read] = []
+        if self.batched:
+            # Coalesce: once one task is due, every followed task rides the same batch.
+            singles = [tid for tid in pending if self.followed[tid].misses >= _MISSES_BEFORE_SINGLE_READ]
+            batch = [tid for tid in pending if tid not in singles]
+            size = int(self.dialect.batch_size)
+            for start in range(0, len(batch), size):
+                ids = tuple(batch[start:start + size])
+                reads.append(Read(self.dialect.prepare("get_many", task_ids=ids), ids, True))
+            due = [tid for tid in singles if self.followed[tid].next_read <= now]
+            for tid in batch:
+                self.followed[tid].next_read = now + self._capped(self.followed[tid], self.interval)
+        for tid in due:
+            reads.append(Read(self.dialect.prepare("get", task_id=tid), (tid,), False))
+            entry = self.followed[tid]
+            entry.next_read = now + self._capped(entry, self.interval)  # until the answer says more
+        self.reads += len(reads)
+        return reads
+
+    def ingest(self, read: Read, result: Any, now: float) -> list[str]:
+        """Digest the answer to ``read`` (Tasks, or the exception the read raised).
+
+        Returns:
+            The ids whose state changed (their waiters should look).
+        """
+        changed: list[str] = []
+        if isinstance(result, BaseException):
+            for tid in read.task_ids:
+                entry = self.followed.get(tid)
+                if entry is None:
+                    continue
+                if (isinstance(result, TaskNotFound) and not read.batch) or not isinstance(result, MjnbError):
+                    entry.error = result  # an unknown id, or a bug: its waiters must see it
+                    entry.version += 1
+                    changed.append(tid)
+                elif isinstance(result, RateLimitError) and result.retry_after:
+                    entry.next_read = max(entry.next_read, now + result.retry_after)
+                # other read errors: the task is read again at its next turn; the others go on
+            return changed
+        tasks = result if isinstance(result, (list, tuple)) else [result]
+        seen = {t.id: t for t in tasks if isinstance(t, Task)}
+        for tid in read.task_ids:
+            entry = self.followed.get(tid)
+            if entry is None:
+                continue
+            fresh = seen.get(tid)
+            if fresh is None:
+                entry.misses += 1
+                continue
+            entry.misses = 0
+            # Servers do not always echo what we already know (EvoLink: the prompt; AceData: the parent).
+            fresh = fresh.evolve(
+                prompt=fresh.prompt or entry.task.prompt, parent_id=fresh.parent_id or entry.task.parent_id,
+                service=fresh.service or entry.task.service, journal_id=fresh.journal_id or entry.task.journal_id,
+            )
+            if _changed(entry.task, fresh):
+                entry.version += 1
+                changed.append(tid)
+            entry.task = fresh
+            if not read.batch:
+                entry.next_read = now + self._capped(entry, self._delay(fresh, now - entry.added))
+        return changed
+
+    def _capped(self, entry: _Followed, delay: float) -> float:
+        return delay if entry.cap is None else min(delay, entry.cap)
+
+    def _delay(self, task: Task, age: float) -> float:
+        """Seconds until the next read of a task with no batched read: a share of the time left."""
+        progress = task.progress
+        if progress is not None and 0 < progress < 100 and age > 0:
+            remaining = age * (100 - progress) / progress
+        else:
+            remaining = max(self.expected_seconds - age, 0.0)
+        return min(max(0.8 * remaining, self.interval), max(_MAX_DELAY, self.interval))
+
+
+def _settled(task: Task) -> bool:
+    return task.done or task.status is TaskStatus.AWAITING_INPUT
+
+
+def _changed(old: Task, new: Task) -> bool:
+    return (old.status, old.progress, old.preview_url, old.image_url, old.fail_reason) != (
+        new.status, new.progress, new.preview_url, new.image_url, new.fail_reason
+    )
+
+
+class _Waiting:
+    """What both runners share: the core, under a lock, and the bookkeeping of waiters."""
+
+    def __init__(self, core: TrackerCore, on_settled: Callable[[Task], None]) -> None:
+        self.core = core
+        self.lock = threading.RLock()
+        self._on_settled = on_settled
+
+    def _register(self, task: Task, now: float, cap: float | None) -> tuple[int, bool]:
+        """Returns the version to wait past, and whether there is news already (no need to wait)."""
+        with self.lock:
+            self.core.follow(task, now, cap)
+            entry = self.core.followed[task.id]
+            entry.waiters += 1
+            news = _settled(entry.task) or entry.error is not None or _changed(task, entry.task)
+            return entry.version, news
+
+    def settled_among(self, ids: Sequence[str]) -> list[tuple[str, Task | BaseException]]:
+        """The followed tasks among ``ids`` that are final (or whose read failed for good)."""
+        found: list[tuple[str, Task | BaseException]] = []
+        with self.lock:
+            for tid in ids:
+                entry = self.core.followed.get(tid)
+                if entry is not None and entry.error is not None:
+                    found.append((tid, entry.error))
+                elif entry is not None and _settled(entry.task):
+                    found.append((tid, entry.task))
+        return found
+
+    def _unregister(self, task_id: str) -> None:
+        with self.lock:
+            entry = self.core.followed.get(task_id)
+            if entry is not None:
+                entry.waiters -= 1
+                if entry.waiters <= 0 and (_settled(entry.task) or entry.error is not None):
+                    self.core.forget(task_id)
+
+    def _snapshot(self, task_id: str) -> Task:
+        with self.lock:
+            entry = self.core.followed[task_id]
+            if entry.error is not None:
+                raise entry.error
+            return entry.task
+
+    def _apply(self, reads: Sequence[Read], results: Sequence[Any], now: float) -> None:
+        with self.lock:
+            for read, result in zip(reads, results):
+                for tid in self.core.ingest(read, result, now):
+                    entry = self.core.followed.get(tid)
+                    if entry is not None and _settled(entry.task):
+                        self._on_settled(entry.task)
+
+
+class SyncTracker(_Waiting):
+    """The tracker of a :class:`~mjnb.Client`: a daemon thread that reads while someone waits."""
+
+    def __init__(self, client: Client, core: TrackerCore, on_settled: Callable[[Task], None]) -> None:
+        super().__init__(core, on_settled)
+        self._client = client
+        self._cond = threading.Condition(self.lock)
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def follow(self, tasks: Sequence[Task]) -> None:
+        """Follow ``tasks`` in the background (for account concurrency and ``resume``)."""
+        now = time.monotonic()
+        with self._cond:
+            for task in tasks:
+                self.core.follow(task, now)
+            self._ensure_thread()
+            self._cond.notify_all()
+
+    def next_state(self, task: Task, timeout: float, cap: float | None) -> Task:
+        """The task's next state that differs from ``task``, or its latest one after ``timeout`` seconds."""
+        version, news = self._register(task, time.monotonic(), cap)
+        settled = news
+        try:
+            with self._cond:
+                self._ensure_thread()
+                self._cond.notify_all()
+                deadline = time.monotonic() + timeout
+                while not settled:
+                    entry = self.core.followed[task.id]
+                    if entry.version != version or entry.error is not None:
+                        break
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+            return self._snapshot(task.id)
+        finally:
+            self._unregister(task.id)
+
+    def wait_settled(self, ids: Sequence[str], timeout: float) -> list[tuple[str, Task | BaseException]]:
+        """Block until one of ``ids`` is final (or ``timeout`` seconds pass); returns those that are."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._ensure_thread()
+            while True:
+                found = self.settled_among(ids)
+                left = deadline - time.monotonic()
+                if found or left <= 0:
+                    return found
+                self._cond.wait(left)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="mjnb-tracker", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                reads = self.core.plan(now)
+                if not reads:
+                    due = self.core.next_due()
+                    if due is None:
+                        self._thread = None
+                        return
+                    self._cond.wait(max(due - now, 0.0))
+                    continue
+            results: list[Any] = []
+            for read in reads:
+                try:
+                    results.append(self._client._read(read.request))
+                except Exception as exc:  # handed to the waiters of these tasks; the others go on
+                    results.append(exc)
+            with self._cond:
+                self._apply(reads, results, time.monotonic())
+                self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
+class AsyncTracker(_Waiting):
+    """The tracker of an :class:`~mjnb.AsyncClient`: one task on the running event loop."""
+
+    def __init__(self, client: AsyncClient, core: TrackerCore, on_settled: Callable[[Task], None]) -> None:
+        super().__init__(core, on_settled)
+        self._client = client
+        self._task: asyncio.Task[None] | None = None
+        self._changed: asyncio.Event | None = None
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _events(self) -> tuple[asyncio.Event, asyncio.Event]:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._changed is None or self._wake is None:
+            self._loop, self._changed, self._wake, self._task = loop, asyncio.Event(), asyncio.Event(), None
+        return self._changed, self._wake
+
+    def _ensure_task(self) -> None:
+        changed, wake = self._events()
+        wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="mjnb-tracker")
+
+    def follow(self, tasks: Sequence[Task]) -> None:
+        """Follow ``tasks`` in the background (for account concurrency and ``resume``); needs a running loop."""
+        now = time.monotonic()
+        with self.lock:
+            for task in tasks:
+                self.core.follow(task, now)
+        self._ensure_task()
+
+    async def next_state(self, task: Task, timeout: float, cap: float | None) -> Task:
+        """The task's next state that differs from ``task``, or its latest one after ``timeout`` seconds."""
+        version, settled = self._register(task, time.monotonic(), cap)
+        try:
+            self._ensure_task()
+            changed, _ = self._events()
+            deadline = time.monotonic() + timeout
+            while not settled:
+                with self.lock:
+                    entry = self.core.followed[task.id]
+                    if entry.version != version or entry.error is not None:
+                        break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                changed.clear()
+                try:
+                    await asyncio.wait_for(changed.wait(), left)
+                except asyncio.TimeoutError:
+                    pass  # the deadline: the caller gets the latest state and decides
+            return self._snapshot(task.id)
+        finally:
+            self._unregister(task.id)
+
+    async def wait_settled(self, ids: Sequence[str], timeout: float) -> list[tuple[str, Task | BaseException]]:
+        """Wait until one of ``ids`` is final (or ``timeout`` seconds pass); returns those that are."""
+        self._ensure_task()
+        changed, _ = self._events()
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.settled_among(ids)
+            left = deadline - time.monotonic()
+            if found or left <= 0:
+                return found
+            changed.clear()
+            try:
+                await asyncio.wait_for(changed.wait(), left)
+            except asyncio.TimeoutError:
+                pass  # the deadline: the loop above returns what is settled
+
+    async def _run(self) -> None:
+        changed, wake = self._events()
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                reads = self.core.plan(now)
+                due = self.core.next_due() if not reads else now
+            if due is None:
+                return
+            if not reads:
+                wake.clear()
+                try:
+                    await asyncio.wait_for(wake.wait(), max(due - now, 0.0))
+                except asyncio.TimeoutError:
+                    pass  # a read is due
+                continue
+            results = await asyncio.gather(*(self._read(r.request) for r in reads))
+            self._apply(reads, results, time.monotonic())
+            changed.set()
+
+    async def _read(self, request: Request) -> Any:
+        try:
+            read: Awaitable[Any] = self._client._read(request)
+            return await read
+        except Exception as exc:  # handed to the waiters of these tasks; the others go on
+            return exc
+
+    async def aclose(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, RuntimeError):
+                pass  # cancelled as asked, or its loop is gone
