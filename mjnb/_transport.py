@@ -21,6 +21,7 @@ from typing import AsyncIterator, Callable, Generator, Iterator, Mapping
 import httpx
 
 from ._errors import TransportError
+from ._version import __version__
 from .dialects import Request, Response
 from .dialects._base import retry_after
 
@@ -29,7 +30,7 @@ __all__ = ["RetryPolicy", "SyncTransport", "AsyncTransport", "SendFailed", "KeyA
 #: Builds the authentication headers of one request at the last moment (see KeyAuth).
 HeadersFor = Callable[[Request], Mapping[str, str]]
 
-USER_AGENT = "mjnb/0.1"
+USER_AGENT = f"mjnb/{__version__}"
 # Small JSON requests go out as two writes (headers, body); without TCP_NODELAY the second one
 # waits for the server's delayed ACK, ~40 ms a request on loopback.
 _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
