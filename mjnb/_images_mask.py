@@ -1,18 +1,29 @@
-"""Masks.  The convention everywhere: mode "L", 255 = regenerate (white), 0 = keep."""
+"""Masks.  The convention everywhere: mode "L", 255 = regenerate (white), 0 = keep.
+
+A mask given as an image goes through ``load_image`` first (EXIF orientation, any Pillow
+mode), so that it lines up with the image it belongs to whatever form either came in.
+numpy and Pillow are imported inside the functions: ``import mjnb`` stays light.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
+import math
+import numbers
 import os
-from typing import Any
-
-import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ValidationError
-from ._images_io import check_pixel_count, load_image, to_data_url
-from ._images_trace import trace_polygons
+from ._images_encode import to_data_url
+from ._images_io import check_pixel_count, load_image
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    from PIL import Image
+
+    Bits = npt.NDArray[np.bool_]
 
 __all__ = [
     "MASK_FORMATS",
@@ -35,29 +46,32 @@ def _size_text(size: tuple[int, int]) -> str:
     return f"{size[0]}×{size[1]}"
 
 
-def _image_to_bits(img: Image.Image) -> np.ndarray:
+def _image_to_bits(img: Image.Image) -> Bits:
     """Paint = alpha ≥ 128 when the image has transparency, else luminance ≥ 128.
 
-    A stroke layer drawn on a transparent canvas carries the mask in its alpha; a fully
-    opaque image (black and white PNG, RGB or RGBA) carries it in its brightness.
+    ``img`` is normalised (RGB, RGBA or L).  A stroke layer drawn on a transparent canvas
+    carries the mask in its alpha; a fully opaque image (black and white PNG, RGB or RGBA)
+    carries it in its brightness.
     """
-    if img.mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "L")
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+    import numpy as np
+
+    if img.mode == "RGBA":
         alpha = np.asarray(img.getchannel("A"))
         if alpha.min() < 255:
             return alpha >= _THRESHOLD
-    if img.mode == "1":
-        return np.asarray(img, dtype=bool)
     if img.mode != "L":
-        img = load_image(img, field="mask")  # I;16, F, CMYK … become L or RGB(A) first
-        if img.mode != "L":
-            img = img.convert("L")
+        img = img.convert("L")
     return np.asarray(img) >= _THRESHOLD
 
 
-def _array_to_bits(arr: np.ndarray, field: str) -> np.ndarray:
-    """bool as is; integers: nonzero paints; floats (soft masks in 0..1): ≥ 0.5 paints."""
+def _array_to_bits(arr: npt.NDArray[Any], field: str) -> Bits:
+    """bool as is; integers: nonzero paints; floats: 0..1 (≥ 0.5 paints) or 0..255 (≥ 128).
+
+    Floats must be finite: NaN compares false everywhere, so a NaN mask would be sent as
+    "keep" where the user painted.
+    """
+    import numpy as np
+
     if arr.ndim == 3 and arr.shape[2] in (3, 4):
         return _image_to_bits(load_image(arr, field=field))
     if arr.ndim == 3 and arr.shape[2] == 1:
@@ -67,12 +81,19 @@ def _array_to_bits(arr: np.ndarray, field: str) -> np.ndarray:
             f"{field}: an array of shape {arr.shape} is not a mask (allowed: H×W, or H×W×1/3/4 as an image)",
             field=field,
         )
-    if arr.dtype == bool:
+    if arr.dtype == np.bool_:
         return arr
     if np.issubdtype(arr.dtype, np.integer):
         return arr != 0
     if np.issubdtype(arr.dtype, np.floating):
-        return arr >= 0.5
+        if not np.isfinite(arr).all():
+            raise ValidationError(f"{field}: the float mask holds NaN or infinite values", field=field)
+        low, high = float(arr.min()), float(arr.max())
+        if low < 0 or high > 255:
+            raise ValidationError(
+                f"{field}: float mask values must lie in 0..1 or 0..255, got {low:g}..{high:g}", field=field
+            )
+        return arr >= (0.5 if high <= 1 else 127.5)
     raise ValidationError(f"{field}: arrays of dtype {arr.dtype} are not masks (allowed: bool, integers, floats)", field=field)
 
 
@@ -85,10 +106,12 @@ def _is_polygon_input(value: Any) -> bool:
     return False
 
 
-def _to_bits(mask: Any, size: tuple[int, int] | None, field: str) -> np.ndarray:
+def _to_bits(mask: Any, size: tuple[int, int] | None, field: str) -> Bits:
+    import numpy as np
+    from PIL import Image
+
     if isinstance(mask, Image.Image):
-        check_pixel_count(mask.width, mask.height, field)
-        return _image_to_bits(mask)
+        return _image_to_bits(load_image(mask, field=field))
     if isinstance(mask, np.ndarray):
         if mask.ndim >= 2:
             check_pixel_count(mask.shape[1], mask.shape[0], field)
@@ -116,7 +139,7 @@ def _check_size(size: Any, field: str) -> tuple[int, int]:
     if (
         not isinstance(size, (tuple, list))
         or len(size) != 2
-        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in size)
+        or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in size)
     ):
         raise ValidationError(f"{field}: size must be (width, height) in positive integers, got {size!r}", field=field)
     return int(size[0]), int(size[1])
@@ -145,14 +168,15 @@ def as_mask(mask: Any, size: tuple[int, int] | None = None, *, field: str = "mas
     return _bits_to_image(bits)
 
 
-def _bits_to_image(bits: np.ndarray) -> Image.Image:
+def _bits_to_image(bits: Bits) -> Image.Image:
+    import numpy as np
+    from PIL import Image
+
     return Image.fromarray(bits.astype(np.uint8) * np.uint8(255))
 
 
-def _binary(mask: Any, field: str = "mask") -> np.ndarray:
+def _binary(mask: Any, field: str = "mask") -> Bits:
     """Like as_mask but an empty mask is fine (the editing helpers may produce one)."""
-    if isinstance(mask, Image.Image) and mask.mode == "L":
-        return np.asarray(mask) >= _THRESHOLD
     return _to_bits(mask, None, field)
 
 
@@ -168,7 +192,7 @@ def encode_mask(mask: Any, fmt: str) -> Any:
     of the grayscale PNG), ``"png_base64"`` (bare base64) or ``"polygons"`` (see
     :func:`mask_to_polygons`)."""
     if fmt not in MASK_FORMATS:
-        raise ValueError(f"unknown mask format {fmt!r}; allowed: {', '.join(MASK_FORMATS)}")
+        raise ValidationError(f"fmt: unknown mask format {fmt!r}; allowed: {', '.join(MASK_FORMATS)}", field="fmt")
     img = as_mask(mask)  # binary and non-empty, whatever came in (a feathered mask too)
     if fmt == "polygons":
         return mask_to_polygons(img)
@@ -191,6 +215,8 @@ def mask_to_polygons(mask: Any, *, max_points: int = 20_000, tolerance: float = 
         raise ValidationError(f"max_points: must be an integer of at least 3, got {max_points!r}", field="max_points")
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance <= 8:
         raise ValidationError(f"tolerance: must be a number from 0 to 8 px, got {tolerance!r}", field="tolerance")
+    from ._images_trace import trace_polygons  # numpy-heavy: loaded on first use
+
     bits = _binary(mask)
     height, width = bits.shape
     for attempt in (float(tolerance), max(float(tolerance), _FALLBACK_TOLERANCE)):
@@ -230,7 +256,7 @@ def _area_points(area: Any, field: str) -> tuple[list[tuple[float, float]], tupl
     if not isinstance(raw, (list, tuple)):
         raise ValidationError(f"{field}: points must be a list, got {type(raw).__name__}", field=field)
     try:
-        if raw and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in raw):
+        if raw and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in raw):
             if len(raw) % 2:
                 raise ValidationError(f"{field}: a flat point list needs an even count of numbers", field=field)
             points = [(float(raw[i]), float(raw[i + 1])) for i in range(0, len(raw), 2)]
@@ -240,7 +266,7 @@ def _area_points(area: Any, field: str) -> tuple[list[tuple[float, float]], tupl
         raise ValidationError(f"{field}: points must be numbers: [x1, y1, …] or [(x, y), …]", field=field) from None
     if len(points) < 3:
         raise ValidationError(f"{field}: a polygon needs at least 3 points, got {len(points)}", field=field)
-    if not all(np.isfinite(v) for point in points for v in point):
+    if not all(math.isfinite(v) for point in points for v in point):
         raise ValidationError(f"{field}: points must be finite numbers", field=field)
     return points, ref
 
@@ -251,6 +277,8 @@ def polygons_to_mask(areas: Any, size: tuple[int, int], *, field: str = "mask") 
     An area whose width/height differ from ``size`` is scaled to it (pixel centres map to
     pixel centres).  The result may be empty; :func:`as_mask` refuses that, this does not.
     """
+    from PIL import Image, ImageDraw
+
     width, height = _check_size(size, "size")
     check_pixel_count(width, height, field)
     img = Image.new("L", (width, height), 0)
@@ -270,6 +298,8 @@ def _scale_points(points: list[tuple[float, float]], sx: float, sy: float) -> li
     half a pixel outwards, scaled, and pulled half a pixel back in (so pixels 10..59 of 100
     become 20..119 of 200, not 20..118).
     """
+    import numpy as np
+
     pts = np.asarray(points, dtype=np.float64)
     keep = np.r_[True, (np.diff(pts, axis=0) != 0).any(axis=1)]
     pts = pts[keep]
@@ -291,11 +321,13 @@ def feather_mask(mask: Any, radius: float) -> Image.Image:
     """A soft copy of the mask (Gaussian blur of ``radius`` px): values between 0 and 255."""
     if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not 0 <= radius <= 512:
         raise ValidationError(f"radius: must be a number from 0 to 512, got {radius!r}", field="radius")
+    from PIL import ImageFilter
+
     img = _bits_to_image(_binary(mask))
     return img.filter(ImageFilter.GaussianBlur(radius)) if radius > 0 else img
 
 
-def _window_any(bits: np.ndarray, reach: int, axis: int) -> np.ndarray:
+def _window_any(bits: Bits, reach: int, axis: int) -> Bits:
     """True where any pixel within ``reach`` along ``axis`` is True (edges replicated).
 
     Doubling shifts: each pass widens the window from ±c to ±(2c + 1), so about log2(reach)
@@ -323,7 +355,7 @@ def grow_mask(mask: Any, px: int) -> Image.Image:
 
     The image border does not count as unpainted: a mask touching the edge stays there.
     """
-    if not isinstance(px, (int, np.integer)) or isinstance(px, bool):
+    if not isinstance(px, numbers.Integral) or isinstance(px, bool):
         raise ValidationError(f"px: must be an integer number of pixels, got {px!r}", field="px")
     bits = _binary(mask)
     if px == 0:

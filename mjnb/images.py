@@ -11,31 +11,23 @@
 * Reposition: :func:`check_canvas`, :func:`compose_reposition`; :func:`checkerboard` for
   the editor's empty area.
 
-Bad input raises :class:`mjnb.ValidationError` naming the field.
+Every helper that takes an image takes any image input (a Pillow image of any mode, bytes,
+a path, a data URL, a numpy array) and normalises it the same way, through
+:func:`load_image`: EXIF orientation applied, 8-bit RGB, RGBA or L.  Bad input raises
+:class:`mjnb.ValidationError` naming the field, before anything is sent.
+
+numpy and Pillow are imported inside the functions, so ``import mjnb.images`` imports
+neither (the widgets and the client import this module freely).
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Any
-
-import numpy as np
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ValidationError
-from ._images_io import (
-    ACCEPTED_FORMATS,
-    MAX_PIXELS,
-    MAX_UPLOAD_BYTES,
-    from_data_url,
-    load_image,
-    read_png_metadata,
-    thumbnail_png,
-    to_base64_png,
-    to_data_url,
-    to_jpeg,
-    to_png,
-)
+from ._images_encode import read_png_metadata, thumbnail_png, to_base64_png, to_data_url, to_jpeg, to_png
+from ._images_io import ACCEPTED_FORMATS, MAX_PIXELS, MAX_UPLOAD_BYTES, from_data_url, load_image
 from ._images_mask import (
     MASK_FORMATS,
     as_mask,
@@ -46,6 +38,9 @@ from ._images_mask import (
     mask_to_polygons,
     polygons_to_mask,
 )
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
@@ -82,10 +77,18 @@ _MAX_BOX_SIDE = 8 * MAX_CANVAS_SIDE
 
 
 def split_grid(img: Any) -> list[Image.Image]:
-    """The four tiles of a 2×2 grid: top-left, top-right, bottom-left, bottom-right.
+    """The four tiles of a 2×2 grid (an imagine result): top-left, top-right, bottom-left,
+    bottom-right, i.e. U1..U4.
 
-    With an odd side the right/bottom tiles get the extra pixel; the tiles cover the image
-    exactly.
+    Args:
+        img: anything :func:`load_image` takes; normalised first (RGB, RGBA or L).
+
+    Returns:
+        Four Pillow images in the grid's mode.  With an odd side the right/bottom tiles get
+        the extra pixel; the tiles cover the image exactly.
+
+    Raises:
+        ValidationError: (field "image") a bad image, or one smaller than 2×2.
     """
     img = load_image(img, field="image")
     if img.width < 2 or img.height < 2:
@@ -114,10 +117,16 @@ def _ints(value: Any, count: int, field: str, what: str) -> tuple[int, ...]:
 
 
 def check_canvas(canvas: Any, image_box: Any) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
-    """Validated ``((w, h), (x, y, w, h))`` for a reposition.
+    """Validated ``((w, h), (x, y, w, h))`` for a reposition (zoom out / pan on a larger canvas).
 
-    The canvas sides must be 64..8192 px; the box needs w, h ≥ 1 and must overlap the
-    canvas (it may reach past the edges, or start at negative offsets: that part is cropped).
+    Args:
+        canvas: ``(width, height)`` in whole pixels, each side 64..8192.
+        image_box: ``(x, y, width, height)`` of the image on the canvas, in whole pixels;
+            width and height ≥ 1.  It may reach past the edges or start at negative offsets
+            (that part is cropped) but must overlap the canvas.
+
+    Raises:
+        ValidationError: field "canvas" or "image_box", with the allowed range.
     """
     cw, ch = _ints(canvas, 2, "canvas", "(width, height)")
     if not (MIN_CANVAS_SIDE <= cw <= MAX_CANVAS_SIDE and MIN_CANVAS_SIDE <= ch <= MAX_CANVAS_SIDE):
@@ -140,11 +149,23 @@ def check_canvas(canvas: Any, image_box: Any) -> tuple[tuple[int, int], tuple[in
 def compose_reposition(src: Any, canvas: Any, image_box: Any) -> tuple[Image.Image, Image.Image]:
     """``(composite, mask)`` for placing ``src`` at ``image_box`` (x, y, w, h) on ``canvas`` (w, h).
 
-    ``src`` is resized (Lanczos) to the box and pasted at (x, y); the parts past the canvas
-    edges are cropped and the rest of the RGBA composite is transparent.  The "L" mask is
-    white (regenerate) wherever the box does not cover the canvas; transparency inside
-    ``src`` does not count, because the service sees the box, not the alpha.
+    Args:
+        src: anything :func:`load_image` takes; normalised first.
+        canvas, image_box: as :func:`check_canvas` takes them.
+
+    Returns:
+        ``composite``: an RGBA image of the canvas size; ``src`` resized (Lanczos) to the
+        box and pasted at (x, y), the parts past the canvas edges cropped, the rest
+        transparent.  ``mask``: an "L" image of the canvas size, 255 (white, regenerate)
+        wherever the box does not cover the canvas, 0 under the box; transparency inside
+        ``src`` does not count, because the service sees the box, not the alpha.
+
+    Raises:
+        ValidationError: field "image", "canvas" or "image_box".
     """
+    import numpy as np
+    from PIL import Image
+
     (cw, ch), (x, y, bw, bh) = check_canvas(canvas, image_box)
     img = load_image(src, field="image").convert("RGBA")
     left, top = max(x, 0), max(y, 0)
@@ -165,7 +186,18 @@ def compose_reposition(src: Any, canvas: Any, image_box: Any) -> tuple[Image.Ima
 
 
 def checkerboard(size: Any, cell: int = 16) -> Image.Image:
-    """An RGB checkerboard of light greys, the usual picture of "transparent here"."""
+    """An RGB checkerboard of light greys (255 and 204), the usual picture of "transparent here".
+
+    Args:
+        size: ``(width, height)`` in whole pixels, 1..16384 each.
+        cell: the side of one square in pixels, a positive integer.
+
+    Raises:
+        ValidationError: field "size" or "cell".
+    """
+    import numpy as np
+    from PIL import Image
+
     width, height = _ints(size, 2, "size", "(width, height)")
     if not (1 <= width <= MAX_CANVAS_SIDE * 2 and 1 <= height <= MAX_CANVAS_SIDE * 2):
         raise ValidationError(f"size: {width}×{height} is out of range (1 to {MAX_CANVAS_SIDE * 2} px)", field="size")
