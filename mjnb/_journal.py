@@ -7,182 +7,474 @@ paid task id, and an uncertain submit can be looked up instead of blindly resent
 
 No key is ever written: request bodies are stored, headers are not.  Large inline images
 (data URLs, base64) are replaced by their length and SHA-256, so the file stays small.
+
+Cost: one kept connection in WAL mode; a progress update that changes nothing writes nothing,
+one that does costs tens of µs (``synchronous=NORMAL``); the rows that protect money are
+fsynced (``synchronous=FULL``).  ``bench/journal_overhead.py`` prints the figures.  An event
+loop never waits for the disk: ``record_progress_nowait`` and ``submit`` hand the work to the
+journal's writer thread.
+
+If another process holds the file locked longer than ``timeout`` seconds: before a submit,
+``record_sending`` raises ``JournalError`` (nothing was sent); after it, ``record_accepted``
+keeps the id in memory, raises ``JournalError`` carrying the Task, and writes the id on a
+later call, at ``close()`` or at exit (into ``<journal>-pending.json`` if the file is still
+locked then; it is applied when the journal is next opened).
 """
 
 from __future__ import annotations
 
-import hashlib
+import concurrent.futures
 import json
+import logging
 import sqlite3
-import threading
 import time
-from dataclasses import dataclass
+import weakref
 from pathlib import Path
-from typing import Any, Iterator
+from types import TracebackType
+from typing import Any, Callable, Mapping, TypeVar
 
-from ._models import Task, TaskStatus
+from ._errors import JournalError, ValidationError
+from ._journal_query import QueryMixin
+from ._journal_schema import SCHEMA_VERSION, JournalEntry, dump_json, migrate, safe_text, shrink
+from ._journal_store import Store
+from ._models import Task
 
-__all__ = ["Journal", "JournalEntry"]
+__all__ = ["Journal", "JournalEntry", "SCHEMA_VERSION"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS submits (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    dialect TEXT NOT NULL,
-    base_url TEXT NOT NULL,
-    op TEXT NOT NULL,
-    path TEXT NOT NULL,
-    request TEXT NOT NULL,
-    state TEXT NOT NULL,           -- sending | accepted | rejected | uncertain
-    task_id TEXT,
-    kind TEXT,                     -- the server's action kind (UPSCALE …) once known
-    parent_id TEXT,
-    prompt TEXT,
-    status TEXT,                   -- TaskStatus value, last seen
-    progress INTEGER,
-    image_url TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS submits_task ON submits(dialect, task_id);
-"""
+_log = logging.getLogger("mjnb.journal")
+T = TypeVar("T")
 
-_INLINE_LIMIT = 256
+#: Columns a fetched Task updates, in the order ``_task_values`` returns them.
+_TRACKED = (
+    "status", "raw_status", "progress", "kind", "image_url", "preview_url", "image_urls", "video_urls",
+    "final_prompt", "error", "error_code", "cost", "cost_unit", "finished_at", "image_id", "prompt", "parent_id",
+)
+#: Of those, the ones a Task that does not say (None) leaves as they were.
+_KEEP_WHEN_NONE = frozenset(_TRACKED) - {"status", "raw_status", "progress"}
+#: The journal's own values win over the server's echo (EvoLink echoes neither).
+_JOURNAL_WINS = frozenset({"prompt", "parent_id", "service"})
+#: Retries of a pending write made on the way to another call wait at most this long for a lock.
+_RETRY_WAIT = 0.05
 
 
-def _shrink(value: Any) -> Any:
-    """The request body with big inline images replaced by a fingerprint."""
-    if isinstance(value, dict):
-        return {k: _shrink(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_shrink(v) for v in value]
-    if isinstance(value, str) and len(value) > _INLINE_LIMIT and (value.startswith("data:") or " " not in value):
-        digest = hashlib.sha256(value.encode()).hexdigest()[:16]
-        return f"<{len(value)} chars sha256:{digest}>"
-    return value
+def _task_values(task: Task) -> dict[str, Any]:
+    """The tracked columns as a Task states them (None: the task does not say)."""
+    return {
+        "status": task.status.value,
+        "raw_status": safe_text(task.raw_status),
+        "progress": task.progress,
+        "kind": safe_text(task.kind),
+        "image_url": safe_text(task.image_url),
+        "preview_url": safe_text(task.preview_url),
+        "image_urls": dump_json(list(task.image_urls)) if task.image_urls else None,
+        "video_urls": dump_json(list(task.video_urls)) if task.video_urls else None,
+        "final_prompt": safe_text(task.final_prompt),
+        "error": safe_text(task.fail_reason),
+        "error_code": safe_text(task.error_code) if isinstance(task.error_code, str) else task.error_code,
+        "cost": task.cost,
+        "cost_unit": safe_text(task.cost_unit),
+        "finished_at": task.finished_at if task.finished_at is not None else (time.time() if task.done else None),
+        "image_id": safe_text(task.image_id),
+        "prompt": safe_text(task.prompt),
+        "parent_id": safe_text(task.parent_id),
+    }
 
 
-@dataclass(frozen=True)
-class JournalEntry:
-    id: int
-    created_at: float
-    updated_at: float
-    dialect: str
-    base_url: str
-    op: str
-    path: str
-    request: dict
-    state: str
-    task_id: str | None
-    kind: str | None
-    parent_id: str | None
-    prompt: str | None
-    status: str | None
-    progress: int | None
-    image_url: str | None
-    error: str | None
-
-    def to_task(self) -> Task:
-        """The task as last seen (a QUEUED placeholder for a submit with no answer yet)."""
-        status = TaskStatus(self.status) if self.status else TaskStatus.FAILED if self.state == "rejected" else TaskStatus.QUEUED
-        return Task(
-            id=self.task_id or f"journal-{self.id}",
-            dialect=self.dialect,
-            status=status,
-            kind=self.kind or self.op.upper(),
-            progress=self.progress,
-            prompt=self.prompt,
-            image_url=self.image_url,
-            parent_id=self.parent_id,
-            fail_reason=self.error,
-            submitted_at=self.created_at,
-            raw={"journal_id": self.id, "journal_state": self.state},
-        )
+def _merge(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {}
+    for name in _TRACKED:
+        if name in _JOURNAL_WINS:
+            merged[name] = old[name] if old[name] is not None else new[name]
+        elif name in _KEEP_WHEN_NONE and new[name] is None:
+            merged[name] = old[name]
+        elif name == "finished_at" and old[name] is not None:
+            merged[name] = old[name]  # first seen final: a later fetch does not move it
+        else:
+            merged[name] = new[name]
+    return merged
 
 
-class Journal:
-    """A SQLite journal at ``path`` (created on first use)."""
+class _Pending:
+    """A durable write that could not be made (file locked); kept until it can."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, entry: int, values: dict[str, Any], dialect: str | None, task: Task | None) -> None:
+        self.entry = entry
+        self.values = values
+        self.dialect = dialect
+        self.task = task
+
+
+class Journal(QueryMixin):
+    """A SQLite journal at ``path`` (created on first use; an older schema is migrated in place).
+
+    Args:
+        path: the file (its folder is created).  mjnb's default is ``$MJNB_HOME/journal.sqlite``.
+        timeout: seconds to wait for a lock held by another process before a write gives up.
+
+    Thread-safe.  Close it with ``close()`` or ``with Journal(...) as journal:``; it is also
+    closed when garbage-collected and at interpreter exit.
+
+    Raises:
+        JournalError: the file is from a newer mjnb, or cannot be opened as a journal.
+    """
+
+    def __init__(self, path: str | Path, *, timeout: float = 10.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(submits)")}
-            if "kind" not in columns:  # a journal written by an older mjnb
-                db.execute("ALTER TABLE submits ADD COLUMN kind TEXT")
+        try:
+            self._store = Store(self.path, timeout)
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal: cannot open {self.path}: {exc}") from exc
+        self._pending: dict[int, _Pending] = {}
+        self._seen: dict[tuple[str, str, str], tuple[int, dict[str, Any]]] = {}
+        self._errors: list[BaseException] = []
+        #: Progress updates skipped because nothing changed (for tests and the bench).
+        self.skipped = 0
+        try:
+            with self._store.lock:
+                migrate(self._store.conn)
+        except BaseException as exc:
+            self._store.close_connection()
+            if isinstance(exc, sqlite3.Error):
+                raise JournalError(f"journal: cannot open {self.path}: {exc}") from exc
+            raise
+        self._finalizer = weakref.finalize(self, _close_store, self._store, self._pending, self._sidecar)
+        self._load_sidecar()
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
+    def __repr__(self) -> str:
+        state = "closed" if self._store.closed else "open"
+        return f"Journal({str(self.path)!r}, {state})"
+
+    @property
+    def writes(self) -> int:
+        """Write statements committed by this journal object (skipped updates are not written)."""
+        return self._store.writes
+
+    @property
+    def pending(self) -> tuple[int, ...]:
+        """Journal ids whose accepted id or failure is held in memory because the file was locked."""
+        return tuple(self._pending)
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Run queued writes, write pending ids (waiting up to ``timeout``), close the connection.
+
+        An id that still cannot be written goes to ``<journal>-pending.json`` and is applied at
+        the next open.  Idempotent.  Raises JournalError for a queued write that failed.
+        """
+        self._finalizer()
+        self._raise_errors()
+
+    def flush(self) -> None:
+        """Wait until every queued write (``record_progress_nowait``, ``submit``) has run.
+
+        Raises:
+            JournalError: a queued write failed (the first failure; the others are logged).
+        """
+        with self._locked():
+            pass
+        self._raise_errors()
+
+    def _raise_errors(self) -> None:
+        if self._errors:
+            first, self._errors = self._errors[0], []
+            raise JournalError(f"journal: a queued write failed: {first}") from first
+
+    @property
+    def _sidecar(self) -> Path:
+        return self.path.with_name(self.path.name + "-pending.json")
+
+    def _load_sidecar(self) -> None:
+        if not self._sidecar.exists():
+            return
+        for item in json.loads(self._sidecar.read_text(encoding="utf-8")):
+            entry = int(item["entry"])
+            self._pending[entry] = _Pending(entry, dict(item["values"]), item.get("dialect"), None)
+        self._sidecar.unlink()
+        with self._locked():  # written now when possible; else kept, and the sidecar rewritten at close
+            pass
+
+    # -- the writer thread --------------------------------------------------------------------
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        """Run ``fn(*args, **kwargs)`` on the journal's writer thread, after every write queued before.
+
+        For async callers: ``await asyncio.wrap_future(journal.submit(journal.record_sending, ...))``
+        keeps the event loop free while the durable commit waits for the disk.
+
+        Returns:
+            A ``concurrent.futures.Future`` with ``fn``'s result or exception.
+        """
+        return self._store.submit(fn, *args, **kwargs)
+
+    def record_progress_nowait(self, task: Task) -> None:
+        """Queue ``record_progress(task)`` for the writer thread and return at once (no disk, no lock wait).
+
+        Writes stay in order with the direct ones.  A failure is raised by the next ``flush()``
+        or ``close()``.
+        """
+        self._store.submit(self._progress_job, task)
+
+    def _progress_job(self, task: Task) -> None:
+        try:
+            self.record_progress(task)
+        except Exception as exc:  # nobody awaits this write: keep it for flush()/close()
+            _log.warning("journal: progress of %s %s not written: %s", task.dialect, task.id, exc)
+            self._errors.append(exc)
+
+    # -- writes -------------------------------------------------------------------------------
+    def _locked(self) -> Any:
+        """The store's lock and connection, with pending writes retried first."""
+        return _RetryingLock(self)
+
+    def record_sending(
+        self, *, dialect: str, base_url: str, op: str, path: str, body: Any, parent_id: str | None = None,
+        prompt: str | None = None, service: str | None = None, nonce: str | None = None,
+        fingerprint: str | None = None, meta: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Write the row that precedes a paid submit, durably (fsynced).  Call it *before* sending.
+
+        Args:
+            dialect, base_url: where it goes; ``service`` the base URL or "embedded simulator".
+            op, path, body: the operation, its path and JSON body (stored shortened, never headers).
+            parent_id: the task a follow-up acts on; prompt: the user's prompt.
+            nonce: the free-field nonce sent with the submit (for reconciliation).
+            fingerprint: the caller's stable hash of service + op + final prompt + options + parent.
+            meta: JSON-able extras (sweep id, axis values).
+
+        Returns:
+            The journal id (``entry``) to pass to ``record_accepted`` / ``record_failed``.
+
+        Raises:
+            JournalError: the row could not be written (e.g. the file is locked): do not send.
+        """
+        now = time.time()
+        try:
+            request = dump_json(shrink(body))
+            meta_text = dump_json(dict(meta)) if meta else None
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"journal: body and meta must be JSON-serialisable: {exc}", field="meta") from exc
+        args = (now, now, dialect, base_url, op, path, request, safe_text(parent_id), safe_text(prompt),
+                safe_text(service), safe_text(nonce), fingerprint, meta_text)
+        try:
+            with self._locked():
+                cursor = self._store.write(
+                    "INSERT INTO submits (created_at, updated_at, dialect, base_url, op, path, request, state,"
+                    " parent_id, prompt, service, nonce, fingerprint, meta)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'sending', ?, ?, ?, ?, ?, ?)", args, durable=True)
+                return int(cursor.lastrowid or 0)
+        except sqlite3.Error as exc:
+            raise JournalError(
+                f"journal: could not record the {op} submit before sending it ({exc}); nothing was sent. "
+                f"Another process may hold {self.path} locked: retry when it is free."
+            ) from exc
+
+    def record_accepted(self, entry: int, task: Task) -> None:
+        """Record the task id the service gave to submit ``entry``, durably; one visible row per task.
+
+        When another row of the same service already holds ``task.id`` (midjourney-proxy: the
+        action that opens a modal and the modal submit share an id), that row becomes
+        ``superseded`` and this one keeps its parent, prompt, nonce, fingerprint and meta.
+
+        Raises:
+            JournalError: the id could not be written now.  ``err.task`` is the created job; the
+                id is kept in memory and written on a later call, at close or at exit.
+        """
+        values = _task_values(task)
+        values.update(state="accepted", task_id=safe_text(task.id), service=safe_text(task.service),
+                      submitted_at=task.submitted_at or time.time())
+        try:
+            with self._locked():
+                self._apply(entry, values, task.dialect)
+                return
+        except (sqlite3.Error, JournalError) as exc:
+            self._pending[entry] = _Pending(entry, values, task.dialect, task)
+            raise JournalError(
+                f"journal: task {task.id} was created but its id could not be written to {self.path} ({exc}). "
+                "It is kept in memory and written once the file is free; err.task holds the task.",
+                task=task, journal_id=entry,
+            ) from exc
+
+    def record_failed(self, entry: int, *, uncertain: bool, error: str) -> None:
+        """Record that submit ``entry`` was refused (``uncertain=False``) or has an unknown outcome.
+
+        Written durably; if the file is locked the failure is kept in memory and written later
+        (the row reads as uncertain meanwhile: ``sending`` with no id), and a warning is logged.
+        """
+        values: dict[str, Any] = {"state": "uncertain" if uncertain else "rejected", "error": safe_text(error)}
+        try:
+            with self._locked():
+                self._apply(entry, values, None)
+        except (sqlite3.Error, JournalError) as exc:
+            _log.warning("journal: failure of entry %d kept in memory (%s)", entry, exc)
+            if entry not in self._pending:  # an accepted id waiting there is worth more
+                self._pending[entry] = _Pending(entry, values, None, None)
+
+    def _apply(self, entry: int, values: Mapping[str, Any], dialect: str | None) -> None:
+        _apply(self._store, entry, values)
+        self._seen.clear()  # cheap to rebuild; never stale after a row changes hands
+
+    def record_progress(self, task: Task) -> int | None:
+        """Keep the last known state of a journaled task; a fetch that changes nothing writes nothing.
+
+        Written with ``synchronous=NORMAL`` (survives a crash of the process, not of the OS).
+
+        Returns:
+            The task's journal id, or None when the task was not submitted through this journal.
+        """
+        new = _task_values(task)
+        with self._locked() as db:
+            for pending in self._pending.values():
+                if pending.dialect == task.dialect and pending.values.get("task_id") == task.id:
+                    pending.values.update(_merge(pending.values, new))
+                    return pending.entry
+            key = (task.dialect, task.id, task.service or "")
+            seen = self._seen.get(key)
+            if seen is None:
+                where, args = "dialect = ? AND task_id = ? AND state != 'superseded'", [task.dialect, task.id]
+                if task.service:
+                    where += " AND (service IS NULL OR service = ? OR base_url = ?)"
+                    args += [task.service, task.service]
+                row = db.execute(f"SELECT id, {', '.join(_TRACKED)} FROM submits WHERE {where}"
+                                 " ORDER BY id DESC LIMIT 1", args).fetchone()
+                if row is None:
+                    return None
+                seen = (int(row["id"]), {name: row[name] for name in _TRACKED})
+            entry, old = seen
+            merged = _merge(old, new)
+            if merged == old:
+                self.skipped += 1
+                self._seen[key] = seen
+                return entry
+            columns = ", ".join(f"{name} = ?" for name in _TRACKED)
+            self._store.write(f"UPDATE submits SET {columns}, updated_at = ? WHERE id = ?",
+                              (*merged.values(), time.time(), entry), durable=False)
+            self._seen[key] = (entry, merged)
+            return entry
+
+    def resolve(self, journal_id: int, task_id: str) -> JournalEntry:
+        """Record the task id of a ``sending``/``uncertain`` submit, found by hand or by reconciliation.
+
+        The row becomes ``accepted`` (status unknown, so ``unfinished()`` and ``resume()`` follow
+        it); another row already holding that id is superseded, as in ``record_accepted``.
+
+        Returns:
+            The updated entry.
+
+        Raises:
+            ValidationError: no such journal id, an empty task id, or the row already has another id.
+        """
+        if not isinstance(task_id, str) or not task_id.strip() or "/" in task_id or task_id in (".", ".."):
+            raise ValidationError(f"task_id: a task id as the service gave it, not {task_id!r}", field="task_id")
+        current = self.get(journal_id)
+        if current is None:
+            raise ValidationError(f"journal_id: no journal entry {journal_id} in {self.path}", field="journal_id")
+        if current.task_id and current.task_id != task_id:
+            raise ValidationError(
+                f"journal_id: entry {journal_id} already has task id {current.task_id!r}", field="journal_id")
+        with self._locked():
+            self._apply(journal_id, {"state": "accepted", "task_id": safe_text(task_id.strip())}, current.dialect)
+        resolved = self.get(journal_id)
+        assert resolved is not None  # just written under the lock; rows are never deleted
+        return resolved
+
+    # -- pending writes -----------------------------------------------------------------------
+    def _retry_pending(self, wait: float | None) -> None:
+        """Write what is pending (caller holds the lock); ``wait`` caps the lock wait (None: timeout)."""
+        for entry, pending in list(self._pending.items()):
+            try:
+                if wait is None:
+                    self._apply(entry, pending.values, pending.dialect)
+                else:
+                    with self._store.busy_timeout(wait):
+                        self._apply(entry, pending.values, pending.dialect)
+            except sqlite3.OperationalError:
+                return  # still locked: the next call tries again
+            except (sqlite3.Error, JournalError) as exc:  # not a lock: kept for the sidecar, said once
+                _log.error("journal: pending entry %d cannot be written: %s", entry, exc)
+                continue
+            del self._pending[entry]
+            _log.info("journal: pending entry %d written", entry)
+
+
+class _RetryingLock:
+    """``with journal._locked() as db``: the lock, queued jobs run, pending writes retried briefly."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self._inner: Any = None
+
+    def __enter__(self) -> sqlite3.Connection:
+        if self._journal._store.closed:
+            raise JournalError(f"journal: {self._journal.path} is closed")
+        self._inner = self._journal._store.locked()
+        db: sqlite3.Connection = self._inner.__enter__()
+        if self._journal._pending:
+            try:
+                self._journal._retry_pending(_RETRY_WAIT)
+            except BaseException:
+                self._inner.__exit__(None, None, None)
+                raise
         return db
 
-    def _write(self, sql: str, args: tuple) -> int:
-        with self._lock, self._connect() as db:
-            return db.execute(sql, args).lastrowid or 0
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._inner.__exit__(exc_type, exc, tb)
 
-    def record_sending(self, *, dialect: str, base_url: str, op: str, path: str, body: Any, parent_id: str | None, prompt: str | None) -> int:
-        now = time.time()
-        return self._write(
-            "INSERT INTO submits (created_at, updated_at, dialect, base_url, op, path, request, state, parent_id, prompt)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'sending', ?, ?)",
-            (now, now, dialect, base_url, op, path, json.dumps(_shrink(body), ensure_ascii=False), parent_id, prompt),
+
+def _apply(store: Store, entry: int, values: Mapping[str, Any]) -> None:
+    """UPDATE row ``entry`` with ``values``, durably (caller holds the lock); an accepted id supersedes its twins."""
+    # The journal's own prompt, parent and service win over what the answer echoes (or omits).
+    columns = ", ".join(f"{name} = COALESCE({name}, ?)" if name in _JOURNAL_WINS else f"{name} = ?" for name in values)
+    with store.transaction(durable=True) as db:
+        cursor = db.execute(f"UPDATE submits SET {columns}, updated_at = ? WHERE id = ?",
+                            (*values.values(), time.time(), entry))
+        if cursor.rowcount == 0:
+            raise JournalError(f"journal: no entry {entry} in {store.path}", journal_id=entry)
+        if values.get("state") == "accepted":
+            _supersede_twins(db, entry)
+
+
+def _supersede_twins(db: sqlite3.Connection, entry: int) -> None:
+    """Keep one visible row per task: earlier rows of the same service with this id hand over to ``entry``."""
+    row = db.execute("SELECT dialect, base_url, service, task_id FROM submits WHERE id = ?", (entry,)).fetchone()
+    twins = db.execute(
+        "SELECT * FROM submits WHERE dialect = ? AND task_id = ? AND id != ? AND state != 'superseded'"
+        " AND (base_url = ? OR service = ?) ORDER BY id",
+        (row["dialect"], row["task_id"], entry, row["base_url"], row["service"]),
+    ).fetchall()
+    for twin in twins:
+        db.execute(
+            "UPDATE submits SET parent_id = COALESCE(parent_id, ?), prompt = COALESCE(prompt, ?),"
+            " nonce = COALESCE(nonce, ?), fingerprint = COALESCE(fingerprint, ?), meta = COALESCE(meta, ?)"
+            " WHERE id = ?",
+            (twin["parent_id"], twin["prompt"], twin["nonce"], twin["fingerprint"], twin["meta"], entry),
         )
+        db.execute("UPDATE submits SET state = 'superseded', superseded_by = ?, updated_at = ? WHERE id = ?",
+                   (entry, time.time(), twin["id"]))
 
-    def record_accepted(self, entry_id: int, task: Task) -> None:
-        self._write(
-            "UPDATE submits SET state='accepted', task_id=?, kind=?, status=?, progress=?, updated_at=? WHERE id=?",
-            (task.id, task.kind, task.status.value, task.progress, time.time(), entry_id),
-        )
 
-    def record_failed(self, entry_id: int, *, uncertain: bool, error: str) -> None:
-        self._write(
-            "UPDATE submits SET state=?, error=?, updated_at=? WHERE id=?",
-            ("uncertain" if uncertain else "rejected", error, time.time(), entry_id),
-        )
+def _close_store(store: Store, pending: dict[int, _Pending], sidecar: Path) -> None:
+    """Close at ``close()``, garbage collection or exit: queued jobs run, pending ids written or kept."""
+    store.stop_thread()
+    with store.lock:
+        if store.closed:
+            return
+        store.drain()
+        for entry, item in list(pending.items()):
+            try:
+                _apply(store, entry, item.values)
+                del pending[entry]
+            except (sqlite3.Error, JournalError) as exc:
+                _log.error("journal: entry %d still locked at close (%s); kept in %s", entry, exc, sidecar)
+        if pending:
+            kept = [{"entry": p.entry, "dialect": p.dialect, "values": p.values} for p in pending.values()]
+            sidecar.write_text(json.dumps(kept), encoding="utf-8")
+        store.close_connection()
 
-    def record_progress(self, task: Task) -> None:
-        """Keep the last known status of a journaled task (no-op for tasks not submitted here)."""
-        self._write(
-            "UPDATE submits SET status=?, progress=?, kind=COALESCE(?, kind), image_url=COALESCE(?, image_url),"
-            " error=COALESCE(?, error), updated_at=? WHERE dialect=? AND task_id=?",
-            (task.status.value, task.progress, task.kind, task.image_url, task.fail_reason, time.time(), task.dialect, task.id),
-        )
-
-    @staticmethod
-    def _where(dialect: str | None, text: str | None) -> tuple[str, list]:
-        clauses, args = [], []
-        if dialect:
-            clauses.append("dialect = ?")
-            args.append(dialect)
-        if text:
-            clauses.append("(prompt LIKE ? OR task_id LIKE ?)")
-            args += [f"%{text}%", f"%{text}%"]
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
-
-    def entries(self, *, dialect: str | None = None, limit: int = 100, offset: int = 0, text: str | None = None) -> list[JournalEntry]:
-        """Newest first."""
-        where, args = self._where(dialect, text)
-        with self._connect() as db:
-            rows = db.execute(f"SELECT * FROM submits{where} ORDER BY id DESC LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
-        return [self._entry(r) for r in rows]
-
-    def count(self, *, dialect: str | None = None, text: str | None = None) -> int:
-        where, args = self._where(dialect, text)
-        with self._connect() as db:
-            return int(db.execute(f"SELECT COUNT(*) FROM submits{where}", args).fetchone()[0])
-
-    def get(self, entry_id: int) -> JournalEntry | None:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM submits WHERE id = ?", (entry_id,)).fetchone()
-        return self._entry(row) if row else None
-
-    def __iter__(self) -> Iterator[JournalEntry]:
-        return iter(self.entries(limit=-1))
-
-    @staticmethod
-    def _entry(row: sqlite3.Row) -> JournalEntry:
-        data = dict(row)
-        data["request"] = json.loads(data["request"])
-        return JournalEntry(**data)
