@@ -264,11 +264,11 @@ def value_problem(spec: ParamSpec, value: str, model: Model | None) -> str | Non
 
 def _number_problem(spec: ParamSpec, value: str, model: Model | None) -> str | None:
     low, high = float(spec.low or 0), float(spec.high or 0)
+    where = ""
     for versions, lo, hi in _RANGES.get(spec.name, ()):
-        if model in versions:
-            low, high = lo, hi
+        if model is not None and model in versions:
+            low, high, where = lo, hi, f" in {_where(model)}"
     allowed = f"a {'whole ' if spec.kind == 'int' else ''}number from {_format_number(low)} to {_format_number(high)}"
-    where = f" in {_where(model)}" if model is not None and spec.name in _RANGES else ""
     if strict_decimal(value) is None:
         return f"{value!r} is not a number; allowed: {allowed} (ASCII digits)"
     if spec.kind == "int" and not _INTEGER.fullmatch(value):
