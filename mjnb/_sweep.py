@@ -70,7 +70,8 @@ class SweepCell:
     def reason(self) -> str | None:
         """Why this cell has no image: the error, or the task's fail reason; None when all is well."""
         if self.error is not None:
-            return f"{type(self.error).__name__}: {self.error}"
+            banned = getattr(self.error, "banned_word", None)
+            return f"{type(self.error).__name__}: {self.error}" + (f" (banned word: {banned})" if banned else "")
         if self.task is not None and self.task.done and not self.task.succeeded:
             return self.task.fail_reason or f"task {self.task.status.value}"
         return None
