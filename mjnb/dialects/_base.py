@@ -1,11 +1,13 @@
-"""The sans-IO contract every dialect module fulfils.
+"""The sans-IO contract every dialect fulfils, and the base class that fulfils its common part.
 
 A dialect turns an operation into a :class:`Request` (method, path, JSON …) and a
-:class:`Response` (status, headers, bytes) into a result: a :class:`~mjnb.Task`, a
-:class:`~mjnb.Page`, a string or a typed error.  No sockets, no sleeping, no httpx.
+:class:`Response` (status, headers, bytes) into a result: a :class:`~mjnb.Task`, a list of
+them, a :class:`~mjnb.Page`, a string or a typed error.  No sockets, no sleeping, no httpx,
+and no memory between calls: what an answer does not echo comes from the Task the caller
+passes in (``task=`` of ``get``, the parent ``task`` of a follow-up).
 
-Operations and the keyword arguments ``prepare(op, **kw)`` takes (the client passes exactly
-these; dialect-specific extras arrive in ``options``, a dict merged into the JSON body):
+Operations and the keyword arguments ``prepare(op, **kw)`` takes (dialect-specific extras
+arrive in ``options``, checked per dialect and merged into the JSON body):
 
 =============  ==========================================================================
 op             keyword arguments
@@ -21,27 +23,39 @@ reposition     task: Task, index: int|None, canvas: (w, h), image_box: (x, y, w,
                prompt: str, callback_url, options
 edit           image: str (URL or data URL), mask: encoded mask|None, prompt: str,
                callback_url, options
-blend          images: tuple[str, ...] (data URLs), dimensions: "PORTRAIT"|"SQUARE"|"LANDSCAPE",
+blend          images: tuple[str, ...] (data URLs; http(s) URLs on acedata),
+               dimensions: "PORTRAIT"|"SQUARE"|"LANDSCAPE", bot: "mj"|"niji"|None (proxies),
                callback_url, options
-describe       image: str (URL or data URL), callback_url, options
-shorten        prompt: str, options
+describe       image: str (URL or data URL), bot (proxies), callback_url, options
+shorten        prompt: str, bot (proxies), callback_url (proxies; acedata answers at once), options
 translate      text: str, options
 retexture      image: str (URL or data URL), prompt: str, callback_url, options
 remove_bg      image: str (URL or data URL), callback_url, options
-get            task_id: str
+get            task_id: str, task: Task|None (what is known of it: prompt, parent, kind are kept
+               when the answer does not echo them)
+get_many       task_ids: tuple[str, ...] (1 to ``batch_size`` ids); answer: list[Task] of the ids the
+               server knows (an id it does not know is absent, not an error)
 list           page: int (1-based), page_size: int, task_id: str|None, since: float|None,
-               until: float|None (unix seconds), admin: bool
+               until: float|None (unix seconds; milliseconds are recognised by magnitude),
+               admin: bool; new-api also channel_id: int|None (admin listing only)
 seed           task: Task
 cancel         task_id: str
 =============  ==========================================================================
+
+Every submit op (:data:`SUBMIT_OPS`) also takes ``nonce: str|None`` (1–255 printable
+characters): an exact marker for finding the job again when its answer was lost.  It is put
+in ``Request.nonce`` always, and on the wire in the dialect's free field named by
+``nonce_field`` (midjourney-proxy ``state``, which new-api relays); a task read back carries it
+in ``raw`` as received (``task.raw.get("state")``).  AceData and EvoLink have no such field.
+AceData's submits take ``stream: bool`` (imagine, action, inpaint, edit).
 
 The encoded mask is whatever ``mask_format`` says the dialect wants; the client converts a
 user's mask with :mod:`mjnb.images` before calling ``prepare``.
 
 ``parse(op, request, response)`` returns a Task for every submit op, ``get`` and ``cancel``
-(the cancelled task, or None when the server answers with nothing), a Page for ``list``, a
-str for ``seed``.  Errors are raised as the classes of :mod:`mjnb._errors`, carrying the
-dialect's own code and message.
+(the cancelled task, or None when the server answers with nothing), a list of Tasks for
+``get_many``, a Page for ``list``, a str for ``seed``.  Errors are raised as the classes of
+:mod:`mjnb._errors`, carrying the dialect's own code and message.
 """
 
 from __future__ import annotations
@@ -49,22 +63,29 @@ from __future__ import annotations
 import email.utils
 import json as _json
 import time
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, ClassVar, Mapping
 
-__all__ = ["Request", "Response", "Dialect", "SUBMIT_OPS", "ALL_OPS", "retry_after"]
+from .._errors import UnsupportedOperation
+from .._models import Task
+
+__all__ = ["Request", "Response", "DialectBase", "Dialect", "SUBMIT_OPS", "ALL_OPS", "retry_after"]
 
 #: Operations that create a (possibly billed) job: never resent unless proven not created.
 SUBMIT_OPS = frozenset(
     {"imagine", "action", "modal", "inpaint", "reposition", "edit", "blend", "describe", "shorten",
      "translate", "retexture", "remove_bg"}
 )
-ALL_OPS = SUBMIT_OPS | {"get", "list", "seed", "cancel"}
+ALL_OPS = SUBMIT_OPS | {"get", "get_many", "list", "seed", "cancel"}
 
 
 @dataclass(frozen=True)
 class Request:
-    """An HTTP request, described.  ``path`` is relative to the dialect's base URL."""
+    """An HTTP request, described, plus what parsing its answer needs.
+
+    ``path`` is relative to the dialect's base URL.  The fields after ``op`` are context
+    (never sent): what the answer may not echo.  ``dataclasses.replace`` keeps them.
+    """
 
     method: str
     path: str
@@ -76,6 +97,16 @@ class Request:
     #: True when the answer is NDJSON, one JSON object per line (AceData streaming).
     stream: bool = False
     op: str = ""
+    kind: str | None = None  # the action the task will report (IMAGINE, UPSCALE …, or an EvoLink model)
+    prompt: str | None = None
+    parent_id: str | None = None
+    task_id: str | None = None
+    page: int = 1
+    page_size: int = 20
+    since: float | None = None  # unix seconds
+    until: float | None = None
+    #: The caller's marker for this submit (see the module docstring); None when not given.
+    nonce: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,34 +138,130 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
         return max(0.0, when.timestamp() - time.time())
 
 
-class Dialect(Protocol):
-    """What the client needs of a dialect.  Each module exposes one instance as ``DIALECT``."""
+class DialectBase:
+    """What every dialect shares: the operation check, the dispatch to ``_prepare_<op>`` /
+    ``_parse_<op>``, the nonce and the ``task=`` of ``get``.  Subclasses set the class
+    attributes and write the ``_prepare_<op>`` / ``_parse_<op>`` methods of their operations
+    (a submit op without its own ``_parse_<op>`` goes to ``_parse_submit``).
+    """
 
-    name: str
+    name: ClassVar[str] = ""
     #: The operations of the table above that this dialect offers.
-    operations: frozenset[str]
+    operations: ClassVar[frozenset[str]] = frozenset()
     #: What ``prepare`` expects as ``mask``: "png_data_url", "png_base64" or "polygons".
-    mask_format: str
+    mask_format: ClassVar[str] = ""
     #: Seconds between polls that suit this server (PROTOCOLS.md §6.8).
-    poll_interval: float
+    poll_interval: ClassVar[float] = 3.0
+    #: True when submits can follow the job on one streamed answer (``parse_stream_line``).
+    supports_stream: ClassVar[bool] = False
+    #: At most this many ids per ``get_many`` request; None when the service has no batch read.
+    batch_size: ClassVar[int | None] = None
+    #: Jobs an account runs at once by default; None when the service does not say.
+    max_concurrent: ClassVar[int | None] = None
+    #: Typical length of a job in seconds, to space per-task polls by a job's age.
+    expected_seconds: ClassVar[float] = 60.0
+    #: The wire field that carries ``nonce`` (echoed in tasks' ``raw``); None when there is none.
+    nonce_field: ClassVar[str | None] = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
 
     def auth_headers(self, api_key: str, request: Request) -> dict[str, str]:
         """The headers that carry ``api_key`` for ``request`` (merged under ``request.headers``)."""
-        ...
+        raise NotImplementedError
 
-    def prepare(self, op: str, **kw: Any) -> Request: ...
+    # -- requests ---------------------------------------------------------------------------------
+    def _check_op(self, op: str) -> None:
+        if op not in self.operations:
+            from . import offered_by
 
-    def parse(self, op: str, request: Request, response: Response) -> Any: ...
+            raise UnsupportedOperation(self.name, op, offered_by(op))
+
+    def prepare(self, op: str, **kw: Any) -> Request:
+        """The request for ``op`` with the keyword arguments of the module's table.
+
+        Raises:
+            UnsupportedOperation: the dialect does not offer ``op``.
+            ValidationError: an argument is not allowed (it names the field), before anything is sent.
+        """
+        self._check_op(op)
+        from ._validate import checked_nonce, invalid
+
+        nonce = kw.pop("nonce", None)
+        if nonce is not None and op not in SUBMIT_OPS:
+            raise invalid("nonce", f"only submits take a nonce; {op} is not one")
+        nonce = None if nonce is None else checked_nonce(nonce)
+        stream = kw.pop("stream", False)
+        if stream is not False and stream is not None:
+            if stream is not True:
+                raise invalid("stream", f"must be True or False, got {stream!r}")
+            if not self.supports_stream:
+                raise invalid("stream", f"{self.name} cannot stream a job; it is followed by polling")
+            kw["stream"] = True
+        known = kw.pop("task", None) if op == "get" else None
+        prepare: Callable[..., Request] = getattr(self, f"_prepare_{op}")
+        request = prepare(**kw)
+        if known is not None:
+            request = self._with_known(request, known)
+        if nonce is not None:
+            request = self._with_nonce(request, nonce)
+        return replace(request, op=op)
+
+    def _with_known(self, request: Request, known: Any) -> Request:
+        from ._validate import invalid
+
+        if not isinstance(known, Task) or known.dialect != self.name or known.id != request.task_id:
+            raise invalid("task", f"expected the {self.name} Task with id {request.task_id!r} (or None)")
+        return replace(request, kind=known.kind, prompt=known.prompt, parent_id=known.parent_id)
+
+    def _with_nonce(self, request: Request, nonce: str) -> Request:
+        """``request`` carrying ``nonce``; a dialect with a ``nonce_field`` also puts it on the wire."""
+        field_name = self.nonce_field
+        if field_name is None or not isinstance(request.json, Mapping):
+            return replace(request, nonce=nonce)
+        from ._validate import invalid
+
+        given = request.json.get(field_name)
+        if given is not None and given != nonce:
+            raise invalid(field_name, f"{field_name}={given!r} contradicts nonce={nonce!r}; the nonce travels in "
+                                      f"{field_name}, keep one")
+        return replace(request, nonce=nonce, json={**request.json, field_name: nonce})
+
+    # -- answers ----------------------------------------------------------------------------------
+    def parse(self, op: str, request: Request, response: Response) -> Any:
+        """The result of ``op``'s answer (see the module docstring for its type).
+
+        Raises:
+            UnsupportedOperation: the dialect does not offer ``op``.
+            APIError: the subclass the answer means (AuthenticationError, RateLimitError, …).
+        """
+        self._check_op(op)
+        handler: Callable[[Request, Response], Any] | None = getattr(self, f"_parse_{op}", None)
+        if handler is None and op in SUBMIT_OPS:
+            handler = self._parse_submit
+        if handler is None:
+            raise NotImplementedError(f"{type(self).__name__} offers {op} but has no _parse_{op}")
+        result = handler(request, response)
+        if isinstance(result, Task) and op == "get":
+            result = carry_known(result, request)
+        return result
+
+    def _parse_submit(self, request: Request, response: Response) -> Task:
+        raise NotImplementedError
+
+    def parse_stream_line(self, request: Request, line: bytes) -> Task:
+        """The Task as it stands after one line of a streamed answer."""
+        raise UnsupportedOperation(self.name, "stream", ())
 
 
-class StreamingDialect(Dialect, Protocol):
-    """A dialect that can follow a job on one streamed request (AceData NDJSON).
+def carry_known(task: Task, request: Request) -> Task:
+    """``task`` with what the request knew and the answer did not echo (prompt, parent, kind)."""
+    changes: dict[str, Any] = {}
+    for name in ("prompt", "parent_id", "kind"):
+        if getattr(task, name) is None and getattr(request, name) is not None:
+            changes[name] = getattr(request, name)
+    return replace(task, **changes) if changes else task
 
-    ``prepare(op, ..., stream=True)`` returns a Request with ``stream=True``; the client feeds
-    each non-empty line of the answer to ``parse_stream_line``, which returns the Task as it
-    stands after that line (or raises the typed error the line carries).
-    """
 
-    supports_stream: bool
-
-    def parse_stream_line(self, request: Request, line: bytes) -> Any: ...
+#: The type the client and the flows hold a dialect as.
+Dialect = DialectBase

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import re
 from typing import Any, Callable, Iterable, Mapping
-from urllib.parse import urlsplit
 
 from .._errors import APIError, AuthenticationError, RateLimitError, ServerError, TaskNotFound, ValidationError
-from ._base import retry_after
 from .._models import ACTION_NAMES, Action
-from ._base import Response
+from ._base import Response, retry_after
+from ._validate import (checked_callback_url, checked_image_ref, checked_page, checked_window, invalid, is_data_url,
+                        is_http_url, unix_seconds)
 
 __all__ = [
     "decode_json",
@@ -45,32 +44,21 @@ __all__ = [
 
 
 _ORDER = {name: i for i, name in enumerate(ACTION_NAMES)}
-_DATA_URL = re.compile(r"^data:image/[\w.+-]+;base64,")
 _URL_WORD = re.compile(r"^(?:https?://|data:)\S+$")
 
 
-def invalid(field: str, text: str) -> ValidationError:
-    """The error for bad input caught before sending: it names ``field`` and what is allowed."""
-    return ValidationError(f"{field}: {text}", field=field)
-
-
 def checked_choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``."""
     if not isinstance(value, str) or value not in allowed:
         raise invalid(field, f"{value!r} is not allowed; use one of {', '.join(allowed)}")
     return value
 
 
 def checked_number(value: Any, field: str, low: float, high: float) -> float:
+    """``value`` if it is a number from ``low`` to ``high`` (NaN is not)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise invalid(field, f"{value!r} is not allowed; use a number from {low:g} to {high:g}")
     return value
-
-
-def checked_image_ref(image: Any, field: str) -> str:
-    # ❓ Both services document image URLs; a data URL is passed through as given.
-    if not (is_http_url(image) or is_data_url(image)):
-        raise invalid(field, "must be an http(s) image URL (or a data:image/…;base64, URL)")
-    return image
 
 
 def decode_json(response: Response) -> tuple[Any, bool, str]:
@@ -97,9 +85,9 @@ def _number(value: Any) -> float | None:
 
 
 def seconds(value: Any) -> float | None:
-    """A unix time in seconds as a float; None when absent, not a number or not positive."""
-    number = _number(value)
-    return number if number is not None and number > 0 else None
+    """A unix time in seconds as a float, whether sent in seconds or milliseconds; None when
+    absent, not a number or not positive."""
+    return unix_seconds(value)
 
 
 def progress_of(value: Any) -> int | None:
@@ -124,15 +112,6 @@ def required_text(value: Any, field: str, *, max_chars: int | None = None) -> st
     if max_chars is not None and len(text) > max_chars:
         raise invalid(field, f"{len(text)} characters; at most {max_chars} are allowed")
     return text
-
-
-def is_http_url(value: Any) -> bool:
-    return (isinstance(value, str) and value.startswith(("http://", "https://")) and len(value) > 8
-            and " " not in value)
-
-
-def is_data_url(value: Any) -> bool:
-    return isinstance(value, str) and bool(_DATA_URL.match(value))
 
 
 def checked_bool(value: Any, field: str) -> bool:
@@ -173,7 +152,7 @@ def checked_options(
     where: str, options: Mapping[str, Any] | None, checks: Mapping[str, Callable[[Any, str], Any]]
 ) -> dict[str, Any]:
     """``options`` with each value passed through its check; an unknown key is refused by name."""
-    checked = {}
+    checked: dict[str, Any] = {}
     for key, value in (options or {}).items():
         if key not in checks:
             raise invalid(key, f"not an option of {where}; allowed: {', '.join(checks) or 'none'}")
@@ -181,61 +160,11 @@ def checked_options(
     return checked
 
 
-def checked_page(page: Any, page_size: Any) -> tuple[int, int]:
-    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-        raise invalid("page", f"{page!r} is not allowed; use a whole number ≥ 1")
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 100:
-        raise invalid("page_size", f"{page_size!r} is not allowed; use 1 to 100")
-    return page, page_size
-
-
-def checked_window(since: Any, until: Any) -> tuple[float | None, float | None]:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-            raise invalid(name, f"{value!r} is not allowed; use unix seconds (a number ≥ 0) or None")
-    if since is not None and until is not None and until < since:
-        raise invalid("until", f"{until} is before since ({since})")
-    return since, until
-
-
-def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        ip = ipaddress.ip_address(int(host) if host.isdigit() else host)  # 2130706433 is 127.0.0.1 too
-    except ValueError:
-        return None
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return mapped or ip
-
-
-def checked_callback_url(url: Any, *, max_chars: int, public_https: bool) -> str:
-    """``url`` if it may receive callbacks; with ``public_https`` it must be https and its host
-    neither ``localhost`` nor a loopback, private, link-local, unspecified or other non-public IP."""
-    rule = (f"an https URL of at most {max_chars} characters whose host is a public name or address "
-            "(not localhost, loopback, private, link-local or unspecified)") if public_https else \
-        f"an http(s) URL of at most {max_chars} characters"
-    if not isinstance(url, str) or not url.strip():
-        raise invalid("callback_url", f"must be {rule}")
-    if len(url) > max_chars:
-        raise invalid("callback_url", f"{len(url)} characters; must be {rule}")
-    try:
-        parts = urlsplit(url.strip())
-        host = (parts.hostname or "").rstrip(".").lower()
-    except ValueError:
-        parts, host = None, ""
-    schemes = ("https",) if public_https else ("http", "https")
-    if parts is None or parts.scheme.lower() not in schemes or not host:
-        raise invalid("callback_url", f"must be {rule}")
-    if public_https:
-        ip = _ip_literal(host)
-        # The host only is echoed: a callback URL often carries a secret in its path or query.
-        named_local = host == "localhost" or host.endswith(".localhost")
-        if named_local or (ip is not None and (not ip.is_global or ip.is_multicast)):
-            raise invalid("callback_url", f"host {host!r} is not allowed; must be {rule}")
-    return url.strip()
-
-
-def class_for_status(status: int | None) -> type[APIError]:
-    """The error class an HTTP status means when the body says nothing more precise."""
+def class_for_status(status: int | None, *, submit: bool = False) -> type[APIError]:
+    """The error class an HTTP status means when the body says nothing more precise; a 404 on a
+    submit is no unknown task but a route the server does not have (see :func:`wrong_route`)."""
+    if status == 404 and submit:
+        return APIError
     if status in (400, 413, 422):
         return ValidationError
     if status in (401, 403):
@@ -245,3 +174,9 @@ def class_for_status(status: int | None) -> type[APIError]:
     if status == 429:
         return RateLimitError
     return ServerError if (status or 0) >= 500 else APIError
+
+
+def wrong_route(dialect: str, method: str, path: str) -> str:
+    """The message for a 404 on a submit path: the base URL, not a task, is what is wrong."""
+    return (f"HTTP 404 for {method} {path}: the server has no such route; the base URL is probably wrong "
+            f"(for {dialect} it is the part before {path!r}, e.g. https://api.example.com)")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .._errors import (
@@ -20,25 +19,17 @@ from .._errors import (
     TaskNotFound,
     ValidationError,
 )
-from ._base import retry_after
 from .._models import ACTION_LABELS, ACTION_NAMES, Action, Task, TaskStatus
-from ._base import Request, Response
+from ._base import Response, retry_after
+from ._validate import (checked_callback_url, checked_page, checked_task_id, checked_window, is_data_url, is_http_url,
+                        unix_seconds)
 
-__all__ = ["ProxyRequest", "task_from_dto", "actions_from_buttons", "numbered_texts", "raise_for_result"]
+__all__ = ["task_from_dto", "actions_from_buttons", "numbered_texts", "raise_for_result", "checked_page",
+           "checked_window", "checked_id", "is_data_url", "is_http_url", "NO_IMAGE"]
 
-
-@dataclass(frozen=True)
-class ProxyRequest(Request):
-    """A Request plus what parsing its answer needs (``dataclasses.replace`` keeps these)."""
-
-    kind: str | None = None  # the action the accepted task will carry (IMAGINE, UPSCALE …)
-    prompt: str | None = None
-    parent_id: str | None = None
-    task_id: str | None = None
-    page: int = 1
-    page_size: int = 20
-    since: float | None = None
-    until: float | None = None
+#: The fail reason of a job that finished without a result (most often removed by moderation).
+NO_IMAGE = "finished without an image (moderated?)"
+_VIDEO_PATH = re.compile(r"\.(?:mp4|webm|mov|m4v)(?:[?#]|$)", re.IGNORECASE)
 
 
 # -- task objects (§3.5, §6.2–§6.6) ------------------------------------------------------------
@@ -80,16 +71,6 @@ def parse_progress(value: Any) -> int | None:
     return max(0, min(100, int(number)))
 
 
-def _seconds(ms: Any) -> float | None:
-    if isinstance(ms, bool) or ms in (None, ""):
-        return None
-    try:
-        value = float(ms)
-    except (TypeError, ValueError):
-        return None
-    return value / 1000.0 if value > 0 else None
-
-
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
@@ -128,17 +109,47 @@ def _size(dto: Mapping[str, Any]) -> tuple[int, int] | None:
     return (width, height) if ok else None
 
 
-def _image_urls(value: Any) -> tuple[str, ...]:
-    urls = []
-    for item in value if isinstance(value, list) else ():
+def is_video_url(url: str) -> bool:
+    """True for a URL whose path names a video file (.mp4, .webm, .mov, .m4v)."""
+    return bool(_VIDEO_PATH.search(url))
+
+
+def _url_items(value: Any) -> list[tuple[str, str | None]]:
+    """``(url, thumbnail)`` pairs of ``[{url, thumbnail}]`` (or of plain URL strings; JSON text too)."""
+    pairs: list[tuple[str, str | None]] = []
+    for item in loads_if_text(value, []) if isinstance(value, (str, list)) else ():
         url = item.get("url") if isinstance(item, Mapping) else item
-        if _text(url):
-            urls.append(url)
-    return tuple(urls)
+        thumb = item.get("thumbnail") if isinstance(item, Mapping) else None
+        if isinstance(url, str) and _text(url):
+            pairs.append((url, thumb if isinstance(thumb, str) and _text(thumb) else None))
+    return pairs
 
 
-def task_from_dto(dto: Mapping[str, Any], dialect: str, raw: Mapping[str, Any] | None = None) -> Task:
-    """A proxy task object (camelCase, §3.5 / §4.5) as a Task."""
+def _media(dto: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """``(image_urls, video_urls, thumbnail_urls)``: TAI puts MP4s in ``imageUrls`` of VIDEO tasks
+    too, so every list is sorted by what its URLs are, not by the field's name."""
+    videos: dict[str, str | None] = {}
+    images: list[str] = []
+    single = _text(dto.get("videoUrl"))
+    for url, thumb in [*_url_items(dto.get("videoUrls")), *([(single, None)] if single else []),
+                       *_url_items(dto.get("imageUrls"))]:
+        if is_video_url(url) or url == single:
+            videos[url] = videos.get(url) or thumb
+        elif url not in images:
+            images.append(url)
+    thumbs = tuple(t for t in videos.values() if t)
+    return tuple(images), tuple(videos), thumbs
+
+
+def task_from_dto(
+    dto: Mapping[str, Any], dialect: str, raw: Mapping[str, Any] | None = None, cost: float | None = None
+) -> Task:
+    """A proxy task object (camelCase, §3.5 / §4.5) as a Task; ``cost`` is new-api's ``quota`` when
+    the answer reports it (dashboard rows), in the unit "quota".
+
+    A SUCCESS with no image, video or text is reported FAILED with :data:`NO_IMAGE` (``raw_status``
+    keeps "SUCCESS"); MP4 URLs go to ``video_urls`` (with their thumbnails), never to ``image_url``.
+    """
     task_id = dto.get("id")
     if task_id in (None, ""):
         raise ServerError(f"the task object has no id: {dict(dto)!r:.200}", dialect=dialect, body=raw or dto)
@@ -147,8 +158,15 @@ def task_from_dto(dto: Mapping[str, Any], dialect: str, raw: Mapping[str, Any] |
     fail_reason = _text(dto.get("failReason"))
     status = map_status(dto.get("status"), fail_reason)
     kind = _text(dto.get("action"))
-    progress = 100 if status is TaskStatus.SUCCEEDED else parse_progress(dto.get("progress"))
     image = _text(dto.get("imageUrl"))
+    image_urls, video_urls, thumbnails = _media(dto)
+    if image is not None and is_video_url(image):
+        video_urls = video_urls if image in video_urls else (image, *video_urls)
+        image = None  # a VIDEO task's imageUrl is an MP4: never shown as a (broken) image
+    texts = _texts(kind, props, dto.get("promptEn")) if status is TaskStatus.SUCCEEDED else ()
+    if status is TaskStatus.SUCCEEDED and not (image or image_urls or video_urls or texts or kind in _TEXT_KINDS):
+        status, fail_reason = TaskStatus.FAILED, NO_IMAGE
+    progress = 100 if status is TaskStatus.SUCCEEDED else parse_progress(dto.get("progress"))
     succeeded = status is TaskStatus.SUCCEEDED
     buttons = loads_if_text(dto.get("buttons"), [])
     return Task(
@@ -162,15 +180,19 @@ def task_from_dto(dto: Mapping[str, Any], dialect: str, raw: Mapping[str, Any] |
         final_prompt=_text(props.get("finalPrompt")),
         image_url=image if succeeded else None,
         preview_url=image if not status.is_final else None,
-        image_urls=_image_urls(dto.get("imageUrls")),
+        image_urls=image_urls,
+        video_urls=video_urls,
+        thumbnail_urls=thumbnails,
         size=_size(dto),
         actions=actions_from_buttons(buttons if isinstance(buttons, list) else []),
-        texts=_texts(kind, props, dto.get("promptEn")) if succeeded else (),
+        texts=texts,
         fail_reason=fail_reason,
         parent_id=_text(dto.get("parentId")),
-        submitted_at=_seconds(dto.get("submitTime")),
-        started_at=_seconds(dto.get("startTime")),
-        finished_at=_seconds(dto.get("finishTime")),
+        submitted_at=unix_seconds(dto.get("submitTime")),
+        started_at=unix_seconds(dto.get("startTime")),
+        finished_at=unix_seconds(dto.get("finishTime")),
+        cost=cost,
+        cost_unit="quota" if cost is not None else None,
         raw=dict(raw if raw is not None else dto),
     )
 
@@ -275,16 +297,31 @@ def _as_int(code: Any) -> int | None:
     return int(code) if isinstance(code, str) and code.strip().isdigit() else None
 
 
-def raise_for_result(dialect: str, response: Response, body: Mapping[str, Any]) -> None:
-    """Raise the error a ``SubmitResultVO`` return code means; codes 1, 21 and 22 pass."""
+#: Code 3 descriptions that name a missing parent task, not a missing account (§3.4).
+_PARENT_MISSING = ("关联任务", "task")
+NO_ACCOUNT = "no account available, try later"
+
+
+def raise_for_result(dialect: str, response: Response, body: Mapping[str, Any], *, submit: bool = False) -> None:
+    """Raise the error a ``SubmitResultVO`` return code means (§3.4); codes 1, 21 and 22 pass.
+
+    The same code means different things by operation: 3 on a read is an unknown task, on a
+    submit either a parent task that is gone (TaskNotFound) or no free account (a ServerError to
+    retry later; no job was created).
+    """
     code = _as_int(body.get("code"))
     if code in (1, 21, 22):
         return
-    message = str(body.get("description") or f"return code {body.get('code')!r}")
+    described = str(body.get("description") or "").strip()
+    message = described or f"return code {body.get('code')!r}"
     props = body.get("properties") if isinstance(body.get("properties"), Mapping) else {}
-    kw = dict(status_code=response.status_code, code=body.get("code"), dialect=dialect, body=body)
+    kw: dict[str, Any] = dict(status_code=response.status_code, code=body.get("code"), dialect=dialect, body=body)
     if code == 3:
-        raise TaskNotFound(message, **kw)
+        if not submit:
+            raise TaskNotFound(message, **kw)
+        if any(mark in described.lower() for mark in _PARENT_MISSING):
+            raise TaskNotFound(f"the parent task is gone or unknown: {message}", **kw)
+        raise ServerError(f"{NO_ACCOUNT} ({message})", **kw)
     if code == 4:
         raise ValidationError(message, **kw)
     if code == 23 or (code == 9 and _QUEUE_FULL in message):
@@ -297,15 +334,15 @@ def raise_for_result(dialect: str, response: Response, body: Mapping[str, Any]) 
 
 
 # -- request checks ------------------------------------------------------------------------------
-_DATA_URL = re.compile(r"^data:image/[\w.+-]+;base64,")
 _MODES = ("fast", "relax", "turbo")
 _SPEED_FLAG = re.compile(r"(?<!\S)--(fast|relax|turbo)(?!\S)")
 #: The proxies' ``botType`` for mjnb's ``bot`` argument.
 BOT_TYPES = {"mj": "MID_JOURNEY", "niji": "NIJI_JOURNEY"}
-_COMMON_OPTIONS = {"state": str, "accountFilter": dict}
+_COMMON_OPTIONS: dict[str, type] = {"state": str, "accountFilter": dict}
 _OPTIONS: dict[str, dict[str, type]] = {
     "imagine": _COMMON_OPTIONS,
-    "action": {**_COMMON_OPTIONS, "enableRemix": bool, "strong": bool, "tools": list},
+    # chooseSameChannel (plus): let any account of the parent's channel run the follow-up.
+    "action": {**_COMMON_OPTIONS, "enableRemix": bool, "strong": bool, "tools": list, "chooseSameChannel": bool},
     "modal": _COMMON_OPTIONS,
     "edit": _COMMON_OPTIONS,
     "blend": {**_COMMON_OPTIONS, "botType": str},
@@ -314,25 +351,25 @@ _OPTIONS: dict[str, dict[str, type]] = {
 }
 
 
-def is_data_url(value: Any) -> bool:
-    return isinstance(value, str) and bool(_DATA_URL.match(value))
-
-
-def is_http_url(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(("http://", "https://")) and len(value) > 8
-
-
 def required_text(value: Any, field: str) -> str:
+    """``value`` stripped; refused when it is not a string or blank."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{field}: must be a non-empty string", field=field)
     return value.strip()
 
 
 def checked_id(value: Any, field: str = "task_id") -> str:
-    text = required_text(value, field)
-    if any(ch.isspace() or ch in "/?#" for ch in text):
-        raise ValidationError(f"{field}: {text!r} is not a task id (no spaces, '/', '?' or '#')", field=field)
-    return text
+    """A task id that stays inside its route (see :func:`_validate.checked_task_id`)."""
+    return checked_task_id(value, field)
+
+
+def bot_type(bot: Any) -> dict[str, str]:
+    """``{"botType": …}`` for ``bot`` ("mj", "niji" or None: the server's default)."""
+    if bot is None:
+        return {}
+    if bot not in BOT_TYPES:
+        raise ValidationError(f"bot: {bot!r} is not allowed; use 'mj', 'niji' or None", field="bot")
+    return {"botType": BOT_TYPES[bot]}
 
 
 def mode_prefix(mode: str | None) -> str:
@@ -359,8 +396,9 @@ def with_speed(prompt: str, mode: str | None) -> str:
 
 
 def checked_options(op: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``options`` of ``op`` checked by name and type (§3.3)."""
     allowed = _OPTIONS.get(op, {})
-    checked = {}
+    checked: dict[str, Any] = {}
     for key, value in (options or {}).items():
         if key not in allowed:
             names = ", ".join(allowed) or "none"
@@ -375,32 +413,15 @@ def checked_options(op: str, options: Mapping[str, Any] | None) -> dict[str, Any
     return checked
 
 
-def checked_page(page: Any, page_size: Any) -> tuple[int, int]:
-    if not isinstance(page, int) or isinstance(page, bool) or page < 1:
-        raise ValidationError(f"page: {page!r} is not allowed; use a whole number ≥ 1", field="page")
-    if not isinstance(page_size, int) or isinstance(page_size, bool) or not 1 <= page_size <= 100:
-        raise ValidationError(f"page_size: {page_size!r} is not allowed; use 1 to 100", field="page_size")
-    return page, page_size
-
-
-def checked_window(since: Any, until: Any) -> tuple[float | None, float | None]:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-            raise ValidationError(f"{name}: {value!r} is not allowed; use unix seconds (a number ≥ 0) or None", field=name)
-    if since is not None and until is not None and until < since:
-        raise ValidationError(f"until: {until} is before since ({since})", field="until")
-    return since, until
-
-
 def notify_hook(callback_url: Any) -> dict[str, str]:
+    """``{"notifyHook": url}`` (TAI: at most 2000 characters), or {} for None."""
     if callback_url is None:
         return {}
-    if not is_http_url(callback_url) or len(callback_url) > 2000:
-        raise ValidationError("callback_url: must be an http(s) URL of at most 2000 characters", field="callback_url")
-    return {"notifyHook": callback_url}
+    return {"notifyHook": checked_callback_url(callback_url, max_chars=2000, public_https=False)}
 
 
 def checked_task(task: Any, dialect: str) -> Task:
+    """``task`` if it is a Task of ``dialect`` with a usable id."""
     if not isinstance(task, Task):
         raise ValidationError(f"task: expected a Task, got {type(task).__name__}", field="task")
     if task.dialect != dialect:
@@ -410,8 +431,12 @@ def checked_task(task: Any, dialect: str) -> Task:
 
 
 # -- answers -------------------------------------------------------------------------------------
-def decode_body(dialect: str, response: Response) -> Any:
-    """The decoded JSON body, after raising for what a status means on every relay."""
+def decode_body(dialect: str, response: Response, *, wrong_route: str | None = None) -> Any:
+    """The decoded JSON body, after raising for what a status means on every relay.
+
+    ``wrong_route`` is the message for a 404 that carries no return code (a submit path the
+    server does not have: the base URL is wrong).
+    """
     status = response.status_code
     text = response.content.decode("utf-8", "replace")
     try:
@@ -419,7 +444,9 @@ def decode_body(dialect: str, response: Response) -> Any:
     except ValueError:
         body, decoded = None, False
     code, message = code_and_message(body, text)
-    kw = dict(status_code=status, code=code, dialect=dialect, body=body if decoded else (text.strip() or None))
+    if status == 404 and wrong_route is not None and not (isinstance(body, Mapping) and "code" in body):
+        raise APIError(wrong_route, status_code=status, dialect=dialect, body=body if decoded else (text.strip() or None))
+    kw: dict[str, Any] = dict(status_code=status, code=code, dialect=dialect, body=body if decoded else (text.strip() or None))
     if status in (401, 403):
         raise AuthenticationError(message or f"the server refused the key (HTTP {status})", **kw)
     if status == 429:

@@ -14,26 +14,26 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .._errors import APIError, AuthenticationError, ModerationError, RateLimitError, ServerError, TaskNotFound
-from .._errors import UnsupportedOperation, ValidationError
-from .._models import Action, Page, Task, TaskStatus
-from ._base import SUBMIT_OPS, Request, Response
-from .._models import ACTION_LABELS
-from ._common import (checked_bool, checked_callback_url, checked_image_ref, checked_options,
+from .._errors import ValidationError
+from .._models import ACTION_LABELS, Action, Page, Task, TaskStatus
+from ._base import DialectBase, Request, Response
+from ._common import (checked_bool, checked_callback_url, checked_choice, checked_image_ref, checked_options,
                       checked_page, checked_window, class_for_status, decode_json, invalid, is_base64_png,
                       is_http_url, leading_urls, positive_int, progress_of, required_text, retry_after, seconds,
-                      sorted_actions, text_or_none)
+                      sorted_actions, text_or_none, wrong_route)
+from ._proxy_common import NO_IMAGE, is_video_url
+from ._validate import checked_image_url, checked_task_id, checked_task_ids
 
-__all__ = ["AceData", "AceRequest", "make"]
+__all__ = ["AceData", "make"]
 
 _MODES = ("fast", "relax", "turbo")
 _VERSIONS = ("5.2", "6", "6.1", "7", "8", "8.1", "8.2")
 _QUALITIES = (".25", ".5", "1", "2", "4")
 _MAX_IMAGE_PROMPTS = 5  # ACE-API; Midjourney itself allows more (§2.2 ⚠️)
-_STREAMABLE = frozenset({"imagine", "action", "inpaint", "edit"})  # the /imagine and /edits calls
+_STREAMABLE = frozenset({"imagine", "action", "inpaint", "edit", "blend"})  # the /imagine and /edits calls
 
 #: AceData's follow-up ``action`` strings → the unified names (§2.2, §6.5).
 _UNIFIED = {
@@ -77,20 +77,6 @@ def _kind_of(native: str | None) -> str | None:
     return _KINDS.get(native, family)
 
 
-@dataclass(frozen=True)
-class AceRequest(Request):
-    """A Request plus what parsing its answer needs (``dataclasses.replace`` keeps these)."""
-
-    kind: str | None = None
-    prompt: str | None = None
-    parent_id: str | None = None
-    task_id: str | None = None
-    page: int = 1
-    page_size: int = 20
-    since: float | None = None
-    until: float | None = None
-
-
 # -- option checks (§2.2, §2.3) ------------------------------------------------------------------
 def _choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
     text = format(value, "g") if isinstance(value, (int, float)) and not isinstance(value, bool) else value
@@ -101,23 +87,36 @@ def _choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
     return text
 
 
-def _timeout(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise invalid(field, f"{value!r} is not allowed; use a positive number of seconds")
+def _service_timeout(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 480:
+        raise invalid(field, f"{value!r} is not allowed; use a number of seconds from 1 to 480 (AceData's limit)")
     return value
 
 
-_CHECKS = {
+def _no_timeout(value: Any, field: str) -> Any:
+    raise invalid("timeout", "AceData's own blocking timeout is service_timeout= (seconds the server waits, ≤ 480); "
+                             "timeout= is how long mjnb waits for the job")
+
+
+_CHECKS: dict[str, Any] = {
     "mode": lambda v, f: _choice(v, f, _MODES), "version": lambda v, f: _choice(v, f, _VERSIONS),
-    "quality": lambda v, f: _choice(v, f, _QUALITIES), "timeout": _timeout,
+    "quality": lambda v, f: _choice(v, f, _QUALITIES), "service_timeout": _service_timeout, "timeout": _no_timeout,
+    "action": lambda v, f: checked_choice(v, f, ("generate",)),
     **dict.fromkeys(("split_images", "translation", "hd", "style_reference", "moodboard"), checked_bool),
 }
-_IMAGINE_OPTIONS = tuple(_CHECKS)
-_EDIT_OPTIONS = ("mode", "split_images", "timeout")
+_IMAGINE_OPTIONS = tuple(k for k in _CHECKS if k != "action")
+#: ``action="generate"`` is accepted on edits because the service's own example sends it (§2.3).
+_EDIT_OPTIONS = ("mode", "split_images", "service_timeout", "timeout", "action")
+#: mjnb's option names that AceData spells differently on the wire.
+_WIRE_NAMES = {"service_timeout": "timeout"}
+_BLEND_RATIOS = {"PORTRAIT": "2:3", "SQUARE": "1:1", "LANDSCAPE": "3:2"}
 
 
-def _options(op: str, options: Mapping[str, Any] | None, allowed: tuple[str, ...], mode: str | None = None) -> dict:
-    checked = checked_options(f"acedata {op}", options, {key: _CHECKS[key] for key in allowed})
+def _options(op: str, options: Mapping[str, Any] | None, allowed: tuple[str, ...],
+             mode: str | None = None) -> dict[str, Any]:
+    """``options`` checked for ``op`` (``service_timeout`` is sent as AceData's ``timeout``)."""
+    given = checked_options(f"acedata {op}", options, {key: _CHECKS[key] for key in allowed})
+    checked = {_WIRE_NAMES.get(key, key): value for key, value in given.items()}
     if mode is not None:
         if mode not in _MODES:
             raise invalid("mode", f"{mode!r} is not offered by acedata; use one of {', '.join(_MODES)}")
@@ -134,19 +133,19 @@ def _callback(callback_url: Any) -> dict[str, str]:
     return {"callback_url": checked_callback_url(callback_url, max_chars=2048, public_https=False)}
 
 
+def _image_prompt(ref: Any, field: str) -> str:
+    if isinstance(ref, str) and ref.startswith("data:"):
+        raise invalid(field, "AceData takes image prompts as http(s) URLs at the start of the prompt; upload a "
+                             "local image first")
+    return checked_image_url(ref, field)
+
+
 def _mask(mask: Any) -> str:
     """A bare base64 PNG (white = repaint), or a mask image URL (ACE-OAS reads it as one)."""
     if is_http_url(mask) or is_base64_png(mask):
         return mask
     raise invalid("mask", "must be bare base64 of a grayscale PNG (white = repaint, no data: prefix) "
                           "or an http(s) URL")
-
-
-def _checked_id(value: Any, field: str = "task_id") -> str:
-    text = required_text(value, field)
-    if any(ch.isspace() for ch in text):
-        raise invalid(field, f"{text!r} is not a task id (it contains spaces)")
-    return text
 
 
 # -- answers (§2.2, §2.6) --------------------------------------------------------------------------
@@ -226,49 +225,74 @@ def task_from_payload(payload: Mapping[str, Any], request: Request | None = None
     result = payload.get("response") if record else payload
     result = result if isinstance(result, Mapping) else {}
     task_id = (text_or_none(record.get("id")) or text_or_none(result.get("task_id"))
-               or text_or_none(payload.get("task_id")) or getattr(request, "task_id", None))
+               or text_or_none(payload.get("task_id")) or (request.task_id if request else None))
     if task_id is None:
         raise ServerError(f"the answer names no task: {json.dumps(payload)[:200]}", dialect="acedata", body=payload)
     status, code, reason, progress = _state(record, result)
     asked = record.get("request") if isinstance(record.get("request"), Mapping) else {}
     kind_source = asked.get("action") if record.get("type") in (None, "imagine") else record.get("type")
-    kind = _kind_of(text_or_none(kind_source)) or getattr(request, "kind", None)
+    kind = _kind_of(text_or_none(kind_source)) or (request.kind if request else None)
     image_id = text_or_none(result.get("image_id")) or text_or_none(record.get("image_id"))
-    done = status is TaskStatus.SUCCEEDED
     full, thumb = text_or_none(result.get("raw_image_url")), text_or_none(result.get("image_url"))
+    videos = _urls(result.get("video_urls"))
+    texts = _texts(result)
+    if status is TaskStatus.SUCCEEDED and not (full or thumb or videos or texts or _urls(result.get("sub_image_urls"))):
+        status, reason = TaskStatus.FAILED, NO_IMAGE
+    done = status is TaskStatus.SUCCEEDED
+    if videos or (full and is_video_url(full)) or (thumb and is_video_url(thumb)):
+        # a video task: its image_url is the first frame, kept as the thumbnail; no MP4 as an image
+        videos = videos or tuple(u for u in (full, thumb) if u and is_video_url(u))
+        stills = tuple(u for u in (thumb, full) if u and not is_video_url(u))[:1]
+        full = thumb = None
+    else:
+        stills = ()
     width, height = (result.get("raw_image_width"), result.get("raw_image_height")) if full else (
         result.get("image_width"), result.get("image_height"))
     size = (positive_int(width), positive_int(height))
     return Task(
         id=task_id, dialect="acedata", status=status, kind=kind, raw_status=text_or_none(record.get("state")),
-        progress=progress, prompt=text_or_none(asked.get("prompt")) or getattr(request, "prompt", None),
+        progress=progress, prompt=text_or_none(asked.get("prompt")) or (request.prompt if request else None),
         image_url=(full or thumb) if done else None,
         preview_url=thumb,  # the in-progress preview, or the finished image's thumbnail
         image_urls=_urls(result.get("sub_image_urls")) if done else (),
         size=size if done and None not in size else None,  # type: ignore[arg-type]
         actions=_actions(result.get("actions"), image_id, kind) if done else (),
-        texts=_texts(result) if done else (), fail_reason=reason, error_code=code,
-        parent_id=getattr(request, "parent_id", None), image_id=image_id,
+        texts=texts if done else (), fail_reason=reason, error_code=code,
+        video_urls=videos if done else (), thumbnail_urls=stills if done else (),
+        parent_id=request.parent_id if request else None, image_id=image_id,
         submitted_at=seconds(record.get("created_at")), started_at=seconds(record.get("started_at")),
         finished_at=seconds(record.get("finished_at")), raw=dict(payload),
     )
 
 
 def error_for(code: Any, message: str | None, *, status_code: int | None, body: Any,
-              headers: Mapping[str, str] | None = None) -> APIError:
-    """The typed error for an AceData error code (§2.7), falling back on the HTTP status."""
+              headers: Mapping[str, str] | None = None, submit: bool = False, route: str = "") -> APIError:
+    """The typed error for an AceData error code (§2.7), falling back on the HTTP status.
+
+    The error carries AceData's ``trace_id`` (what its support asks for) as ``error.trace_id``
+    and in its message; a 404 without a code on a submit says the base URL is probably wrong.
+    """
+    trace_id = text_or_none(body.get("trace_id")) if isinstance(body, Mapping) else None
     cls = _ERROR_CLASSES.get(str(code)) if code is not None else None
-    cls = cls or class_for_status(status_code)
+    cls = cls or class_for_status(status_code, submit=submit)
+    if status_code == 404 and submit and code is None:
+        message = f"{wrong_route('acedata', 'POST', route)}; the server said: {message or 'nothing'}"
     text = message or f"HTTP {status_code} with no error message"
+    if trace_id:
+        text = f"{text} (trace_id {trace_id})"
     kw: dict[str, Any] = dict(status_code=status_code, code=code, dialect="acedata", body=body)
     # A blocking call that timed out (504 / code timeout) left a job that may still run and bill.
     kw["job_may_exist"] = code == "timeout" or status_code == 504
+    error: APIError
     if cls is RateLimitError:
-        return RateLimitError(text, retry_after=retry_after(headers or {}), **kw)
-    if cls is ValidationError:
+        error = RateLimitError(text, retry_after=retry_after(headers or {}), **kw)
+    elif cls is ValidationError:
         named = _REQUEST_FIELDS.search(text)
-        return ValidationError(text, field=named[1] if named else None, **kw)
-    return cls(text, **kw)
+        error = ValidationError(text, field=named[1] if named else None, **kw)
+    else:
+        error = cls(text, **kw)
+    setattr(error, "trace_id", trace_id)  # noqa: B010 - APIError does not declare trace_id (yet)
+    return error
 
 
 #: The synchronous endpoints and the field that carries their text(s).
@@ -286,60 +310,49 @@ def _text_task(kind: str, request: Request, response: Response, body: Mapping[st
         raise ServerError(f"expected a list of texts, got {json.dumps(body)[:200]}", status_code=response.status_code,
                           dialect="acedata", body=body)
     return Task(id=task_id, dialect="acedata", status=TaskStatus.SUCCEEDED, kind=kind, progress=100,
-                prompt=getattr(request, "prompt", None), texts=tuple(t.strip() for t in texts if t.strip()),
+                prompt=request.prompt, texts=tuple(t.strip() for t in texts if t.strip()),
                 raw=dict(body))
 
 
-class AceData:
+class AceData(DialectBase):
     """The AceData Cloud dialect: sans-IO requests and answers (see ``dialects._base``)."""
 
     name = "acedata"
-    operations = frozenset({"imagine", "action", "inpaint", "edit", "describe", "shorten", "translate", "seed", "get",
-                            "list"})
+    operations = frozenset({"imagine", "action", "inpaint", "edit", "blend", "describe", "shorten", "translate",
+                            "seed", "get", "get_many", "list"})
     mask_format = "png_base64"
     poll_interval = 3.0
     supports_stream = True
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+    #: ❓ AceData documents no maximum for ``retrieve_batch`` (its page ``limit`` defaults to 12; the
+    #: simulator takes up to 100); ``limit`` is sent as the number of ids.
+    batch_size = 50
+    max_concurrent = None  # not published
+    expected_seconds = 60.0
 
     def auth_headers(self, api_key: str, request: Request) -> dict[str, str]:
         return {"authorization": f"Bearer {api_key}"} if api_key else {}
 
     # -- requests ---------------------------------------------------------------------------------
-    def prepare(self, op: str, **kw: Any) -> AceRequest:
-        if op not in self.operations:
-            from . import offered_by
-
-            error = UnsupportedOperation(self.name, op, offered_by(op))
-            if op == "blend":
-                error.args = (f"{error}; AceData blends by putting 2–5 image URLs at the start of an imagine "
-                              "prompt",)
-            raise error
-        if kw.pop("stream", False):
-            if op not in _STREAMABLE:
-                raise invalid("stream", f"{op} cannot stream; only {', '.join(sorted(_STREAMABLE))} can")
-            kw["stream"] = True
-        return getattr(self, f"_prepare_{op}")(**kw)
+    def prepare(self, op: str, **kw: Any) -> Request:
+        """As :meth:`DialectBase.prepare`; ``stream=True`` is taken by imagine, action, inpaint and edit."""
+        if kw.get("stream") and op in self.operations and op not in _STREAMABLE:
+            raise invalid("stream", f"{op} cannot stream; only {', '.join(sorted(_STREAMABLE))} can")
+        return super().prepare(op, **kw)
 
     def _submit(self, op: str, path: str, body: dict[str, Any], *, stream: bool, callback_url: Any,
-                **context: Any) -> AceRequest:
+                **context: Any) -> Request:
         body.update(_callback(callback_url))
         if not stream and callback_url is None:
             body["async"] = True  # answer {"task_id"} at once instead of blocking up to 480 s
         accept = "application/x-ndjson" if stream else "application/json"
-        return AceRequest("POST", path, json=body, headers={"accept": accept}, submit=True, stream=stream,
-                          op=op, **context)
+        return Request("POST", path, json=body, headers={"accept": accept}, submit=True, stream=stream,
+                       op=op, **context)
 
     def _prepare_imagine(self, *, prompt: str, images: Any = (), bot: str | None = None, mode: str | None = None,
                          callback_url: str | None = None, options: Mapping[str, Any] | None = None,
-                         stream: bool = False) -> AceRequest:
+                         stream: bool = False) -> Request:
         text = required_text(prompt, "prompt")
-        refs = list(images or ())
-        for ref in refs:
-            if not is_http_url(ref):
-                raise invalid("images", "AceData takes image prompts as http(s) URLs at the start of the prompt; "
-                                        "upload a local image first")
+        refs = [_image_prompt(ref, "images") for ref in images or ()]
         if bot not in (None, "mj", "niji"):
             raise invalid("bot", f"{bot!r} is not allowed; use 'mj', 'niji' or None")
         if bot == "niji" and not re.search(r"(?<!\S)--niji(?!\S)", text):
@@ -360,7 +373,7 @@ class AceData:
         return task
 
     def _prepare_action(self, *, task: Task, action: Action, prompt: str | None = None, callback_url: Any = None,
-                        options: Mapping[str, Any] | None = None, stream: bool = False) -> AceRequest:
+                        options: Mapping[str, Any] | None = None, stream: bool = False) -> Request:
         task = self._source(task)
         if not isinstance(action, Action):
             raise invalid("action", "expected an Action of the task (task.action('U1'))")
@@ -382,7 +395,7 @@ class AceData:
 
     def _prepare_inpaint(self, *, task: Task, mask: Any, index: int | None = None, prompt: str | None = None,
                          callback_url: str | None = None, options: Mapping[str, Any] | None = None,
-                         stream: bool = False) -> AceRequest:
+                         stream: bool = False) -> Request:
         """Vary (Region) on the upscaled image of ``task``; a 2×2 grid must be upscaled first."""
         task = self._source(task)
         if any(a.name in ("U1", "U2", "U3", "U4") for a in task.actions):
@@ -401,7 +414,7 @@ class AceData:
                             kind="INPAINT", prompt=body.get("prompt", task.prompt), parent_id=task.id)
 
     def _prepare_edit(self, *, image: str, prompt: str, mask: Any = None, callback_url: str | None = None,
-                      options: Mapping[str, Any] | None = None, stream: bool = False) -> AceRequest:
+                      options: Mapping[str, Any] | None = None, stream: bool = False) -> Request:
         text = required_text(prompt, "prompt")
         body: dict[str, Any] = {"image_url": checked_image_ref(image, "image"), "prompt": text}
         if mask is not None:
@@ -411,38 +424,62 @@ class AceData:
         return self._submit("edit", "/midjourney/edits", body, stream=stream, callback_url=callback_url,
                             kind="EDIT", prompt=text)
 
+    def _prepare_blend(self, *, images: Any, dimensions: str = "SQUARE", callback_url: str | None = None,
+                       options: Mapping[str, Any] | None = None, stream: bool = False) -> Request:
+        """A blend as AceData offers it: an imagine whose prompt is the 2–5 image URLs, with the
+        ``--ar`` of ``dimensions`` (PORTRAIT 2:3, SQUARE 1:1, LANDSCAPE 3:2)."""
+        refs = list(images) if isinstance(images, (list, tuple)) else []
+        if not 2 <= len(refs) <= _MAX_IMAGE_PROMPTS:
+            raise invalid("images", f"blend takes 2 to {_MAX_IMAGE_PROMPTS} http(s) image URLs on acedata")
+        urls = [_image_prompt(ref, "images") for ref in refs]
+        if dimensions not in _BLEND_RATIOS:
+            raise invalid("dimensions", f"{dimensions!r} is not allowed; use one of {', '.join(_BLEND_RATIOS)}")
+        prompt = " ".join([*urls, f"--ar {_BLEND_RATIOS[dimensions]}"])
+        body = {"action": "generate", "prompt": prompt, **_options("blend", options, _IMAGINE_OPTIONS)}
+        return self._submit("blend", "/midjourney/imagine", body, stream=stream, callback_url=callback_url,
+                            kind="BLEND", prompt=prompt)
+
     def _prepare_describe(self, *, image: str, callback_url: str | None = None,
-                          options: Mapping[str, Any] | None = None) -> AceRequest:
+                          options: Mapping[str, Any] | None = None) -> Request:
         if callback_url is not None:
             raise invalid("callback_url", "acedata describe answers at once and takes no callback")
         _options("describe", options, ())
-        return AceRequest("POST", "/midjourney/describe", json={"image_url": checked_image_ref(image, "image")},
+        return Request("POST", "/midjourney/describe", json={"image_url": checked_image_ref(image, "image")},
                           submit=True, op="describe", kind="DESCRIBE")
 
-    def _prepare_shorten(self, *, prompt: str, options: Mapping[str, Any] | None = None) -> AceRequest:
+    def _prepare_shorten(self, *, prompt: str, callback_url: str | None = None,
+                         options: Mapping[str, Any] | None = None) -> Request:
+        if callback_url is not None:
+            raise invalid("callback_url", "acedata shorten answers at once and takes no callback")
         _options("shorten", options, ())
         text = required_text(prompt, "prompt")
-        return AceRequest("POST", "/midjourney/shorten", json={"prompt": text}, submit=True, op="shorten",
+        return Request("POST", "/midjourney/shorten", json={"prompt": text}, submit=True, op="shorten",
                           kind="SHORTEN", prompt=text)
 
-    def _prepare_translate(self, *, text: str, options: Mapping[str, Any] | None = None) -> AceRequest:
+    def _prepare_translate(self, *, text: str, options: Mapping[str, Any] | None = None) -> Request:
         _options("translate", options, ())
         content = required_text(text, "text")
-        return AceRequest("POST", "/midjourney/translate", json={"content": content}, submit=True, op="translate",
+        return Request("POST", "/midjourney/translate", json={"content": content}, submit=True, op="translate",
                           kind="TRANSLATE", prompt=content)
 
-    def _prepare_seed(self, *, task: Task) -> AceRequest:
+    def _prepare_seed(self, *, task: Task) -> Request:
         if not isinstance(task, Task) or task.dialect != self.name or not task.image_id:
             raise invalid("task", "seed needs a finished acedata task (it carries the image_id)")
-        return AceRequest("POST", "/midjourney/seed", json={"image_id": task.image_id}, op="seed", task_id=task.id)
+        return Request("POST", "/midjourney/seed", json={"image_id": task.image_id}, op="seed", task_id=task.id)
 
-    def _prepare_get(self, *, task_id: str) -> AceRequest:
-        task_id = _checked_id(task_id)
-        return AceRequest("POST", "/midjourney/tasks", json={"action": "retrieve", "id": task_id}, op="get",
+    def _prepare_get(self, *, task_id: str) -> Request:
+        task_id = checked_task_id(task_id)
+        return Request("POST", "/midjourney/tasks", json={"action": "retrieve", "id": task_id}, op="get",
                           task_id=task_id)
 
+    def _prepare_get_many(self, *, task_ids: Any) -> Request:
+        """``retrieve_batch`` with the ids (§2.6); ``limit`` is their number (the default page is 12)."""
+        ids = checked_task_ids(task_ids, most=self.batch_size or 1)
+        body = {"action": "retrieve_batch", "ids": list(ids), "offset": 0, "limit": len(ids)}
+        return Request("POST", "/midjourney/tasks", json=body, op="get_many")
+
     def _prepare_list(self, *, page: int = 1, page_size: int = 20, task_id: str | None = None,
-                      since: float | None = None, until: float | None = None, admin: bool = False) -> AceRequest:
+                      since: float | None = None, until: float | None = None, admin: bool = False) -> Request:
         """``retrieve_batch``; AceData filters by ids only, so ``since``/``until`` filter the page here."""
         page, page_size = checked_page(page, page_size)
         since, until = checked_window(since, until)
@@ -450,46 +487,58 @@ class AceData:
             raise invalid("admin", "acedata lists only the key owner's tasks; use admin=False")
         body: dict[str, Any] = {"action": "retrieve_batch", "offset": (page - 1) * page_size, "limit": page_size}
         if task_id is not None:
-            body["ids"] = [_checked_id(task_id)]
-        return AceRequest("POST", "/midjourney/tasks", json=body, op="list", page=page, page_size=page_size,
+            body["ids"] = [checked_task_id(task_id)]
+        return Request("POST", "/midjourney/tasks", json=body, op="list", page=page, page_size=page_size,
                           since=since, until=until)
 
     # -- answers ----------------------------------------------------------------------------------
-    def parse(self, op: str, request: Request, response: Response) -> Any:
-        if op not in self.operations:
-            from . import offered_by
+    def _parse_submit(self, request: Request, response: Response) -> Task:
+        return self._parse_task(request, response)
 
-            raise UnsupportedOperation(self.name, op, offered_by(op))
-        if op in _TEXT_ANSWERS:
-            body = self._decode(response)
-            texts = body.get(_TEXT_ANSWERS[op])
-            if op == "translate" and isinstance(texts, str):  # the one endpoint that answers a single text
-                texts = [texts]
-            return _text_task(op.upper(), request, response, body, texts)
-        if op in SUBMIT_OPS:
-            return self._parse_task(request, response)
-        return getattr(self, f"_parse_{op}")(request, response)
+    def _parse_text(self, op: str, request: Request, response: Response) -> Task:
+        body = self._decode(request, response)
+        texts = body.get(_TEXT_ANSWERS[op])
+        if op == "translate" and isinstance(texts, str):  # the one endpoint that answers a single text
+            texts = [texts]
+        return _text_task(op.upper(), request, response, body, texts)
+
+    def _parse_describe(self, request: Request, response: Response) -> Task:
+        return self._parse_text("describe", request, response)
+
+    def _parse_shorten(self, request: Request, response: Response) -> Task:
+        return self._parse_text("shorten", request, response)
+
+    def _parse_translate(self, request: Request, response: Response) -> Task:
+        return self._parse_text("translate", request, response)
 
     def parse_stream_line(self, request: Request, line: bytes) -> Task:
-        """The Task after one NDJSON line; a line that reports a failure raises its error."""
+        """The Task after one NDJSON line.
+
+        A line that reports a failure gives a FAILED Task (reason and code kept) once the job has
+        an id, so that the caller can raise TaskFailed with it and record the end; a failure before
+        any id is raised as its typed error.  A stream that stops early leaves the last Task, still
+        running: follow it by polling ``get`` with its id.
+        """
         try:
             payload = json.loads(line)
         except ValueError:
             raise ServerError(f"a streamed line is not JSON: {line[:200]!r}", dialect=self.name) from None
         if not isinstance(payload, Mapping):
             raise ServerError(f"a streamed line is not an object: {line[:200]!r}", dialect=self.name, body=payload)
-        if payload.get("success") is False or _has_error(payload.get("error")):
+        failed = payload.get("success") is False or _has_error(payload.get("error"))
+        if failed and not (text_or_none(payload.get("task_id")) or request.task_id):
             code, message = _error_parts(payload.get("error"))
             raise error_for(code, message or "the job failed", status_code=None, body=payload)
         return task_from_payload(payload, request)
 
-    def _decode(self, response: Response) -> Mapping[str, Any]:
+    def _decode(self, request: Request, response: Response) -> Mapping[str, Any]:
         body, decoded, text = decode_json(response)
         failed = isinstance(body, Mapping) and (body.get("success") is False or _has_error(body.get("error")))
         if response.status_code >= 400 or (failed and not _is_record(body) and not body.get("task_id")):
             code, message = _error_parts(body.get("error")) if isinstance(body, Mapping) else (None, None)
             raise error_for(code, message or text.strip()[:300] or None, status_code=response.status_code,
-                            body=body if decoded else (text.strip() or None), headers=response.headers)
+                            body=body if decoded else (text.strip() or None), headers=response.headers,
+                            submit=request.submit, route=request.path)
         if not isinstance(body, Mapping):
             raise ServerError(f"HTTP {response.status_code}: expected a JSON object, got {text.strip()[:200]!r}",
                               status_code=response.status_code, dialect=self.name, body=body)
@@ -506,24 +555,24 @@ class AceData:
                         task = self.parse_stream_line(request, line)
                 if task is not None:
                     return task
-        return task_from_payload(self._decode(response), request)
+        return task_from_payload(self._decode(request, response), request)
 
     def _parse_get(self, request: Request, response: Response) -> Task:
         body, _, _ = decode_json(response)
         if response.status_code < 400 and not body:
             self._missing(request, response, body)
-        body = self._decode(response)
+        body = self._decode(request, response)
         if not _is_record(body) and not body.get("task_id"):
             self._missing(request, response, body)
         return task_from_payload(body, request)
 
     def _missing(self, request: Request, response: Response, body: Any) -> Any:
         # ❓ AceData does not document how it answers an unknown id: an empty answer means none.
-        raise TaskNotFound(f"no task {getattr(request, 'task_id', '')}", status_code=response.status_code,
+        raise TaskNotFound(f"no task {request.task_id or ''}", status_code=response.status_code,
                            dialect=self.name, body=body)
 
     def _parse_seed(self, request: Request, response: Response) -> str:
-        body = self._decode(response)
+        body = self._decode(request, response)
         seed = body.get("seed")
         if isinstance(seed, bool) or not isinstance(seed, (str, int)) or str(seed).strip() == "":
             raise ServerError(f"expected {{'seed': …}}, got {json.dumps(body)[:200]}",
@@ -531,21 +580,29 @@ class AceData:
                               dialect=self.name, body=body)
         return str(seed).strip()
 
+    def _parse_get_many(self, request: Request, response: Response) -> list[Task]:
+        body = self._decode(request, response)
+        items = body.get("items")
+        if not isinstance(items, list):
+            raise ServerError(f"expected {{'items': […], 'count': n}}, got {json.dumps(body)[:200]}",
+                              status_code=response.status_code, dialect=self.name, body=body)
+        return [task_from_payload(item) for item in items if isinstance(item, Mapping)]
+
     def _parse_list(self, request: Request, response: Response) -> Page:
-        body = self._decode(response)
+        body = self._decode(request, response)
         items = body.get("items")
         if not isinstance(items, list):
             raise ServerError(f"expected {{'items': […], 'count': n}}, got {json.dumps(body)[:200]}",
                               status_code=response.status_code, dialect=self.name, body=body)
         tasks = [task_from_payload(item) for item in items if isinstance(item, Mapping)]
-        since, until = getattr(request, "since", None), getattr(request, "until", None)
+        since, until = request.since, request.until
         count = body.get("count")
         total = 0 if count == 0 and not isinstance(count, bool) else positive_int(count)
         if since is not None or until is not None:
             tasks = [t for t in tasks if t.submitted_at is not None and (since is None or t.submitted_at >= since)
                      and (until is None or t.submitted_at <= until)]
             total = None  # the server's count is of the unfiltered listing
-        return Page(tuple(tasks), getattr(request, "page", 1), getattr(request, "page_size", len(tasks)), total)
+        return Page(tuple(tasks), request.page, request.page_size, total)
 
 
 def make(**settings: Any) -> AceData:

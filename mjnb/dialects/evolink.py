@@ -3,28 +3,28 @@
 Every operation is a new task of some ``mj-v7-*`` model; a follow-up names its source in
 ``model_params.task_id`` and ``image_number`` (0-based).  EvoLink's answers list no follow-ups
 and do not echo the request, so the actions of a finished task are synthesised from its model
-(§6.5), and what only the request knew (prompt, speed, parent) is remembered per task id by this
-dialect instance.  A task fetched by another process or after a restart lacks those: it offers
-no ``reroll`` and no ``enhance``, and its ``prompt`` is None.
+(§6.5), and what only the request knew comes from the Task the caller passes in (``task=`` of
+``get``, the parent of a follow-up): its prompt (which keeps a chosen speed as ``--draft``,
+``--fast`` or ``--turbo``) and its parent.  A task fetched with nothing known offers no
+``reroll`` and no ``enhance``, and its ``prompt`` is None.
 """
 
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import quote
 
-from .._errors import APIError, ModerationError, RateLimitError, ServerError, UnsupportedOperation, ValidationError
-from .._models import Action, Task, TaskStatus
-from ._base import SUBMIT_OPS, Request, Response
-from .._models import ACTION_LABELS
+from .._errors import APIError, ModerationError, RateLimitError, ServerError, ValidationError
+from .._models import ACTION_LABELS, Action, Task, TaskStatus
+from ._base import DialectBase, Request, Response
 from ._common import (checked_callback_url, checked_choice, checked_image_ref, checked_number,
                       checked_options, class_for_status, decode_json, invalid, is_http_url, leading_urls, progress_of,
-                      required_text, retry_after, seconds, sorted_actions, text_or_none)
+                      required_text, retry_after, seconds, sorted_actions, text_or_none, wrong_route)
+from ._proxy_common import NO_IMAGE
+from ._validate import checked_image_url, checked_task_id
 
-__all__ = ["EvoLink", "EvoRequest", "make"]
+__all__ = ["EvoLink", "make"]
 
 _PATH = "/v1/images/generations"
 _TASK_PREFIX = "task-unified-"
@@ -38,7 +38,6 @@ _PAN_SCALE = (1.1, 3.0)  # ⚠️ LEGNEXT's range
 _ZOOM_SCALE = (1.1, 2.0)  # ⚠️ LEGNEXT's range
 _DEFAULT_PAN_SCALE = 1.5  # ⚠️ Midjourney's pan extends a side by half; EvoLink documents no default
 _REMIX_MODES = ("strong", "subtle")  # ⚠️ only "strong" appears in the docs
-_REMEMBERED = 4096
 _STATUSES = {"pending": TaskStatus.QUEUED, "processing": TaskStatus.RUNNING, "completed": TaskStatus.SUCCEEDED,
              "failed": TaskStatus.FAILED, "cancelled": TaskStatus.CANCELLED, "canceled": TaskStatus.CANCELLED}
 _LOCKED_FLAG = re.compile(r"(?<!\S)(?:--|—)(v|version|niji)(?!\S)", re.IGNORECASE)
@@ -73,25 +72,6 @@ _ON_ANY_IMAGE = ("vary_region", *(f"pan_{d}" for d in _DIRECTIONS), "zoom_out_2x
 _NO_FOLLOW_UPS = frozenset({"mj-v7-remove-bg"})
 
 
-@dataclass(frozen=True)
-class EvoRequest(Request):
-    """A Request plus what EvoLink's answers do not echo (``dataclasses.replace`` keeps these)."""
-
-    model: str | None = None
-    prompt: str | None = None
-    speed: str | None = None
-    parent_id: str | None = None
-    task_id: str | None = None
-
-
-@dataclass(frozen=True)
-class _Origin:
-    model: str
-    prompt: str | None
-    speed: str | None
-    parent_id: str | None
-
-
 # -- input checks ----------------------------------------------------------------------------------
 def _int(value: Any, field: str, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
@@ -115,6 +95,14 @@ def _geometry(canvas: Any, image_box: Any) -> tuple[dict[str, int], dict[str, in
     if bw < 1 or bh < 1:
         raise invalid("image_box", f"width and height must be at least 1 px, got {bw}×{bh}")
     return {"width": cw, "height": ch}, {"width": bw, "height": bh, "x": x, "y": y}
+
+
+def _with_speed(prompt: str | None, speed: str | None) -> str | None:
+    """The prompt a Task keeps: what was sent, plus the chosen speed as its flag (EvoLink sends it
+    in ``model_params``), so that a reroll or an enhance after a restart knows it."""
+    if prompt is None or speed is None or re.search(rf"(?<!\S)--{speed}(?!\S)", prompt):
+        return prompt
+    return f"{prompt} --{speed}"
 
 
 def _one_of(allowed: tuple[str, ...]) -> Any:
@@ -175,7 +163,7 @@ def _error_parts(body: Any) -> tuple[Any, str | None, str | None, str | None]:
     return error.get("code"), message, kind, param
 
 
-class EvoLink:
+class EvoLink(DialectBase):
     """The EvoLink dialect: sans-IO requests and answers (see ``dialects._base``).
 
     ``allow_insecure_callbacks=True`` lifts EvoLink's callback rules (https, public host) so that
@@ -187,12 +175,14 @@ class EvoLink:
     mask_format = "polygons"
     poll_interval = 3.0
     supports_stream = False
+    batch_size = None  # no batch read: tasks are polled one by one
+    max_concurrent = None  # not published
+    expected_seconds = 45.0  # the create answer's task_info.estimated_time in EvoLink's example (§1.4)
 
     def __init__(self, allow_insecure_callbacks: bool = False) -> None:
         if not isinstance(allow_insecure_callbacks, bool):
             raise invalid("allow_insecure_callbacks", "must be true or false")
         self.allow_insecure_callbacks = allow_insecure_callbacks
-        self._origins: OrderedDict[str, _Origin] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(allow_insecure_callbacks={self.allow_insecure_callbacks!r})"
@@ -201,15 +191,6 @@ class EvoLink:
         return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     # -- requests ---------------------------------------------------------------------------------
-    def prepare(self, op: str, **kw: Any) -> EvoRequest:
-        if op not in self.operations:
-            from . import offered_by
-
-            raise UnsupportedOperation(self.name, op, offered_by(op))
-        if kw.pop("stream", False):
-            raise invalid("stream", "evolink cannot stream a job; poll it with get (every 3 s)")
-        return getattr(self, f"_prepare_{op}")(**kw)
-
     def _callback(self, callback_url: Any) -> dict[str, str]:
         if callback_url is None:
             return {}
@@ -217,19 +198,22 @@ class EvoLink:
         return {"callback_url": checked_callback_url(callback_url, max_chars=_MAX_CALLBACK, public_https=public)}
 
     def _submit(self, body: dict[str, Any], callback_url: Any, *, op: str, speed: str | None = None,
-                parent_id: str | None = None) -> EvoRequest:
+                parent_id: str | None = None) -> Request:
         body.update(self._callback(callback_url))
-        return EvoRequest("POST", _PATH, json=body, submit=True, op=op, model=body["model"],
-                          prompt=body.get("prompt"), speed=speed, parent_id=parent_id)
+        return Request("POST", _PATH, json=body, submit=True, op=op, kind=body["model"],
+                       prompt=_with_speed(body.get("prompt"), speed), parent_id=parent_id)
 
-    def _generation(self, prompt: Any, speed: str | None, *, images: Any = (), field: str = "prompt") -> dict:
+    def _generation(self, prompt: Any, speed: str | None, *, images: Any = (),
+                    field: str = "prompt") -> dict[str, Any]:
         """An ``mj-v7`` body: image URLs first, speed flags moved into ``model_params.speed``."""
         text, flagged = _without_speed_flags(_prompt(prompt, field))
         speed = speed or flagged
         urls = list(images or ())
-        if not all(is_http_url(u) for u in urls):
-            raise invalid("images", "evolink takes image prompts as http(s) URLs at the start of the prompt; "
-                                    "upload a local image first")
+        for url in urls:
+            if isinstance(url, str) and url.startswith("data:"):
+                raise invalid("images", "evolink takes image prompts as http(s) URLs at the start of the prompt; "
+                                        "upload a local image first")
+            checked_image_url(url, "images")
         full = " ".join([*urls, text])
         lead, rest = leading_urls(full)
         if len(lead) > _MAX_IMAGE_PROMPTS:
@@ -255,12 +239,11 @@ class EvoLink:
         return mode if mode is not None else given
 
     def _prepare_imagine(self, *, prompt: str, images: Any = (), bot: str | None = None, mode: str | None = None,
-                         callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> EvoRequest:
+                         callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> Request:
         if bot not in (None, "mj"):
             raise invalid("bot", f"{bot!r} is not allowed on evolink (it has no niji); use 'mj' or None")
         body = self._generation(prompt, self._speed(mode, options, "imagine"), images=images)
-        speed = body.get("model_params", {}).get("speed", "fast")  # the server's default
-        return self._submit(body, callback_url, op="imagine", speed=speed)
+        return self._submit(body, callback_url, op="imagine", speed=body.get("model_params", {}).get("speed"))
 
     def _source(self, task: Any) -> Task:
         if not isinstance(task, Task) or task.dialect != self.name:
@@ -284,7 +267,7 @@ class EvoLink:
         return number
 
     def _prepare_action(self, *, task: Task, action: Action, prompt: str | None = None,
-                        callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> EvoRequest:
+                        callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> Request:
         task = self._source(task)
         name = action.name if isinstance(action, Action) else None
         if name not in _RECIPES:
@@ -300,13 +283,13 @@ class EvoLink:
             return self._prepare_reposition(task=task, index=action.index, canvas=canvas, image_box=box,
                                             prompt=prompt, callback_url=callback_url, options=options)
         if name == "reroll":
-            origin = self._origins.get(task.id)
-            native_prompt = action.native.get("prompt") or (origin.prompt if origin else None) or task.prompt
+            native_prompt = action.native.get("prompt") or task.prompt
             if prompt is None and native_prompt is None:
                 raise invalid("prompt", f"the prompt of {task.id} is not known here; pass prompt= to reroll")
-            speed = self._speed(None, options, "reroll") or action.native.get("model_params", {}).get("speed")
+            speed = self._speed(None, options, "reroll")
             body = self._generation(prompt if prompt is not None else native_prompt, speed)
-            return self._submit(body, callback_url, op="action", speed=speed or "fast", parent_id=task.id)
+            return self._submit(body, callback_url, op="action", speed=body.get("model_params", {}).get("speed"),
+                                parent_id=task.id)
         model, fixed = _RECIPES[name]
         checks: dict[str, Any] = {"image_number": _image_number}
         if model == "mj-v7-pan":
@@ -347,7 +330,7 @@ class EvoLink:
         return (rest or None), checked_number(scale, "prompt", *_ZOOM_SCALE)
 
     def _prepare_inpaint(self, *, task: Task, mask: Any, index: int | None = None, prompt: str | None = None,
-                         callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> EvoRequest:
+                         callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> Request:
         task = self._source(task)
         checked_options("evolink inpaint", options, {})
         params = {"task_id": task.id, "image_number": self._number(task, index), "mask": {"areas": _areas(mask)}}
@@ -355,7 +338,7 @@ class EvoLink:
         return self._submit(body, callback_url, op="inpaint", parent_id=task.id)
 
     def _prepare_reposition(self, *, task: Task, canvas: Any, image_box: Any, prompt: str, index: int | None = None,
-                            callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> EvoRequest:
+                            callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> Request:
         """``mj-v7-edit`` exactly as §1.3: the image at ``image_box`` on a ``canvas``, the rest filled."""
         task = self._source(task)
         canvas_size, img_pos = _geometry(canvas, image_box)
@@ -368,7 +351,7 @@ class EvoLink:
         return self._submit(body, callback_url, op="reposition", speed=speed, parent_id=task.id)
 
     def _prepare_edit(self, *, image: str, prompt: str, mask: Any = None, callback_url: str | None = None,
-                      options: Mapping[str, Any] | None = None) -> EvoRequest:
+                      options: Mapping[str, Any] | None = None) -> Request:
         """``mj-v7-upload-paint``; ``options`` carry ``canvas=(w, h)`` (default: the mask's size),
         ``image_box=(x, y, w, h)`` (default: filling the canvas) and ``speed``."""
         keep = lambda value, field: value  # noqa: E731 - checked by _geometry below
@@ -395,7 +378,7 @@ class EvoLink:
         return self._submit(body, callback_url, op="edit", speed=speed)
 
     def _prepare_retexture(self, *, image: str, prompt: str, callback_url: str | None = None,
-                           options: Mapping[str, Any] | None = None) -> EvoRequest:
+                           options: Mapping[str, Any] | None = None) -> Request:
         """``mj-v7-retexture``: a new texture/style for one uploaded image (four results)."""
         extra = checked_options("evolink retexture", options, {"speed": _one_of(_SPEEDS)})
         body: dict[str, Any] = {"model": "mj-v7-retexture", "prompt": _prompt(prompt),
@@ -405,7 +388,7 @@ class EvoLink:
         return self._submit(body, callback_url, op="retexture", speed=extra.get("speed"))
 
     def _prepare_remove_bg(self, *, image: str, callback_url: str | None = None,
-                           options: Mapping[str, Any] | None = None) -> EvoRequest:
+                           options: Mapping[str, Any] | None = None) -> Request:
         """``mj-v7-remove-bg``: a transparent cut-out; no prompt, no speed."""
         checked_options("evolink remove_bg", options, {})
         body = {"model": "mj-v7-remove-bg", "image_urls": [checked_image_ref(image, "image")]}
@@ -413,48 +396,39 @@ class EvoLink:
 
     @staticmethod
     def _checked_id(task_id: Any, field: str = "task_id") -> str:
-        text = required_text(task_id, field)
-        if not text.startswith(_TASK_PREFIX) or any(ch.isspace() or ch in "/?#" for ch in text):
+        text = checked_task_id(task_id, field)
+        if not text.startswith(_TASK_PREFIX):
             raise invalid(field, f"{text!r} is not an evolink task id; it must start with {_TASK_PREFIX!r} "
                                  "(e.g. task-unified-1757165031-mjv7)")
         return text
 
-    def _prepare_get(self, *, task_id: str) -> EvoRequest:
+    def _prepare_get(self, *, task_id: str) -> Request:
         task_id = self._checked_id(task_id)
-        return EvoRequest("GET", f"/v1/tasks/{quote(task_id, safe='')}", op="get", task_id=task_id)
+        return Request("GET", f"/v1/tasks/{quote(task_id, safe='')}", op="get", task_id=task_id)
 
     # -- answers ----------------------------------------------------------------------------------
-    def parse(self, op: str, request: Request, response: Response) -> Task:
-        if op not in self.operations:
-            from . import offered_by
+    def _parse_submit(self, request: Request, response: Response) -> Task:
+        return self.task_from_body(self._decode(request, response), request)
 
-            raise UnsupportedOperation(self.name, op, offered_by(op))
-        body = self._decode(response)
-        if op in SUBMIT_OPS and isinstance(request, EvoRequest) and request.model and text_or_none(body.get("id")):
-            self._remember(str(body["id"]).strip(), _Origin(request.model, request.prompt, request.speed,
-                                                            request.parent_id))
-        return self.task_from_body(body)
+    def _parse_get(self, request: Request, response: Response) -> Task:
+        return self.task_from_body(self._decode(request, response), request)
 
-    def _remember(self, task_id: str, origin: _Origin) -> None:
-        self._origins[task_id] = origin
-        self._origins.move_to_end(task_id)
-        while len(self._origins) > _REMEMBERED:
-            self._origins.popitem(last=False)
-
-    def _decode(self, response: Response) -> Mapping[str, Any]:
+    def _decode(self, request: Request, response: Response) -> Mapping[str, Any]:
         body, decoded, text = decode_json(response)
         if response.status_code >= 400 or (isinstance(body, Mapping) and "error" in body and "id" not in body):
-            raise self._http_error(response, body if decoded else (text.strip() or None))
+            raise self._http_error(request, response, body if decoded else (text.strip() or None))
         if not isinstance(body, Mapping):
             raise ServerError(f"HTTP {response.status_code}: expected a task object, got {text.strip()[:200]!r}",
                               status_code=response.status_code, dialect=self.name, body=body)
         return body
 
-    def _http_error(self, response: Response, body: Any) -> APIError:
+    def _http_error(self, request: Request, response: Response, body: Any) -> APIError:
         """§1.7: the status decides the class; the envelope's code, message and param are kept."""
         code, message, kind, param = _error_parts(body)
         status = response.status_code
         text = message or (body.strip()[:300] if isinstance(body, str) else None) or f"HTTP {status}"
+        if status == 404 and request.submit:
+            text = f"{wrong_route(self.name, request.method, request.path)}; the server said: {text}"
         kw: dict[str, Any] = dict(status_code=status, code=code, dialect=self.name, body=body)
         hints = {str(code), str(kind)}
         if "content_policy_violation" in hints and status < 500:
@@ -462,46 +436,55 @@ class EvoLink:
         # 402 insufficient balance and an exhausted quota: RateLimitError, never retried by the transport.
         if status == 402 or "insufficient_quota" in hints:
             return RateLimitError(text, retry_after=retry_after(response.headers), **kw)
-        cls = class_for_status(status if status >= 400 else 502)
+        cls = class_for_status(status if status >= 400 else 502, submit=request.submit)
         if cls is RateLimitError:
             return RateLimitError(text, retry_after=retry_after(response.headers), **kw)
         if cls is ValidationError:
             return ValidationError(text, field=param, **kw)
         return cls(text, **kw)
 
-    def task_from_body(self, body: Mapping[str, Any]) -> Task:
+    def task_from_body(self, body: Mapping[str, Any], request: Request | None = None) -> Task:
         """A Task from a create answer, a ``GET /v1/tasks/{id}`` answer or a callback body.
 
-        ``image_urls`` are the separate results; ``image_url`` is set only when there is exactly one
-        (an upscale): EvoLink returns no 2×2 grid image, so a 4-result task has ``image_url`` None.
+        ``request`` (the submit, or a ``get`` prepared with ``task=``) supplies what EvoLink does
+        not echo: the prompt, the parent and the model.  ``image_urls`` are the separate results;
+        ``image_url`` is set only when there is exactly one (an upscale): EvoLink returns no 2×2 grid
+        image.  ``completed`` with no results (removed by moderation) is FAILED with a reason.
+        ``cost`` is ``usage.credits_reserved`` in "credits" when the answer carries it.
         """
         task_id = text_or_none(body.get("id"))
         if task_id is None:
             raise ServerError(f"the answer names no task: {dict(body)!r:.200}", dialect=self.name, body=body)
-        origin = self._origins.get(task_id)
+        known = request if request is not None and request.task_id in (None, task_id) else None
         raw_status = text_or_none(body.get("status"))
         status = _STATUSES.get((raw_status or "").lower(), TaskStatus.RUNNING)  # unknown: keep polling
         code, message, _, _ = _error_parts(body)
         if status is TaskStatus.FAILED and code == "request_cancelled":
             status = TaskStatus.CANCELLED
+        results = tuple(u for u in body.get("results") or () if is_http_url(u)) if status is TaskStatus.SUCCEEDED \
+            else ()
+        if status is TaskStatus.SUCCEEDED and not results:
+            status, message = TaskStatus.FAILED, NO_IMAGE
         failed = status in (TaskStatus.FAILED, TaskStatus.CANCELLED)
         done = status is TaskStatus.SUCCEEDED
-        results = tuple(u for u in body.get("results") or () if is_http_url(u)) if done else ()
-        model = text_or_none(body.get("model")) or (origin.model if origin else None)
+        model = text_or_none(body.get("model")) or (known.kind if known else None)
+        prompt = known.prompt if known else None
         progress = 100 if done else progress_of(body.get("progress"))
+        usage = body.get("usage")
+        credits = usage.get("credits_reserved") if isinstance(usage, Mapping) else None
+        cost = float(credits) if isinstance(credits, (int, float)) and not isinstance(credits, bool) else None
         return Task(
             id=task_id, dialect=self.name, status=status, kind=model, raw_status=raw_status, progress=progress,
-            prompt=origin.prompt if origin else None, image_url=results[0] if len(results) == 1 else None,
-            image_urls=results, actions=self._actions(task_id, model, results, origin),
+            prompt=prompt, image_url=results[0] if len(results) == 1 else None,
+            image_urls=results, actions=self._actions(task_id, model, results, prompt),
             fail_reason=(message or "the task failed with no reason given") if failed else None,
-            error_code=code if failed else None, parent_id=origin.parent_id if origin else None,
-            submitted_at=seconds(body.get("created")), raw=dict(body),
+            error_code=code if failed else None, parent_id=known.parent_id if known else None,
+            submitted_at=seconds(body.get("created")), cost=cost, cost_unit="credits" if cost is not None else None,
+            raw=dict(body),
         )
 
     @staticmethod
-    def _actions(
-        task_id: str, model: str | None, results: tuple[str, ...], origin: _Origin | None
-    ) -> tuple[Action, ...]:
+    def _actions(task_id: str, model: str | None, results: tuple[str, ...], prompt: str | None) -> tuple[Action, ...]:
         """The follow-ups EvoLink allows on a finished task (§6.5), which its answers never list."""
         if not results or not model or not model.startswith("mj-v7") or model in _NO_FOLLOW_UPS:
             return ()
@@ -509,10 +492,10 @@ class EvoLink:
         if model != "mj-v7-upscale":  # "already upscaled images cannot be upscaled again"
             names += [(f"{uv}{i + 1}", i) for uv in "UV" for i in range(min(len(results), 4))]
         names += [(name, 0 if len(results) == 1 else None) for name in _ON_ANY_IMAGE]
-        if model == "mj-v7" and origin is not None and origin.prompt:
+        if model == "mj-v7" and prompt:
             names.append(("reroll", None))
-        if model == "mj-v7" and origin is not None and origin.speed == "draft":
-            names.append(("enhance", None))  # enhance takes draft tasks only
+            if re.search(r"(?<!\S)--draft(?!\S)", prompt):
+                names.append(("enhance", None))  # enhance takes draft tasks only
         found = []
         for name, index in names:
             target, fixed = _RECIPES[name]
@@ -520,8 +503,8 @@ class EvoLink:
             if index is not None:
                 params["image_number"] = index
             native: dict[str, Any] = {"model": target, "model_params": params}
-            if name == "reroll" and origin is not None:
-                native = {"model": "mj-v7", "prompt": origin.prompt, "model_params": {"speed": origin.speed}}
+            if name == "reroll":
+                native = {"model": "mj-v7", "prompt": prompt}
             grid = name[0] in "UV" and name[1:].isdigit()
             found.append(Action(
                 name=name, label=name if grid else ACTION_LABELS[name], index=index,

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any, Mapping
 from urllib.parse import quote
 
-from .._errors import APIError, ServerError, TaskNotFound, UnsupportedOperation, ValidationError
+from .._errors import APIError, ServerError, TaskNotFound, ValidationError
 from .._models import Action, Page, Task, TaskStatus
-from ._base import SUBMIT_OPS, Request, Response
+from ._base import DialectBase, Request, Response
+from ._common import wrong_route
 from ._proxy_common import (
-    BOT_TYPES,
-    ProxyRequest,
+    bot_type,
     checked_id,
     checked_options,
     checked_page,
@@ -34,27 +34,33 @@ from ._proxy_common import (
     task_from_dto,
     with_speed,
 )
+from ._validate import checked_image_ref, checked_task_ids
 
 __all__ = ["MjProxy", "make"]
 
 _DIMENSIONS = ("PORTRAIT", "SQUARE", "LANDSCAPE")
 _MODAL_DESCRIPTIONS = ("Waiting for window confirm", "窗口等待")  # the 21 that opens a modal (§3.8)
-_IMAGE_FIELD_HELP = "an http(s) URL or a data:image/…;base64, URL"
 
 
 def _snippet(body: Any) -> str:
     return "an empty body" if body is None else repr(body)[:200]
 
 
-class MjProxy:
+class MjProxy(DialectBase):
     """The midjourney-proxy dialect: sans-IO requests and answers (see ``dialects._base``)."""
 
     name = "mjproxy"
     operations = frozenset(
-        {"imagine", "action", "modal", "blend", "describe", "shorten", "edit", "get", "list", "seed", "cancel"}
+        {"imagine", "action", "modal", "blend", "describe", "shorten", "edit", "get", "get_many", "list", "seed",
+         "cancel"}
     )
     mask_format = "png_data_url"
     poll_interval = 2.0
+    #: ❓ No documented maximum for ``list-by-condition``; new-api's own poller sends whole channels.
+    batch_size = 100
+    max_concurrent = 3  # the proxy's default account core-size (§3.11)
+    expected_seconds = 60.0
+    nonce_field = "state"
 
     def __init__(self, mode: str | None = None) -> None:
         self._prefix = mode_prefix(mode)  # validates mode
@@ -68,47 +74,34 @@ class MjProxy:
         return {"mj-api-secret": api_key} if api_key else {}
 
     # -- requests ---------------------------------------------------------------------------------
-    def prepare(self, op: str, **kw: Any) -> Request:
-        if op not in self.operations:
-            from . import offered_by
-
-            raise UnsupportedOperation(self.name, op, offered_by(op))
-        return getattr(self, f"_prepare_{op}")(**kw)
-
     def _relay(self, path: str) -> str:
         return f"{self._prefix}/mj{path}"
 
-    def _submit(self, op: str, path: str, body: dict[str, Any], kind: str, **context: Any) -> ProxyRequest:
-        return ProxyRequest("POST", self._relay(path), json=body, submit=True, op=op, kind=kind, **context)
+    def _submit(self, op: str, path: str, body: dict[str, Any], kind: str, **context: Any) -> Request:
+        return Request("POST", self._relay(path), json=body, submit=True, op=op, kind=kind, **context)
 
     def _prepare_imagine(
         self, *, prompt: str, images: Any = (), bot: str | None = None, mode: str | None = None,
         callback_url: str | None = None, options: Mapping[str, Any] | None = None,
-    ) -> ProxyRequest:
+    ) -> Request:
         text = with_speed(required_text(prompt, "prompt"), mode)
-        urls, data_urls = [], []
+        urls: list[str] = []
+        data_urls: list[str] = []
         for ref in images or ():
-            if is_data_url(ref):
-                data_urls.append(ref)
-            elif is_http_url(ref):
-                urls.append(ref)  # the proxies take image URLs at the start of the prompt
-            else:
-                raise ValidationError(f"images: each image must be {_IMAGE_FIELD_HELP}", field="images")
-        if bot is not None and bot not in BOT_TYPES:
-            raise ValidationError(f"bot: {bot!r} is not allowed; use 'mj', 'niji' or None", field="bot")
+            checked = checked_image_ref(ref, "images")
+            # the proxies take image URLs at the start of the prompt, uploads in base64Array
+            (data_urls if is_data_url(checked) else urls).append(checked)
         full_prompt = " ".join([*urls, text])
-        body: dict[str, Any] = {"prompt": full_prompt}
+        body: dict[str, Any] = {"prompt": full_prompt, **bot_type(bot)}
         if data_urls:
             body["base64Array"] = data_urls
-        if bot is not None:
-            body["botType"] = BOT_TYPES[bot]
         body.update(notify_hook(callback_url), **checked_options("imagine", options))
         return self._submit("imagine", "/submit/imagine", body, "IMAGINE", prompt=full_prompt)
 
     def _prepare_action(
         self, *, task: Task, action: Action, prompt: str | None = None, callback_url: str | None = None,
         options: Mapping[str, Any] | None = None,
-    ) -> ProxyRequest:
+    ) -> Request:
         """``/submit/action``; a ``prompt`` is not sent here but with the modal step that may follow."""
         task = checked_task(task, self.name)
         custom_id = action.native.get("customId") if isinstance(action, Action) else None
@@ -121,7 +114,7 @@ class MjProxy:
     def _prepare_modal(
         self, *, task: Task, prompt: str | None = None, mask: str | None = None, callback_url: str | None = None,
         options: Mapping[str, Any] | None = None,
-    ) -> ProxyRequest:
+    ) -> Request:
         task = checked_task(task, self.name)
         if task.status is not TaskStatus.AWAITING_INPUT:
             raise ValidationError(
@@ -142,9 +135,9 @@ class MjProxy:
         )
 
     def _prepare_blend(
-        self, *, images: Any, dimensions: str = "SQUARE", callback_url: str | None = None,
+        self, *, images: Any, dimensions: str = "SQUARE", bot: str | None = None, callback_url: str | None = None,
         options: Mapping[str, Any] | None = None,
-    ) -> ProxyRequest:
+    ) -> Request:
         refs = list(images) if isinstance(images, (list, tuple)) else []
         if not 2 <= len(refs) <= 5 or not all(is_data_url(ref) for ref in refs):
             raise ValidationError("images: blend takes 2 to 5 images as data:image/…;base64, URLs", field="images")
@@ -152,89 +145,86 @@ class MjProxy:
             raise ValidationError(
                 f"dimensions: {dimensions!r} is not allowed; use one of {', '.join(_DIMENSIONS)}", field="dimensions"
             )
-        body = {"base64Array": refs, "dimensions": dimensions, **notify_hook(callback_url), **checked_options("blend", options)}
+        body = {"base64Array": refs, "dimensions": dimensions, **bot_type(bot), **notify_hook(callback_url),
+                **checked_options("blend", options)}
         return self._submit("blend", "/submit/blend", body, "BLEND")
 
     def _prepare_describe(
-        self, *, image: str, callback_url: str | None = None, options: Mapping[str, Any] | None = None
-    ) -> ProxyRequest:
-        if is_data_url(image):
-            body: dict[str, Any] = {"base64": image}
-        elif is_http_url(image):
-            body = {"link": image}  # trueai-org only; NZK and plus take base64
-        else:
-            raise ValidationError(f"image: must be {_IMAGE_FIELD_HELP}", field="image")
+        self, *, image: str, bot: str | None = None, callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Request:
+        ref = checked_image_ref(image, "image")
+        # a link is trueai-org only; NZK and plus take base64
+        body: dict[str, Any] = {"base64": ref} if is_data_url(ref) else {"link": ref}
+        body.update(bot_type(bot))
         body.update(notify_hook(callback_url), **checked_options("describe", options))
         return self._submit("describe", "/submit/describe", body, "DESCRIBE")
 
     def _prepare_shorten(
-        self, *, prompt: str, callback_url: str | None = None, options: Mapping[str, Any] | None = None
-    ) -> ProxyRequest:
+        self, *, prompt: str, bot: str | None = None, callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Request:
         text = required_text(prompt, "prompt")
-        body = {"prompt": text, **notify_hook(callback_url), **checked_options("shorten", options)}
+        body = {"prompt": text, **bot_type(bot), **notify_hook(callback_url), **checked_options("shorten", options)}
         return self._submit("shorten", "/submit/shorten", body, "SHORTEN", prompt=text)
 
     def _prepare_edit(
         self, *, image: str, prompt: str, mask: str | None = None, callback_url: str | None = None,
         options: Mapping[str, Any] | None = None,
-    ) -> ProxyRequest:
+    ) -> Request:
         if mask is not None:
             raise ValidationError(
                 f"mask: {self.name}'s /submit/edits takes no mask; paint the change into the image, or use "
                 "inpaint (Vary Region) on a task", field="mask",
             )
-        if not (is_data_url(image) or is_http_url(image)):
-            raise ValidationError(f"image: must be {_IMAGE_FIELD_HELP}", field="image")
+        image = checked_image_ref(image, "image")
         text = required_text(prompt, "prompt")
         body = {"prompt": text, "image": image, **notify_hook(callback_url), **checked_options("edit", options)}
         return self._submit("edit", "/submit/edits", body, "EDIT", prompt=text)
 
-    def _prepare_get(self, *, task_id: str) -> ProxyRequest:
+    def _prepare_get(self, *, task_id: str) -> Request:
         task_id = checked_id(task_id)
-        return ProxyRequest("GET", self._relay(f"/task/{quote(task_id, safe='')}/fetch"), op="get", task_id=task_id)
+        return Request("GET", self._relay(f"/task/{quote(task_id, safe='')}/fetch"), op="get", task_id=task_id)
 
-    def _prepare_seed(self, *, task: Task) -> ProxyRequest:
+    def _prepare_get_many(self, *, task_ids: Any) -> Request:
+        """``list-by-condition`` with the ids (§3.2): the server skips ids it does not know."""
+        ids = checked_task_ids(task_ids, most=self.batch_size or 1)
+        return Request("POST", self._relay("/task/list-by-condition"), json={"ids": list(ids)}, op="get_many")
+
+    def _prepare_seed(self, *, task: Task) -> Request:
         task = checked_task(task, self.name)
         path = self._relay(f"/task/{quote(task.id, safe='')}/image-seed")
-        return ProxyRequest("GET", path, op="seed", task_id=task.id)
+        return Request("GET", path, op="seed", task_id=task.id)
 
-    def _prepare_cancel(self, *, task_id: str) -> ProxyRequest:
+    def _prepare_cancel(self, *, task_id: str) -> Request:
         task_id = checked_id(task_id)
         path = self._relay(f"/task/{quote(task_id, safe='')}/cancel")
-        return ProxyRequest("POST", path, op="cancel", task_id=task_id)
+        return Request("POST", path, op="cancel", task_id=task_id)
 
     def _prepare_list(
         self, *, page: int = 1, page_size: int = 20, task_id: str | None = None, since: float | None = None,
         until: float | None = None, admin: bool = False,
-    ) -> ProxyRequest:
+    ) -> Request:
         """The proxy lists everything at once (TAI: the newest 100); paging happens on our side."""
         page, page_size = checked_page(page, page_size)
         since, until = checked_window(since, until)
         window = dict(op="list", page=page, page_size=page_size, since=since, until=until)
         if task_id is not None:
             body = {"ids": [checked_id(task_id)]}
-            return ProxyRequest("POST", self._relay("/task/list-by-condition"), json=body, **window)
-        return ProxyRequest("GET", self._relay("/task/list"), **window)
+            return Request("POST", self._relay("/task/list-by-condition"), json=body, **window)
+        return Request("GET", self._relay("/task/list"), **window)
 
     # -- answers ----------------------------------------------------------------------------------
-    def parse(self, op: str, request: Request, response: Response) -> Any:
-        if op not in self.operations:
-            from . import offered_by
-
-            raise UnsupportedOperation(self.name, op, offered_by(op))
-        if op in SUBMIT_OPS:
-            return self._parse_submit(request, response)
-        return getattr(self, f"_parse_{op}")(request, response)
-
     def _raise_own_errors(self, response: Response, body: Any) -> None:
         """A hook for error bodies that only one relay sends (new-api's envelope)."""
 
     def _decode(self, request: Request, response: Response) -> Any:
-        body = decode_body(self.name, response)
+        route = wrong_route(self.name, request.method, request.path) if request.submit else None
+        body = decode_body(self.name, response, wrong_route=route)
         self._raise_own_errors(response, body)
         if response.status_code >= 400:
             if isinstance(body, Mapping) and "code" in body:
-                raise_for_result(self.name, response, body)  # TAI: 404 + code 3, 400 + code 4
+                raise_for_result(self.name, response, body, submit=request.submit)  # TAI: 404 + code 3, 400 + 4
             code = body.get("code") if isinstance(body, Mapping) else None
             raise APIError(
                 f"HTTP {response.status_code} for {request.method} {request.path}: {_snippet(body)}",
@@ -251,7 +241,7 @@ class MjProxy:
         body = self._decode(request, response)
         if not isinstance(body, Mapping) or "code" not in body:
             raise self._server_error(response, "a submit result {code, description, result}", body)
-        raise_for_result(self.name, response, body)
+        raise_for_result(self.name, response, body, submit=True)
         task_id = body.get("result")
         if not isinstance(task_id, (str, int)) or isinstance(task_id, bool) or str(task_id).strip() == "":
             raise self._server_error(response, "a task id in 'result' of the accepted submit", body)
@@ -270,13 +260,13 @@ class MjProxy:
             id=str(task_id).strip(),
             dialect=self.name,
             status=status,
-            kind=getattr(request, "kind", None),
+            kind=request.kind,
             raw_status=props.get("status"),
             progress=100 if done else None,
-            prompt=getattr(request, "prompt", None),
+            prompt=request.prompt,
             final_prompt=props.get("finalPrompt") or None,
             image_url=image if done else None,
-            parent_id=getattr(request, "parent_id", None),
+            parent_id=request.parent_id,
             raw=dict(body),
         )
 
@@ -290,7 +280,7 @@ class MjProxy:
     def _parse_get(self, request: Request, response: Response) -> Task:
         body = self._decode(request, response)
         if body is None:  # NZK answers a Java null (200, empty); trueai-org a null ActionResult (204)
-            task_id = getattr(request, "task_id", None) or request.path
+            task_id = request.task_id or request.path
             raise TaskNotFound(f"no task {task_id}", status_code=response.status_code, dialect=self.name, body=None)
         return self._task(response, body)
 
@@ -313,15 +303,21 @@ class MjProxy:
             return None
         return self._task(response, body)
 
+    def _parse_get_many(self, request: Request, response: Response) -> list[Task]:
+        body = self._decode(request, response)
+        if not isinstance(body, list):
+            raise self._server_error(response, "a list of tasks", body)
+        return [self._task(response, item) for item in body]
+
     def _parse_list(self, request: Request, response: Response) -> Page:
         body = self._decode(request, response)
         if not isinstance(body, list):
             raise self._server_error(response, "a list of tasks", body)
         tasks = [self._task(response, item) for item in body]
-        since, until = getattr(request, "since", None), getattr(request, "until", None)
+        since, until = request.since, request.until
         if since is not None or until is not None:
             tasks = [t for t in tasks if _within(t.submitted_at, since, until)]
-        page, size = getattr(request, "page", 1), getattr(request, "page_size", 20)
+        page, size = request.page, request.page_size
         return Page(tuple(tasks[(page - 1) * size: page * size]), page, size, total=len(tasks))
 
 

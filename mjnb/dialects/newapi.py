@@ -14,8 +14,9 @@ from typing import Any, Mapping
 
 from .._errors import AuthenticationError, RateLimitError, ServerError, TaskNotFound, ValidationError
 from .._models import Page, Task
-from ._base import Request, Response
-from ._proxy_common import ProxyRequest, checked_id, checked_page, checked_window, retry_after, task_from_dto
+from ._base import Request, Response, retry_after
+from ._proxy_common import checked_id, checked_page, checked_window, task_from_dto
+from ._validate import invalid, unix_seconds
 from .mjproxy import MjProxy
 
 __all__ = ["NewApi", "make"]
@@ -25,7 +26,7 @@ _ROW_TO_DTO = {
     "action": "action", "prompt": "prompt", "prompt_en": "promptEn", "description": "description",
     "state": "state", "submit_time": "submitTime", "start_time": "startTime", "finish_time": "finishTime",
     "image_url": "imageUrl", "status": "status", "progress": "progress", "fail_reason": "failReason",
-    "buttons": "buttons", "properties": "properties",
+    "buttons": "buttons", "properties": "properties", "video_url": "videoUrl", "video_urls": "videoUrls",
 }
 #: Envelope descriptions that report the gateway's own failure, not a bad request.
 _SERVER_SIDE = frozenset({
@@ -39,6 +40,8 @@ _FIELDS = {
     "content": "action", "unknown_action": "action", "task_status_not_success": "task",
 }
 _OLD_PAGE_SIZE = 10  # NA-OLD's fixed ItemsPerPage
+#: What a dashboard 401 that names New-Api-User means for the user.
+_USER_HINT = "; this new-api wants the dashboard user id too: make('newapi', user_id=<your numeric id>)"
 
 
 class NewApi(MjProxy):
@@ -47,40 +50,56 @@ class NewApi(MjProxy):
     name = "newapi"
     operations = MjProxy.operations - {"cancel"}
     poll_interval = 5.0  # the gateway refreshes its copy of a task every 15 s (§6.8)
+    batch_size = 100  # ❓ undocumented; the gateway forwards list-by-condition for the caller's tasks
+    max_concurrent = 3  # the upstream proxy account's default core-size (§3.11)
+    expected_seconds = 60.0
+    nonce_field = "state"  # relayed untouched to the proxy and stored in the task row (§4.3, §4.4)
 
     def __init__(self, mode: str | None = None, user_id: str | int | None = None) -> None:
         super().__init__(mode)
         self.user_id = _checked_user_id(user_id)
-        # NA-OLD counts dashboard pages from 0; learnt from the first old-format answer.
-        self._pages_from_zero = False
 
     def __repr__(self) -> str:
         return f"NewApi(mode={self.mode!r}, user_id={self.user_id!r})"
 
     def auth_headers(self, api_key: str, request: Request) -> dict[str, str]:
         key = api_key.removeprefix("Bearer ").strip() if api_key else ""
-        if request.path.startswith("/api/"):  # dashboard: an access token, and whose it is
-            return {**({"Authorization": key} if key else {}), "New-Api-User": self.user_id}
+        if request.path.startswith("/api/"):  # dashboard: an access token, and whose it is where asked
+            user = {"New-Api-User": self.user_id} if self.user_id is not None else {}
+            return {**({"Authorization": key} if key else {}), **user}
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     # -- the dashboard listing (§4.6) -------------------------------------------------------------
     def _prepare_list(
         self, *, page: int = 1, page_size: int = 20, task_id: str | None = None, since: float | None = None,
-        until: float | None = None, admin: bool = False,
-    ) -> ProxyRequest:
+        until: float | None = None, admin: bool = False, channel_id: int | None = None,
+    ) -> Request:
+        """The dashboard listing; ``channel_id`` (admin listing only) keeps one channel's tasks.
+
+        NA-OLD counts ``p`` from 0 in pages of 10, NA-NEW from 1 (and reads p < 1 as 1): page 1 is
+        sent as ``p=0``, right on both; a later page is sent 1-based, and an old-format answer is
+        reported as the page it really is (``Page.page``).  Times are sent in milliseconds, the unit
+        of ``submit_time`` that the server compares them with.
+        """
         page, page_size = checked_page(page, page_size)
         since, until = checked_window(since, until)
         if not isinstance(admin, bool):
             raise ValidationError(f"admin: must be True or False, got {admin!r}", field="admin")
-        params: dict[str, Any] = {"p": page - 1 if self._pages_from_zero else page, "page_size": page_size}
+        params: dict[str, Any] = {"p": 0 if page == 1 else page, "page_size": page_size}
         if task_id is not None:
             params["mj_id"] = checked_id(task_id)
-        if since is not None:  # compared with submit_time, which is in milliseconds
+        if since is not None:
             params["start_timestamp"] = int(since * 1000)
         if until is not None:
             params["end_timestamp"] = int(until * 1000)
+        if channel_id is not None:
+            if not admin:
+                raise invalid("channel_id", "only the administrator listing (admin=True) filters by channel")
+            if isinstance(channel_id, bool) or not isinstance(channel_id, int) or channel_id < 1:
+                raise invalid("channel_id", f"{channel_id!r} is not allowed; use a channel id (a whole number ≥ 1)")
+            params["channel_id"] = channel_id
         path = "/api/mj/" if admin else "/api/mj/self"
-        return ProxyRequest("GET", path, params=params, op="list", page=page, page_size=page_size, since=since, until=until)
+        return Request("GET", path, params=params, op="list", page=page, page_size=page_size, since=since, until=until)
 
     def _parse_list(self, request: Request, response: Response) -> Page:
         body = self._decode(request, response)
@@ -89,12 +108,10 @@ class NewApi(MjProxy):
         data = body["data"]
         if isinstance(data, Mapping):  # NA-NEW: {page, page_size, total, items}
             rows = data.get("items") or []
-            page = _positive(data.get("page")) or getattr(request, "page", 1)
-            size = _positive(data.get("page_size")) or getattr(request, "page_size", len(rows))
+            page = _positive(data.get("page")) or request.page
+            size = _positive(data.get("page_size")) or request.page_size
             total = data.get("total") if isinstance(data.get("total"), int) else None
-        elif isinstance(data, list) or data is None:  # NA-OLD: a plain array, pages of 10 from 0
-            if isinstance(data, list):
-                self._pages_from_zero = True
+        elif isinstance(data, list) or data is None:  # NA-OLD: a plain array, pages of 10 counted from 0
             rows, size, total = data or [], _OLD_PAGE_SIZE, None
             sent = request.params.get("p", 0)
             page = sent + 1 if isinstance(sent, int) and sent >= 0 else 1
@@ -110,7 +127,9 @@ class NewApi(MjProxy):
         dto = {camel: row[snake] for snake, camel in _ROW_TO_DTO.items() if snake in row}
         # A submit refused upstream is stored too, with an empty mj_id: name it by its row.
         dto["id"] = row.get("mj_id") or f"row-{row.get('id')}"
-        return task_from_dto(dto, self.name, raw=row)
+        quota = row.get("quota")
+        cost = float(quota) if isinstance(quota, (int, float)) and not isinstance(quota, bool) and quota >= 0 else None
+        return task_from_dto(dto, self.name, raw=row, cost=cost)
 
     # -- the gateway's own errors (§4.2, §4.3) ----------------------------------------------------
     def _raise_own_errors(self, response: Response, body: Any) -> None:
@@ -119,6 +138,8 @@ class NewApi(MjProxy):
         status = response.status_code
         if "success" in body and body.get("success") is not True:
             message = str(body.get("message") or "the dashboard refused the request").strip()
+            if "New-Api-User" in message and self.user_id is None:
+                message += _USER_HINT
             raise AuthenticationError(message, status_code=status, code=body.get("code"), dialect=self.name, body=body)
         if "type" in body and "description" in body:
             self._raise_envelope(response, body)
@@ -145,9 +166,9 @@ def _positive(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _checked_user_id(user_id: Any) -> str:
+def _checked_user_id(user_id: Any) -> str | None:
     if user_id is None:
-        return "1"  # the first (root) user of a fresh new-api install
+        return None  # NA-NEW access tokens name their user; NA-OLD then answers 401 naming the header
     text = str(user_id).strip() if isinstance(user_id, (str, int)) and not isinstance(user_id, bool) else ""
     if not text.isdigit():
         raise ValidationError(f"user_id: {user_id!r} is not allowed; use the numeric new-api user id", field="user_id")
@@ -156,5 +177,6 @@ def _checked_user_id(user_id: Any) -> str:
 
 def make(mode: str | None = None, user_id: str | int | None = None) -> NewApi:
     """The new-api dialect; ``mode`` picks the ``/mj-<mode>`` relay prefix, ``user_id`` the
-    ``New-Api-User`` header of dashboard calls (default "1")."""
+    ``New-Api-User`` header of dashboard calls (NA-OLD requires it; None sends none, which an
+    access token of NA-NEW allows)."""
     return NewApi(mode, user_id)

@@ -111,7 +111,9 @@ def upscaled_task(dialect) -> Task:
 def test_registry_builds_the_dialect_with_its_declared_traits():
     d = get_dialect("acedata")
     assert (d.name, d.mask_format, d.poll_interval, d.supports_stream) == ("acedata", "png_base64", 3.0, True)
-    assert d.operations == {"imagine", "action", "inpaint", "edit", "describe", "shorten", "translate", "seed", "get", "list"}
+    assert d.operations == {"imagine", "action", "inpaint", "edit", "blend", "describe", "shorten", "translate", "seed",
+                            "get", "get_many", "list"}
+    assert (d.batch_size, d.max_concurrent, d.nonce_field) == (50, None, None)
     with pytest.raises(ValidationError) as err:
         get_dialect("acedata", mode="fast")
     assert err.value.field == "mode"
@@ -123,7 +125,7 @@ def test_auth_header_is_bearer_and_no_key_in_repr(dialect):
     assert "sk-secret" not in repr(dialect) and "sk-secret" not in repr(request)
 
 
-@pytest.mark.parametrize("op", ["blend", "reposition", "cancel", "modal", "retexture", "remove_bg"])
+@pytest.mark.parametrize("op", ["reposition", "cancel", "modal", "retexture", "remove_bg"])
 def test_operations_acedata_lacks_are_unsupported(dialect, op):
     with pytest.raises(UnsupportedOperation) as err:
         dialect.prepare(op)
@@ -131,10 +133,17 @@ def test_operations_acedata_lacks_are_unsupported(dialect, op):
     assert "acedata" not in err.value.supported_by
 
 
-def test_blend_explains_how_acedata_blends(dialect):
-    with pytest.raises(UnsupportedOperation) as err:
-        dialect.prepare("blend", images=("data:image/png;base64,AA",), dimensions="SQUARE")
-    assert "image URLs at the start of an imagine prompt" in str(err.value)
+def test_blend_is_an_imagine_with_the_image_urls(dialect):
+    request = dialect.prepare("blend", images=("https://a.example/1.png", "https://a.example/2.png"),
+                              dimensions="PORTRAIT", callback_url="https://hooks.example/ace")
+    assert (request.path, request.op, request.kind, request.submit) == ("/midjourney/imagine", "blend", "BLEND", True)
+    assert request.json == {"action": "generate", "prompt": "https://a.example/1.png https://a.example/2.png --ar 2:3",
+                            "callback_url": "https://hooks.example/ace"}
+    for images, allowed in [(("data:image/png;base64,AA", "https://a.example/2.png"), "http(s) URLs"),
+                            (("https://a.example/1.png",), "2 to 5")]:
+        with pytest.raises(ValidationError) as err:
+            dialect.prepare("blend", images=images, dimensions="SQUARE")
+        assert err.value.field == "images" and allowed in str(err.value)
 
 
 # -- requests -----------------------------------------------------------------------------------------
@@ -144,7 +153,7 @@ REQUESTS = [
     ("imagine image URLs, mode, options", "imagine",
      dict(prompt="a cat", images=("https://a.example/1.png", "https://a.example/2.png"), mode="relax",
           options={"version": 6.1, "quality": 0.25, "split_images": True, "hd": False, "translation": True,
-                   "timeout": 300}),
+                   "service_timeout": 300}),
      "/midjourney/imagine",
      {"action": "generate", "prompt": "https://a.example/1.png https://a.example/2.png a cat", "mode": "relax",
       "version": "6.1", "quality": ".25", "split_images": True, "hd": False, "translation": True, "timeout": 300,
@@ -236,7 +245,10 @@ BAD_INPUT = [
     ("quality", "imagine", dict(prompt="a cat", options={"quality": "3"}), "quality", ".25, .5, 1, 2, 4"),
     ("hd not bool", "imagine", dict(prompt="a cat", options={"hd": "yes"}), "hd", "true or false"),
     ("split_images not bool", "imagine", dict(prompt="a cat", options={"split_images": 1}), "split_images", "true or false"),
-    ("timeout", "imagine", dict(prompt="a cat", options={"timeout": 0}), "timeout", "positive"),
+    ("service_timeout", "imagine", dict(prompt="a cat", options={"service_timeout": 0}), "service_timeout",
+     "from 1 to 480"),
+    ("timeout is wait's, not the service's", "imagine", dict(prompt="a cat", options={"timeout": 300}), "timeout",
+     "service_timeout="),
     ("unknown option", "imagine", dict(prompt="a cat", options={"async": False}), "async", "allowed: mode"),
     ("empty prompt", "imagine", dict(prompt="  "), "prompt", "non-empty"),
     ("data URL image", "imagine", dict(prompt="a cat", images=("data:image/png;base64,AAAA",)), "images", "http(s) URLs"),
@@ -248,9 +260,13 @@ BAD_INPUT = [
      "mask", "no data: prefix"),
     ("edit mask not a PNG", "edit", dict(image="https://c.example/a.png", prompt="x",
                                          mask=base64.b64encode(b"GIF89a" * 4).decode()), "mask", "PNG"),
-    ("edit image", "edit", dict(image="/tmp/a.png", prompt="x"), "image", "http(s) image URL"),
+    ("edit image", "edit", dict(image="/tmp/a.png", prompt="x"), "image", "http(s) URL"),
     ("edit option", "edit", dict(image="https://c.example/a.png", prompt="x", options={"version": "7"}), "version",
-     "allowed: mode, split_images, timeout"),
+     "allowed: mode, split_images, service_timeout, timeout, action"),
+    ("edit action other than generate", "edit", dict(image="https://c.example/a.png", prompt="x",
+                                                       options={"action": "upscale1"}), "action", "generate"),
+    ("shorten callback", "shorten", dict(prompt="a very long prompt", callback_url="https://h.example/"),
+     "callback_url", "answers at once"),
     ("describe callback", "describe", dict(image="https://c.example/a.png", callback_url="https://h.example/"),
      "callback_url", "answers at once"),
     ("stream describe", "describe", dict(image="https://c.example/a.png", stream=True), "stream", "cannot stream"),
@@ -365,7 +381,12 @@ DOCS = [
     ("state cancelled", {"id": "c1", "state": "cancelled"}, TaskStatus.CANCELLED, None, None, "the task was cancelled"),
     ("state canceled", {"id": "c2", "state": "canceled", "response": {"progress": 30}}, TaskStatus.CANCELLED, 30, None,
      "the task was cancelled"),
-    ("state complete", {"id": "s1", "state": "complete"}, TaskStatus.SUCCEEDED, 100, None, None),
+    ("state complete", {"id": "s1", "state": "complete", "response": {"image_url": "https://i.example/a.png"}},
+     TaskStatus.SUCCEEDED, 100, None, None),
+    ("state complete without an image", {"id": "s3", "state": "complete"}, TaskStatus.FAILED, 100, None,
+     "finished without an image (moderated?)"),
+    ("success without an image", {"id": "s4", "response": {"success": True, "progress": 100, "actions": []}},
+     TaskStatus.FAILED, 100, None, "finished without an image (moderated?)"),
     ("finished_at with an image, no success", {"id": "s2", "finished_at": 1720364637.4,
                                               "response": {"image_url": "https://i.example/a.png"}},
      TaskStatus.SUCCEEDED, 100, None, None),
@@ -446,12 +467,12 @@ def test_stream_lines_run_then_succeed(dialect):
 
 
 @pytest.mark.parametrize("line, error, code", [
-    ({"success": False, "task_id": "x", "error": {"code": "forbidden", "message": "Sorry! Our AI moderators…"}},
+    ({"success": False, "error": {"code": "forbidden", "message": "Sorry! Our AI moderators…"}},
      ModerationError, "forbidden"),
     ({"success": False, "error": {"code": "bad_request", "message": "prompt is required"}}, ValidationError, "bad_request"),
     ({"success": False, "error": {"code": "timeout", "message": "Timeout to generate the image."}}, ServerError, "timeout"),
 ])
-def test_a_failure_line_raises_its_error(dialect, line, error, code):
+def test_a_failure_line_before_any_task_id_raises_its_error(dialect, line, error, code):
     request = dialect.prepare("imagine", prompt="a cat", stream=True)
     with pytest.raises(error) as err:
         dialect.parse_stream_line(request, json.dumps(line).encode())
@@ -496,7 +517,9 @@ def test_error_envelopes(dialect, status, code, message, error):
     with pytest.raises(APIError) as err:
         dialect.parse("imagine", dialect.prepare("imagine", prompt="a cat"), answer(status, body))
     assert type(err.value) is error
-    assert (err.value.status_code, err.value.code, err.value.message) == (status, code, message)
+    # the trace id AceData's support asks for: an attribute, and in the message a user pastes
+    assert (err.value.status_code, err.value.code, err.value.message) == (status, code, f"{message} (trace_id {TRACE})")
+    assert err.value.trace_id == TRACE and TRACE in str(err.value)
     assert err.value.dialect == "acedata" and err.value.body["trace_id"] == TRACE
     assert err.value.job_may_exist is (status == 504)
 

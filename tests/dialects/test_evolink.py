@@ -86,13 +86,14 @@ def submitted(dialect, prompt: str = "a lighthouse at dusk", **kw) -> Task:
     return dialect.parse("imagine", request, answer(200, {**CREATED, "model": "mj-v7", "id": SOURCE}))
 
 
-def fetched(dialect, body: dict) -> Task:
-    return dialect.parse("get", dialect.prepare("get", task_id=body["id"]), answer(200, body))
+def fetched(dialect, body: dict, known: Task | None = None) -> Task:
+    """A GET answer parsed with what the caller knows of the task (the dialect itself keeps nothing)."""
+    return dialect.parse("get", dialect.prepare("get", task_id=body["id"], task=known), answer(200, body))
 
 
-def grid(dialect, results=FOUR, *, task_id: str = SOURCE, model: str = "mj-v7") -> Task:
+def grid(dialect, results=FOUR, *, task_id: str = SOURCE, model: str = "mj-v7", known: Task | None = None) -> Task:
     return fetched(dialect, {"id": task_id, "status": "completed", "progress": 100, "model": model,
-                             "results": list(results)})
+                             "results": list(results)}, known)
 
 
 # -- the module contract ------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ IMAGINES = [
 def test_imagine_requests(dialect, label, kw, body):
     request = dialect.prepare("imagine", **kw)
     assert (request.method, request.path, request.json, request.submit) == ("POST", "/v1/images/generations", body, True)
-    assert request.model == "mj-v7"
+    assert request.kind == "mj-v7"
 
 
 def test_reposition_is_mj_v7_edit_exactly_as_1_3(dialect):
@@ -211,9 +212,8 @@ def test_follow_up_models(dialect):
 
 
 def test_reroll_and_enhance_use_what_the_submit_knew(dialect):
-    submitted(dialect, "https://i.example/a.png a lighthouse --draft")
-    task = grid(dialect)
-    assert task.prompt == "https://i.example/a.png a lighthouse"
+    task = grid(dialect, known=submitted(dialect, "https://i.example/a.png a lighthouse --draft"))
+    assert task.prompt == "https://i.example/a.png a lighthouse --draft"  # the speed kept as its flag
     assert "enhance" in task.action_names and "reroll" in task.action_names
     reroll = dialect.prepare("action", task=task, action=task.action("reroll"))
     assert reroll.json == {"model": "mj-v7", "prompt": "https://i.example/a.png a lighthouse",
@@ -353,7 +353,7 @@ BAD_FOLLOW_UPS = [
      "canvas", "canvas=(width, height)"),
     ("upload-paint local image", "edit", lambda d: dict(image="a.png", prompt="x", mask=AREAS), "image", "http(s)"),
     ("get id without prefix", "get", lambda d: dict(task_id="1757165031-mjv7"), "task_id", "task-unified-"),
-    ("stream", "imagine", lambda d: dict(prompt="a cat", stream=True), "stream", "poll it with get"),
+    ("stream", "imagine", lambda d: dict(prompt="a cat", stream=True), "stream", "followed by polling"),
 ]
 
 
@@ -400,8 +400,7 @@ def test_completed_literal_1_5(dialect):
 
 
 def test_a_four_image_grid_has_no_grid_image(dialect):
-    submitted(dialect)
-    task = grid(dialect)
+    task = grid(dialect, known=submitted(dialect))
     assert task.image_url is None and task.image_urls == tuple(FOUR)
     assert task.prompt == "a lighthouse at dusk"
     assert task.action_names == ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4", "reroll", "vary_region",
@@ -452,7 +451,7 @@ def test_follow_up_task_remembers_its_parent(dialect):
     child = dialect.parse("action", request, answer(200, {**CREATED, "id": "task-unified-1757165050-up000001",
                                                           "model": "mj-v7-upscale"}))
     assert child.parent_id == SOURCE and child.kind == "mj-v7-upscale"
-    later = fetched(dialect, {"id": child.id, "status": "processing", "progress": 50})
+    later = fetched(dialect, {"id": child.id, "status": "processing", "progress": 50}, child)
     assert later.parent_id == SOURCE and later.kind == "mj-v7-upscale"  # model from the request when not echoed
 
 
@@ -535,7 +534,9 @@ def test_retexture_and_remove_bg_requests(dialect, label, op, kw, body):
     request = dialect.prepare(op, **kw)
     assert (request.method, request.path, request.json) == ("POST", "/v1/images/generations", body)
     assert (request.op, request.submit, request.stream, request.parent_id) == (op, True, False, None)
-    assert request.model == body["model"] and request.prompt == body.get("prompt")
+    assert request.kind == body["model"]
+    speed = body.get("model_params", {}).get("speed")
+    assert request.prompt == (body.get("prompt") and " ".join([body["prompt"], *([f"--{speed}"] if speed else [])]))
 
 
 BAD_UPLOADS = [
@@ -546,12 +547,12 @@ BAD_UPLOADS = [
      "draft, fast, turbo"),
     ("retexture unknown option", "retexture", dict(image=PHOTO, prompt="jade", options={"quality": "hd"}), "quality",
      "allowed: speed"),
-    ("retexture image path", "retexture", dict(image="/tmp/a.png", prompt="jade"), "image", "http(s) image URL"),
-    ("retexture image list", "retexture", dict(image=[PHOTO, PHOTO], prompt="jade"), "image", "http(s) image URL"),
+    ("retexture image path", "retexture", dict(image="/tmp/a.png", prompt="jade"), "image", "http(s) URL"),
+    ("retexture image list", "retexture", dict(image=[PHOTO, PHOTO], prompt="jade"), "image", "http(s) URL"),
     ("retexture http callback", "retexture", dict(image=PHOTO, prompt="jade", callback_url="http://h.example.com/x"),
      "callback_url", "https"),
     ("remove_bg speed", "remove_bg", dict(image=PHOTO, options={"speed": "fast"}), "speed", "allowed: none"),
-    ("remove_bg image path", "remove_bg", dict(image="/tmp/a.png"), "image", "http(s) image URL"),
+    ("remove_bg image path", "remove_bg", dict(image="/tmp/a.png"), "image", "http(s) URL"),
 ]
 
 
@@ -571,7 +572,7 @@ def test_remove_bg_takes_no_prompt(dialect):
 UPLOAD_ANSWERS = [
     # op, kw, model, results, image_url, prompt, first actions
     ("retexture", dict(image=PHOTO, prompt="jade", options={"speed": "fast"}), "mj-v7-retexture", FOUR, None,
-     "jade", ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")),
+     "jade --fast", ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")),
     ("remove_bg", dict(image=PHOTO), "mj-v7-remove-bg", FOUR[:1], FOUR[0], None, ()),
 ]
 
@@ -582,7 +583,7 @@ def test_retexture_and_remove_bg_answers(dialect, op, kw, model, results, image_
     created = dialect.parse(op, dialect.prepare(op, **kw), answer(200, {**CREATED, "model": model}))
     assert (created.id, created.status, created.kind, created.prompt) == (SOURCE, TaskStatus.QUEUED, model, prompt)
     done = fetched(dialect, {"id": SOURCE, "status": "completed", "progress": 100, "model": model,
-                             "results": list(results)})
+                             "results": list(results)}, created)
     assert (done.status, done.kind, done.image_urls, done.image_url) == (
         TaskStatus.SUCCEEDED, model, tuple(results), image_url)
     assert done.prompt == prompt and done.parent_id is None

@@ -74,8 +74,9 @@ def test_registry_builds_it_with_the_documented_defaults():
     assert made.mask_format == "png_data_url"
     assert made.poll_interval == 2.0
     assert made.operations == {
-        "imagine", "action", "modal", "blend", "describe", "shorten", "edit", "get", "list", "seed", "cancel"
+        "imagine", "action", "modal", "blend", "describe", "shorten", "edit", "get", "get_many", "list", "seed", "cancel"
     }
+    assert (made.batch_size, made.max_concurrent, made.nonce_field, made.supports_stream) == (100, 3, "state", False)
 
 
 def test_the_key_travels_in_mj_api_secret_only(dialect):
@@ -361,7 +362,8 @@ IGNORED_BUTTONS = BUTTON_TABLE["ignored"]
 
 @pytest.mark.parametrize("custom_id, name, label, index, params, needs_input", BUTTONS, ids=[b[1] + ":" + b[0][:28] for b in BUTTONS])
 def test_buttons_become_actions(dialect, custom_id, name, label, index, params, needs_input):
-    task = fetched(dialect, {"id": "5", "status": "SUCCESS", "buttons": [{"customId": custom_id, "label": "", "emoji": ""}]})
+    task = fetched(dialect, {"id": "5", "status": "SUCCESS", "imageUrl": "https://cdn.example/5.png",
+                             "buttons": [{"customId": custom_id, "label": "", "emoji": ""}]})
     assert task.actions == (Action(name, label, index, params, {"customId": custom_id}, needs_input),)
 
 
@@ -381,7 +383,8 @@ STATES = [
     ("running with text progress", {"status": "IN_PROGRESS", "progress": "Waiting to start"}, TaskStatus.RUNNING, None),
     ("running fractional", {"status": "IN_PROGRESS", "progress": "12.5%"}, TaskStatus.RUNNING, 12),
     ("modal", {"status": "MODAL", "progress": "0%"}, TaskStatus.AWAITING_INPUT, 0),
-    ("success without progress", {"status": "SUCCESS", "progress": ""}, TaskStatus.SUCCEEDED, 100),
+    ("success without progress", {"status": "SUCCESS", "progress": "", "imageUrl": "https://cdn.example/1.png"},
+     TaskStatus.SUCCEEDED, 100),
     ("failure (novicezk blanks progress)", {"status": "FAILURE", "progress": "", "failReason": "任务超时"}, TaskStatus.FAILED, None),
     ("failure at 100% is still a failure", {"status": "FAILURE", "progress": "100%", "failReason": "[Invalid parameter] Invalid value"},
      TaskStatus.FAILED, 100),
@@ -396,7 +399,7 @@ def test_status_and_progress(dialect, fields, status, progress):
     assert (task.status, task.progress) == (status, progress)
     assert task.raw_status == fields.get("status")
     assert task.fail_reason == (fields.get("failReason") or None)
-    if fields.get("imageUrl"):
+    if fields.get("imageUrl") and not status.is_final:
         assert (task.preview_url, task.image_url) == (fields["imageUrl"], None)
 
 

@@ -47,7 +47,9 @@ def finished(dialect) -> Task:
 def test_registry_builds_it_with_the_documented_defaults():
     made = get_dialect("new-api")
     assert (made.name, made.mask_format, made.poll_interval) == ("newapi", "png_data_url", 5.0)
-    assert made.operations == {"imagine", "action", "modal", "blend", "describe", "shorten", "edit", "get", "list", "seed"}
+    assert made.operations == {"imagine", "action", "modal", "blend", "describe", "shorten", "edit", "get", "get_many",
+                               "list", "seed"}
+    assert (made.batch_size, made.max_concurrent, made.nonce_field, made.user_id) == (100, 3, "state", None)
 
 
 def test_there_is_no_cancel(dialect):
@@ -80,7 +82,8 @@ def test_relay_and_dashboard_auth(dialect):
     dashboard = dialect.prepare("list")
     assert dialect.auth_headers("sk-abc", relay) == {"Authorization": "Bearer sk-abc"}
     assert dialect.auth_headers("Bearer sk-abc", relay) == {"Authorization": "Bearer sk-abc"}
-    assert dialect.auth_headers("tok123", dashboard) == {"Authorization": "tok123", "New-Api-User": "1"}
+    # no user id: none is sent (NA-NEW access tokens name their user); NA-OLD's 401 then says what to pass
+    assert dialect.auth_headers("tok123", dashboard) == {"Authorization": "tok123"}
     assert newapi.make(user_id=42).auth_headers("tok123", dashboard) == {"Authorization": "tok123", "New-Api-User": "42"}
     assert "tok123" not in repr(newapi.make(user_id=42))
 
@@ -225,8 +228,9 @@ def test_list_request(dialect):
     assert (request.method, request.path, request.json, request.submit) == ("GET", "/api/mj/self", None, False)
     assert dict(request.params) == {"p": 2, "page_size": 50, "mj_id": "1748339029401828",
                                     "start_timestamp": 1748339000500, "end_timestamp": 1748339100000}
-    admin = dialect.prepare("list", page=1, page_size=10, admin=True)
-    assert (admin.path, dict(admin.params)) == ("/api/mj/", {"p": 1, "page_size": 10})
+    admin = dialect.prepare("list", page=1, page_size=10, admin=True, channel_id=3)
+    # page 1 is p=0: the first page on NA-OLD (0-based) and on NA-NEW (which reads p < 1 as 1)
+    assert (admin.path, dict(admin.params)) == ("/api/mj/", {"p": 0, "page_size": 10, "channel_id": 3})
 
 
 def test_list_new_format(dialect):
@@ -249,15 +253,16 @@ def test_list_old_format_and_its_zero_based_pages(dialect):
     failed = {**item, "id": 43, "mj_id": "", "status": "FAILURE", "progress": "100%", "fail_reason": "无可用的账号实例",
               "buttons": "", "properties": ""}
     first = dialect.prepare("list", page=1, page_size=20)
-    assert first.params["p"] == 1
+    assert first.params["p"] == 0
     page = dialect.parse("list", first, answer(200, {"success": True, "message": "", "data": [item, failed]}))
-    # the old server read p=1 as its second page of ten: say so instead of pretending
-    assert (page.page, page.page_size, page.total) == (2, 10, None)
+    assert (page.page, page.page_size, page.total) == (1, 10, None)
     assert [t.id for t in page.items] == ["1748339029401828", "row-43"]
     assert (page.items[1].status, page.items[1].fail_reason, page.items[1].actions) == (TaskStatus.FAILED, "无可用的账号实例", ())
-    again = dialect.prepare("list", page=1, page_size=20)
-    assert again.params["p"] == 0  # learnt: old servers count from 0
-    assert dialect.parse("list", again, answer(200, {"success": True, "message": "", "data": []})) == Page((), 1, 10, None)
+    second = dialect.prepare("list", page=2, page_size=20)
+    assert second.params["p"] == 2
+    # an old server read p=2 as its third page of ten: say so instead of pretending
+    assert dialect.parse("list", second, answer(200, {"success": True, "message": "", "data": []})) == Page((), 3, 10, None)
+    assert dialect.prepare("list", page=1).params["p"] == 0  # nothing learnt: the dialect keeps no state
 
 
 @pytest.mark.parametrize("status, message", [
