@@ -12,10 +12,14 @@ from typing import Any
 from ._form import PromptForm
 from ._gallery import Gallery
 from ._history import History
+from ._lineage_view import LineageView
 from ._progress import Job, ProgressView
 from ._studio import Studio
+from ._sweepgrid import SweepGrid
+from ._upload import ImageUpload
 
-__all__ = ["PromptForm", "ProgressView", "Job", "Gallery", "History", "Studio", "CanvasEditor"]
+__all__ = ["PromptForm", "ProgressView", "Job", "Gallery", "History", "Studio", "CanvasEditor", "SweepGrid",
+           "LineageView", "ImageUpload"]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,3 +29,7 @@ def __getattr__(name: str) -> Any:
 
         return CanvasEditor
     raise AttributeError(f"module 'mjnb.widgets' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
