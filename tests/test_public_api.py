@@ -11,8 +11,9 @@ EXPECTED = {
     "Client", "AsyncClient", "ApiKey", "Task", "TaskStatus", "Action", "Page", "ACTION_NAMES",
     "MjnbError", "APIError", "AuthenticationError", "RateLimitError", "ValidationError", "ModerationError",
     "TaskNotFound", "ServerError", "TransportError", "SubmitUncertain", "TaskFailed", "TaskTimeout",
-    "UnsupportedOperation", "__version__",
-    "Studio", "PromptForm", "ProgressView", "Gallery", "History", "CanvasEditor",
+    "UnsupportedOperation", "JournalError", "__version__",
+    "export", "to_pandas", "lineage", "LineageNode", "Sweep", "AsyncSweep", "SweepCell", "MjnbPromptWarning",
+    "Studio", "PromptForm", "ProgressView", "Gallery", "History", "CanvasEditor", "SweepGrid", "LineageView",
 }
 
 
@@ -25,7 +26,8 @@ def test_all_is_guarded():
 def test_error_hierarchy_matches_the_docstring():
     for name in ("AuthenticationError", "RateLimitError", "ValidationError", "ModerationError", "TaskNotFound", "ServerError"):
         assert issubclass(getattr(mjnb, name), mjnb.APIError)
-    for name in ("APIError", "TransportError", "SubmitUncertain", "TaskFailed", "TaskTimeout", "UnsupportedOperation"):
+    for name in ("APIError", "TransportError", "SubmitUncertain", "TaskFailed", "TaskTimeout", "UnsupportedOperation",
+                 "JournalError"):
         assert issubclass(getattr(mjnb, name), mjnb.MjnbError)
         assert name in mjnb._errors.__doc__
 
@@ -36,3 +38,27 @@ def test_both_clients_offer_the_same_verbs_with_the_same_signatures():
         assert inspect.signature(sync) == inspect.signature(asynchronous)
         assert inspect.iscoroutinefunction(asynchronous) and not inspect.iscoroutinefunction(sync)
         assert sync.__doc__ == asynchronous.__doc__
+
+
+def test_dir_lists_the_lazily_imported_names_for_tab_completion():
+    listed = dir(mjnb)
+    for name in ("Studio", "SweepGrid", "LineageView", "export", "lineage", "Client"):
+        assert name in listed
+
+
+def test_import_mjnb_does_not_import_numpy_pillow_or_the_widgets():
+    import subprocess
+    import sys
+
+    code = "import sys, mjnb; print(sorted(m for m in ('numpy', 'PIL', 'ipywidgets', 'ipycanvas') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_version_is_in_one_place():
+    from importlib.metadata import version
+
+    from mjnb._version import __version__
+
+    assert mjnb.__version__ == __version__
+    assert version("mjnb") == __version__
