@@ -166,6 +166,7 @@ class RunPlan:
     fault_message: str | None = None
     callback_url: str | None = None
     callback_every_line: bool = False
+    no_image: bool = False  # the no_image fault: succeed without any image URL
 
 
 async def run_job(state, store: AceStore, job: AceJob, plan: RunPlan) -> None:
@@ -190,6 +191,8 @@ async def run_job(state, store: AceStore, job: AceJob, plan: RunPlan) -> None:
         output = await rendering
         if plan.fault_message is not None:
             final = failure_body(job, *fault_code(plan.fault_message))
+        elif plan.no_image:
+            final = {"success": True, "task_id": job.task_id, "image_id": job.image_id, "progress": 100, "actions": []}
         else:
             final = await asyncio.to_thread(_finish, state, store, job, output, plan.url_for)
     except asyncio.CancelledError:  # the server is stopping: release waiters, tell nobody

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from ._guard import GuardMiddleware
+from ._guard import GuardMiddleware, close_connection
 from ._state import SimState
 
 log = logging.getLogger("mjnb.sim")
@@ -96,18 +96,13 @@ async def _drain(receive) -> None:
 
 
 async def _drop(receive, send, partial: _Capture | None) -> None:
-    # uvicorn's RequestResponseCycle: the guard's replaying receive names it ``cycle``.
-    cycle = getattr(receive, "cycle", None) or getattr(receive, "__self__", None)
-    transport = getattr(cycle, "transport", None)
     if partial is not None and partial.start is not None:
         # Announce the full length, deliver half: the status line arrives, the job id does not.
         headers = [(k, v) for k, v in partial.start.get("headers", []) if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(partial.body) + 1).encode()))
         await send({"type": "http.response.start", "status": partial.start["status"], "headers": headers})
         await send({"type": "http.response.body", "body": bytes(partial.body[: len(partial.body) // 2]), "more_body": True})
-    if transport is not None:
-        transport.close()
-        cycle.disconnected = True  # tell uvicorn the connection is gone, so it neither logs nor answers
+    if close_connection(receive):
         return
     # Another server: an unfinished response makes it close the connection (it may log an error).
     if partial is None:
@@ -120,7 +115,8 @@ async def _files(request: Request) -> Response:
     data = state.images.get(request.path_params["name"])
     if data is None:
         return JSONResponse({"error": "file not found"}, status_code=404)
-    return Response(data, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+    media = "video/mp4" if request.path_params["name"].endswith(".mp4") else "image/png"
+    return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
 
 
 async def _healthz(request: Request) -> Response:
@@ -158,7 +154,7 @@ def build_app(state: SimState) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(GuardMiddleware, error_response=dialect_error, max_body_bytes=config.max_body_bytes,
-                       body_timeout=config.body_timeout),
+                       body_timeout=config.body_timeout, record=state.requests.add),
             Middleware(FaultMiddleware, state=state, error_responses=error_responses),
         ],
     )

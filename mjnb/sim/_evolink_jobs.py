@@ -191,8 +191,11 @@ def _fetch(state, url: str) -> Image.Image:
         raise TaskFailure("image_processing_error", f"The image at {url[:200]} could not be decoded") from None
 
 
-async def run_task(state, store: EvoStore, task: EvoTask, fault_message: str | None) -> None:
-    """Advance ``task`` to completed or failed, then deliver its callback. Never leaves it running."""
+async def run_task(state, store: EvoStore, task: EvoTask, fault_message: str | None, no_image: bool = False) -> None:
+    """Advance ``task`` to completed or failed, then deliver its callback. Never leaves it running.
+
+    ``no_image`` (the ``no_image`` fault): complete with ``results: []``, as moderation leaves it.
+    """
     loop = asyncio.get_running_loop()
     started = loop.time()
     duration = state.config.duration
@@ -214,6 +217,8 @@ async def run_task(state, store: EvoStore, task: EvoTask, fault_message: str | N
         images = await rendering
         if task.model in SINGLE_IMAGE_MODELS:
             images = images[:1]
+        if no_image:
+            images = []
         if fault_message is not None:
             raise TaskFailure(*fault_code(fault_message))
         task.result_names = await asyncio.to_thread(lambda: [state.images.put(render.to_png(i)) for i in images])

@@ -1,8 +1,26 @@
-"""Faults a test schedules on the simulator: latency, error statuses, dropped connections, failed jobs.
+"""Faults and field outcomes a test schedules on the simulator (``sim.state.faults.add(kind, ...)``).
 
 A fault matches a request whose full path starts with ``path`` ("" matches every path) and is
-consumed ``times`` times. The ASGI middleware in ``_app`` applies the transport kinds; mounts
-consume ``fail_job`` when they create a job.
+consumed ``times`` times. The kinds:
+
+Transport (applied by the ASGI middleware in ``_app``, on any route):
+  ``latency``       wait ``delay`` seconds, then answer normally;
+  ``status``        answer ``status`` in the dialect's error shape (``retry_after`` adds Retry-After to a 429);
+  ``drop_before``   close the connection without an answer: nothing is created;
+  ``drop_after``    run the request, then close mid-answer: the job exists, its id never arrives.
+Jobs (consumed by a mount when a submit creates a job):
+  ``fail_job``      the job fails at its end with ``message`` (or the service's usual reason);
+  ``no_image``      the job ends as a success without an image, as moderated jobs do: EvoLink
+                    ``completed`` with ``results: []``, proxy/new-api ``SUCCESS`` with no ``imageUrl``,
+                    AceData ``success: true`` without ``image_url``;
+  ``video_result``  midjourney-proxy/new-api: the job ends as a VIDEO task of the trueai fork
+                    (MP4 ``videoUrl``/``videoUrls``, ``imageUrls[].url``/``.thumbnail``).
+Submits:
+  ``no_account``    midjourney-proxy/new-api: the submit is answered code 3 "无可用的账号实例" (no
+                    Discord account free) and creates nothing.
+Streams (AceData ``accept: application/x-ndjson``):
+  ``stream_end``    the stream ends cleanly after its first line (which carries the task id); the job goes on;
+  ``stream_cut``    the connection is cut after the first line (an unfinished chunked body); the job goes on.
 """
 
 from __future__ import annotations
@@ -10,7 +28,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-KINDS = ("latency", "status", "drop_before", "drop_after", "fail_job")
+KINDS = (
+    "latency", "status", "drop_before", "drop_after", "fail_job", "no_image", "video_result", "no_account",
+    "stream_end", "stream_cut",
+)
 
 
 @dataclass
@@ -42,6 +63,12 @@ class FaultPlan:
         message: str = "",
         retry_after: float | None = None,
     ) -> Fault:
+        """Schedule a fault; the kinds and what each does are listed in this module's docstring.
+
+        Raises:
+            ValueError: an unknown ``kind``, a ``path`` not starting with "/", ``times`` < 1, a
+                ``status`` outside 100..599, or a negative ``delay``/``retry_after`` (seconds).
+        """
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
         if not isinstance(path, str) or (path and not path.startswith("/")):

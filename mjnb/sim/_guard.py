@@ -90,16 +90,33 @@ class GuardMiddleware:
         error_response: ErrorResponse,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        record: Callable[[str, str, int | None], None] | None = None,
     ) -> None:
         self.app = app
         self.error_response = error_response
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
+        self.record = record
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        status: int | None = None
+
+        async def observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self._guarded(scope, receive, observed)
+        finally:
+            if self.record is not None:
+                self.record(scope.get("method", "?"), scope.get("path", "?"), status)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         where = f"{scope.get('method', '?')} {scope.get('path', '?')}"
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
@@ -178,6 +195,17 @@ class _Replay:
             return {"type": "http.request", "body": body, "more_body": False}
         message: Message = await self._receive()  # later calls wait for the disconnect, as streaming expects
         return message
+
+
+def close_connection(receive: Receive) -> bool:
+    """Close uvicorn's connection behind ``receive`` at once (a simulated cut); False on another server."""
+    cycle = getattr(receive, "cycle", None) or getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        return False
+    transport.close()
+    cycle.disconnected = True  # type: ignore[union-attr]  # uvicorn then neither logs nor answers
+    return True
 
 
 class BoundedH11Protocol(H11Protocol):

@@ -78,13 +78,17 @@ class NewApiStore:
             # A submit that created nothing: the poller marks rows without mj_id FAILURE at 100%.
             return {"status": FAILURE, "progress": "100%", "fail_reason": row.fail_reason or "task not found upstream",
                     "prompt_en": "", "start_time": 0, "finish_time": 0, "submit_time": row.submit_time,
-                    "image_name": None, "buttons": None, "properties": None}
+                    "image_name": None, "buttons": None, "properties": None, "video_url": "", "video_urls": None}
         progress = "100%" if task.status == FAILURE else task.progress
+        videos = task.video_json()["videoUrls"] if task.videos else None
         return {
             "status": task.status, "progress": progress, "fail_reason": task.fail_reason or "",
             "prompt_en": task.prompt_en, "start_time": task.start_time or 0, "finish_time": task.finish_time or 0,
             "submit_time": task.submit_time, "image_name": task.image_name, "buttons": task.buttons,
             "properties": {"finalPrompt": task.properties.get("finalPrompt", ""), "finalZhPrompt": ""},
+            # The poller copies videoUrl/videoUrls from upstream (§4.4); stored as [{"url": …}].
+            "video_url": videos[0]["url"] if videos else "",
+            "video_urls": [{"url": v["url"]} for v in videos] if videos else None,
         }
 
 
@@ -103,7 +107,7 @@ def dto(store: NewApiStore, row: Row, server: str) -> dict[str, Any]:
         "id": row.mj_id, "action": row.action, "customId": "", "botType": "",
         "prompt": row.prompt, "promptEn": live["prompt_en"], "description": row.description, "state": row.state,
         "submitTime": live["submit_time"], "startTime": live["start_time"], "finishTime": live["finish_time"],
-        "imageUrl": image_url, "videoUrl": "", "videoUrls": None,
+        "imageUrl": image_url, "videoUrl": live["video_url"], "videoUrls": live["video_urls"],
         "status": live["status"], "progress": live["progress"], "failReason": live["fail_reason"],
         "buttons": live["buttons"], "maskBase64": "", "properties": live["properties"],
     }
@@ -123,5 +127,7 @@ def storage_json(store: NewApiStore, row: Row, server: str, *, legacy: bool) -> 
         "properties": json.dumps(live["properties"], ensure_ascii=False, separators=(",", ":")) if live["properties"] is not None else "",
     }
     if not legacy:
-        item["video_url"], item["video_urls"] = "", ""
+        urls = live["video_urls"]
+        item["video_url"] = live["video_url"]
+        item["video_urls"] = json.dumps(urls, separators=(",", ":")) if urls else ""
     return item

@@ -342,6 +342,9 @@ class ProxyEngine(ProxyLifecycle):
             "messageHash": task.message_hash, "finalPrompt": prompt,
         })
         task.pending_failure = self._fail_fault(ctx.path)
+        for kind in ("no_image", "video_result"):
+            if task.outcome is None and self.state.faults.take(ctx.path, kind) is not None:
+                task.outcome = kind
         self.tasks[task.id] = task
         self.state.jobs_created += 1
         return task

@@ -129,6 +129,16 @@ class ProxyLifecycle:
 
     def _succeed(self, task: ProxyTask, output, final_png: bytes | None) -> None:
         version = prompt_version(task.prompt)
+        if task.outcome == "no_image":
+            # Moderated after the fact: SUCCESS at 100% with no picture and nothing to act on.
+            task.image_name, task.image_size, task.buttons = None, None, []
+            task.status, task.progress = SUCCESS, "100%"
+            task.finish_time = int(self.state.now() * 1000)
+            self._notify(task)
+            return
+        if task.outcome == "video_result" and output.image is not None:
+            self._as_video(task, output.image)
+            return
         if final_png is not None:
             task.image_name = self.state.images.put(final_png)
             task.image_size = output.image.size
@@ -147,6 +157,26 @@ class ProxyLifecycle:
             task.buttons = shorten_buttons()
         else:
             task.buttons = grid_buttons(task.message_hash)
+        task.status, task.progress = SUCCESS, "100%"
+        task.finish_time = int(self.state.now() * 1000)
+        self._notify(task)
+
+    def _as_video(self, task: ProxyTask, picture: Image.Image) -> None:
+        """End as the trueai fork's VIDEO task: two MP4s with thumbnails, ``imageUrl`` the first MP4."""
+        thumb = picture.copy()
+        thumb.thumbnail((640, 640))
+        for i in range(2):
+            tile = render.grid_tile(thumb, i) if thumb.width >= 2 and thumb.height >= 2 else thumb
+            task.videos.append((self.state.images.put(render.mp4_stub(task.recipe.seed * 4 + i), ".mp4"),
+                                self.state.images.put(render.to_png(tile))))
+        task.action = "VIDEO"
+        task.image_name, task.image_size = task.videos[0][0], None
+        task.buttons = [
+            {"customId": f"MJ::JOB::video_virtual_upscale::1::{task.message_hash}", "emoji": "", "label": "Upscale",
+             "type": 2, "style": 2},
+            {"customId": f"MJ::JOB::animate_high_extend::1::{task.message_hash}", "emoji": "🎞️",
+             "label": "Extend High", "type": 2, "style": 2},
+        ]
         task.status, task.progress = SUCCESS, "100%"
         task.finish_time = int(self.state.now() * 1000)
         self._notify(task)

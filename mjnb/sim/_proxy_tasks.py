@@ -54,6 +54,8 @@ class ProxyTask:
     image_size: tuple[int, int] | None = None
     fail_reason: str | None = None
     pending_failure: str | None = None  # a fail_job fault: fail with this reason at the end
+    outcome: str | None = None  # a no_image / video_result fault: how the job ends instead of a picture
+    videos: list[tuple[str, str]] = field(default_factory=list)  # VIDEO results: (mp4 name, thumbnail name)
     parent_id: str | None = None
     message_hash: str = field(default_factory=lambda: str(uuid.uuid4()))
     notify_hook: str | None = None
@@ -71,10 +73,16 @@ class ProxyTask:
     def image_url(self) -> str | None:
         return f"{self.origin}/files/{self.image_name}" if self.image_name else None
 
+    def video_json(self) -> dict[str, Any]:
+        """The trueai fork's video fields (§3.5 TAI): ``videoUrl``, ``videoUrls`` and ``imageUrls`` with thumbnails."""
+        pairs = [{"url": f"{self.origin}/files/{mp4}", "thumbnail": f"{self.origin}/files/{thumb}"}
+                 for mp4, thumb in self.videos]
+        return {"videoUrl": pairs[0]["url"] if pairs else None, "videoUrls": pairs or None, "imageUrls": pairs}
+
     def to_json(self) -> dict[str, Any]:
-        """The camelCase task object of §3.5."""
+        """The camelCase task object of §3.5 (plus the video fields of a VIDEO task)."""
         finished = self.status == SUCCESS and self.image_size is not None
-        return {
+        body = {
             "id": self.id,
             "action": self.action,
             "customId": self.custom_id,
@@ -96,6 +104,9 @@ class ProxyTask:
             "properties": dict(self.properties),
             "buttons": [dict(b) for b in self.buttons],
         }
+        if self.videos:
+            body.update(self.video_json())
+        return body
 
 
 @dataclass

@@ -11,8 +11,9 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,8 +49,9 @@ class ImageStore:
         self._max = max_bytes
         self._lock = threading.Lock()
 
-    def put(self, png: bytes) -> str:
-        name = hashlib.sha256(png).hexdigest()[:16] + ".png"
+    def put(self, png: bytes, suffix: str = ".png") -> str:
+        """Store ``png`` (or other media named by ``suffix``, such as ".mp4"); returns its file name."""
+        name = hashlib.sha256(png).hexdigest()[:16] + suffix
         with self._lock:
             if name in self._items:
                 self._items.move_to_end(name)
@@ -94,6 +96,48 @@ def decode_base64_image(text: str) -> Image.Image:
     return decode_image(raw)
 
 
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the simulator received: ``status`` is None when no status line went out (drop, client gone)."""
+
+    method: str
+    path: str
+    status: int | None
+
+
+class RequestLog:
+    """Every request per route, for tests that count what a client sent (thread-safe).
+
+    ``count`` is exact for the server's whole life; ``records`` keeps the last ``keep`` requests.
+    """
+
+    def __init__(self, keep: int = 100_000) -> None:
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._records: deque[RequestRecord] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def add(self, method: str, path: str, status: int | None) -> None:
+        with self._lock:
+            self._counts[(method, path)] += 1
+            self._records.append(RequestRecord(method, path, status))
+
+    def count(self, path_prefix: str = "", method: str | None = None) -> int:
+        """Requests whose path starts with ``path_prefix`` (and whose method is ``method``, if given)."""
+        with self._lock:
+            return sum(n for (m, p), n in self._counts.items()
+                       if p.startswith(path_prefix) and (method is None or m == method.upper()))
+
+    def records(self, path_prefix: str = "") -> list[RequestRecord]:
+        """The kept requests, oldest first, whose path starts with ``path_prefix``."""
+        with self._lock:
+            return [r for r in self._records if r.path.startswith(path_prefix)]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+            self._records.clear()
+
+
 class SimState:
     """Shared by every mount's ``create_app(state)``; lives as long as the server."""
 
@@ -101,6 +145,7 @@ class SimState:
         self.config = config or SimConfig()
         self.images = ImageStore()
         self.faults = FaultPlan()
+        self.requests = RequestLog()
         self.callback_log: list[dict[str, Any]] = []
         self.background_errors: list[BaseException] = []
         self.jobs_created = 0

@@ -53,6 +53,7 @@ from ._acedata_params import (
     split_image_prompts,
 )
 from ._acedata_text import describe, shorten, translate
+from ._guard import close_connection
 from ._state import BadImage, FetchFailed
 
 _CODE_OF_STATUS = {
@@ -229,7 +230,11 @@ class _AceData:
         self.store.jobs[job.task_id] = job
         state.jobs_created += 1
         fault = state.faults.take(request.url.path, "fail_job")
+        no_image = state.faults.take(request.url.path, "no_image") is not None
         streaming = "application/x-ndjson" in request.headers.get("accept", "")
+        stream_fault = None
+        if streaming:
+            stream_fault = next((k for k in ("stream_end", "stream_cut") if state.faults.take(request.url.path, k)), None)
         plan = RunPlan(
             produce=produce,
             sketch=sketch,
@@ -238,6 +243,7 @@ class _AceData:
             fault_message=fault.message if fault is not None else None,
             callback_url=req.callback_url,
             callback_every_line=streaming,
+            no_image=no_image,
         )
         queue: asyncio.Queue = asyncio.Queue()
         if streaming:
@@ -245,7 +251,10 @@ class _AceData:
         state.spawn(run_job(state, self.store, job, plan))
 
         if streaming:
-            return StreamingResponse(_ndjson(job, queue, req.timeout), media_type="application/x-ndjson")
+            lines = _ndjson(job, queue, req.timeout, first_only=stream_fault is not None)
+            if stream_fault == "stream_cut":
+                return _CutStream(lines, media_type="application/x-ndjson")
+            return StreamingResponse(lines, media_type="application/x-ndjson")
         if req.callback_url or req.wants_async:
             return JSONResponse({"task_id": job.task_id})
         try:
@@ -319,7 +328,23 @@ class _AceData:
         raise AceError(400, "api_not_implemented", "The API is not implemented.")
 
 
-async def _ndjson(job: AceJob, queue: asyncio.Queue, timeout: float):
+class _CutStream(StreamingResponse):
+    """The ``stream_cut`` fault: the first NDJSON line, then the connection closes mid-body (no final chunk)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        iterator = self.body_iterator
+        async for chunk in iterator:
+            await send({"type": "http.response.body", "body": chunk.encode() if isinstance(chunk, str) else chunk,
+                        "more_body": True})
+            break
+        await iterator.aclose()  # type: ignore[attr-defined]
+        if not close_connection(receive):
+            raise ConnectionAbortedError("stream_cut: no connection to cut on this server")
+
+
+async def _ndjson(job: AceJob, queue: asyncio.Queue, timeout: float, first_only: bool = False):
+    """The NDJSON lines of a streamed job; ``first_only`` (stream faults) stops after the line with the task id."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     try:
@@ -330,7 +355,7 @@ async def _ndjson(job: AceJob, queue: asyncio.Queue, timeout: float):
                 yield json.dumps(failure_body(job, "timeout", _TIMEOUT_MESSAGE)) + "\n"
                 return
             yield json.dumps(line) + "\n"
-            if last:
+            if last or first_only:
                 return
     finally:
         if queue in job.listeners:

@@ -143,7 +143,8 @@ class _EvoLink:
         self.store.tasks[task.id] = task
         state.jobs_created += 1
         fault = state.faults.take(request.url.path, "fail_job")
-        state.spawn(run_task(state, self.store, task, fault.message if fault is not None else None))
+        no_image = state.faults.take(request.url.path, "no_image") is not None
+        state.spawn(run_task(state, self.store, task, fault.message if fault is not None else None, no_image))
         return JSONResponse(create_body(task))
 
     def _check_source(self, order, owner: str) -> int:

@@ -22,6 +22,7 @@ from ._state import SimState
 __all__ = ["BANNED_WORDS", "MODES", "create_app", "error_response", "read_json", "submit_routes"]
 
 MODES = ("mj-fast", "mj-turbo", "mj-relax")  # TAI's path prefixes that force a speed mode
+NO_ACCOUNT = "无可用的账号实例"  # NZK: no Discord account instance is free (a submit answered code 3)
 SUBMITS = ("imagine", "change", "simple-change", "describe", "blend", "action", "modal", "shorten", "edits")
 
 
@@ -49,8 +50,16 @@ async def read_json(request: Request) -> dict[str, Any]:
 
 
 def submit_handler(engine: ProxyEngine, name: str) -> Callable[[dict, SubmitContext], Awaitable[Submitted]]:
+    """The engine's submit for endpoint ``name``, behind the ``no_account`` fault (code 3, nothing created)."""
     method = "edits" if name in ("edits", "edit") else name.replace("-", "_")
-    return getattr(engine, method)
+    run: Callable[[dict, SubmitContext], Awaitable[Submitted]] = getattr(engine, method)
+
+    async def submit(body: dict, ctx: SubmitContext) -> Submitted:
+        if engine.state.faults.take(ctx.path, "no_account") is not None:
+            return Submitted(3, NO_ACCOUNT, properties={})
+        return await run(body, ctx)
+
+    return submit
 
 
 def submit_routes(prefix: str, endpoint_for: Callable[[str], Callable]) -> list[Route]:

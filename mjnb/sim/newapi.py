@@ -272,7 +272,8 @@ class _NewApiMount:
         q = request.query_params
         if q.get("mj_id"):
             rows = [r for r in rows if r.mj_id == q["mj_id"]]
-        start, end = _int(q.get("start_timestamp")), _int(q.get("end_timestamp"))
+        # Stored times are ms; documented examples and deployed UIs send seconds or ms: decide by magnitude.
+        start, end = _as_ms(_int(q.get("start_timestamp"))), _as_ms(_int(q.get("end_timestamp")), end=True)
         submit = {r.id: self.store.live(r)["submit_time"] for r in rows}
         if start:
             rows = [r for r in rows if submit[r.id] >= start]
@@ -308,6 +309,16 @@ class _NewApiMount:
                 Route(f"{prefix}/task/list-by-condition", self.list_by_condition, methods=["POST"]),
             ]
         return routes
+
+
+SECONDS_BELOW = 10**11  # 1973 in milliseconds, year 5138 in seconds: smaller values are seconds
+
+
+def _as_ms(value: int, *, end: bool = False) -> int:
+    """A time filter in ms; a value in seconds (an end covers its whole second) is converted."""
+    if 0 < value < SECONDS_BELOW:
+        return value * 1000 + (999 if end else 0)
+    return value
 
 
 def _int(value: Any) -> int:

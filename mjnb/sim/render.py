@@ -230,6 +230,16 @@ def to_png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+def mp4_stub(seed: int) -> bytes:
+    """A small ISO-BMFF file (``ftyp`` + ``free`` boxes) standing in for a video: typed, unique per seed, not playable.
+
+    The simulator has no video encoder; clients only need to tell a video from an image and keep its bytes.
+    """
+    ftyp = b"ftypisom" + (512).to_bytes(4, "big") + b"isomiso2avc1mp41"
+    free = b"free" + f"mjnb simulated video {seed}".encode()
+    return b"".join((len(box) + 4).to_bytes(4, "big") + box for box in (ftyp, free))
+
+
 def aspect_size(prompt: str, base: int = 1024) -> tuple[int, int]:
     """(w, h) for the prompt's ``--ar W:H`` (or ``--aspect``): long side ``base``, sides multiples of 8."""
     match = _ASPECT.search(prompt or "")
