@@ -124,11 +124,11 @@ _ALIASES = {alias: spec.name for spec in _SPECS for alias in (spec.name, *spec.a
 REPEATABLE = frozenset({"no"})
 
 #: What a dialect documents as refused in the prompt: canonical name -> reason (PROTOCOLS.md §1.2).
+#: (``--relax`` on EvoLink is a speed, which the EvoLink dialect and the form's speed control judge.)
 DIALECT_REFUSED: dict[str, dict[str, str]] = {
     "evolink": {
         "v": "EvoLink's mj-v7 is locked to version 7; remove it",
         "niji": "EvoLink's mj-v7 has no niji",
-        "relax": "EvoLink's speeds are draft, fast and turbo",
     },
 }
 
@@ -391,13 +391,13 @@ def _param_problem(param: Param, model: Model | None, dialect: str | None) -> tu
     refused = DIALECT_REFUSED.get(dialect or "", {}).get(spec.name)
     if refused:
         return f"not accepted by {dialect} ({refused})", False
+    absent = version_problem(spec.name, model)
+    if absent:
+        return absent, False
     if spec.kind == "flag":
         return (f"takes no value, got {param.value!r}", False) if param.value is not None else (None, False)
     if param.value is None:
         return (None, False) if spec.optional else (f"needs a value ({spec.describe_allowed()})", False)
-    absent = version_problem(spec.name, model)
-    if absent:
-        return absent, False
     for value in _alternatives(param.value):
         problem = value_problem(spec, value, model)
         if problem:
