@@ -44,7 +44,10 @@ Stable CSS classes (part of the public interface; select on them in a browser):
 ``mjnb-center``            Centre the image
 ``mjnb-edit-prompt``       the prompt of the edit
 ``mjnb-edit-submit``       Submit
-``mjnb-edit-result``       load the finished result for another round
+``mjnb-edit-result``       "Continue from result": load the finished result for another round
+``mjnb-result``            the result panel beside the canvas (before/after)
+``mjnb-result-image``      the result's picture (bytes fetched by the kernel)
+``mjnb-result-pick``       which image of a result grid to continue from
 ``mjnb-edit-status``       one line: what happened, or the error
 ``mjnb-edit-reason``       why Submit or a mode is disabled on this dialect
 =========================  ===================================================================
@@ -57,6 +60,7 @@ from collections import Counter
 from typing import Any, Callable
 
 import ipywidgets as widgets
+import traitlets
 from ipycanvas import hold_canvas
 from PIL import Image
 
@@ -70,7 +74,8 @@ from ._editor_pointer import MIN_SCALE, PointerMixin
 from ._editor_submit import SubmitMixin
 from ._geometry import Box, View, canvas_for_aspect, image_point, max_scale
 from ._progress import Job, ProgressView, plain_reason
-from ._runner import Handle, as_async_client, default_client, spawn, ui_lock
+from ._events import Event
+from ._runner import Handle, as_async_client, close_clients, default_client, spawn, ui_lock
 from ._strokes import Clear, Invert, Lasso, MaskCommands, Rect, Stroke
 from ._style import classes, stylesheet
 
@@ -79,16 +84,25 @@ __all__ = ["CanvasEditor"]
 MODES = ("inpaint", "reposition")
 
 
-class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, widgets.VBox):
+class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, widgets.VBox):  # type: ignore[misc]
     """Paint a mask on an image (inpaint), or place it on a larger canvas (reposition), and submit.
 
     ``image_or_task``: a finished :class:`~mjnb.Task` (its image is downloaded, or pass it as
     ``image=``; ``index`` picks one of a grid's four) or any image :func:`mjnb.images.load_image`
     takes.  ``client``: a Client or AsyncClient (default: the environment's, or the embedded
     simulator).  ``progress``: the ProgressView that shows jobs (default: the editor's own).
-    ``on_result(task)`` gets each finished result.  ``display_size``: the canvas's longest side
-    on screen; exports are always in source pixels.
+    ``display_size``: the canvas's longest side on screen in px, 128–4096; exports are always
+    in source pixels.  ``mode``: "inpaint" or "reposition".
+
+    Traits (``observe`` / ``link`` them): ``mode`` ("inpaint" | "reposition"), ``tool``
+    (brush, eraser, rect, lasso, move), ``result`` (the last finished Task, or None).
+    Event: ``on_result(callback, remove=False)`` — ``callback(task)`` for each finished result
+    (after it is shown beside the source); the ``on_result=`` keyword registers one.
     """
+
+    mode = traitlets.Unicode("inpaint", help="inpaint | reposition")
+    tool = traitlets.Unicode("brush", help="brush | eraser | rect | lasso | move")
+    result = traitlets.Instance(Task, allow_none=True, help="the last finished edit")
 
     def __init__(self, image_or_task: Any = None, *, image: Any = None, index: int | None = None, client: Any = None,
                  progress: ProgressView | None = None, on_result: Callable[[Task], Any] | None = None,
@@ -99,19 +113,20 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, widgets.VBox):
         import mjnb
 
         self.display_size = display_size
-        self.on_result = on_result
+        self._result_event = Event()
+        if on_result is not None:
+            self._result_event.register(on_result)
+        self._owned: list[Any] = []  # AsyncClients made here, closed with the editor
         self._sync_client = client if isinstance(client, mjnb.Client) else None
-        self.client = as_async_client(client) or (progress.client if progress is not None else default_client())
+        self.client = as_async_client(client, self._owned) or (
+            progress.client if progress is not None else default_client(owned=self._owned))
         self._own_progress = progress is None
         self.progress = progress if progress is not None else ProgressView(client=self.client)
         self.task: Task | None = None
         self.index: int | None = None
         self.image: Image.Image | None = None
         self.history = MaskCommands((1, 1))
-        self.mode = "inpaint"
-        self.tool = "brush"
-        self.event_counts: Counter = Counter()  # every canvas event received, by kind
-        self.result: Task | None = None
+        self.event_counts: Counter[str] = Counter()  # every canvas event received, by kind
         self.last_job: Job | None = None
         self.loading: Handle | None = None
         self._canvas, self._box = (1, 1), Box(0, 0, 1, 1)
@@ -124,7 +139,9 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, widgets.VBox):
         self.controls = c = Controls()
         self.layers = Layers((display_size, display_size))
         self._wire()
-        children = [stylesheet(), c.mode_row, c.paint_row, c.slider_row, c.place_row, self.layers.multi,
+        beside = widgets.HBox([self.layers.multi, c.result_panel], layout=widgets.Layout(flex_flow="row wrap",
+                                                                                         align_items="flex-start"))
+        children = [stylesheet(), c.mode_row, c.paint_row, c.slider_row, c.place_row, beside,
                     c.status, c.submit_row, c.reason]
         if self._own_progress:
             children.append(self.progress)
@@ -158,7 +175,7 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, widgets.VBox):
         c.clear.on_click(lambda _: self._guarded(self.clear))
         c.centre.on_click(lambda _: self._guarded(self.centre_image))
         c.submit.on_click(lambda _: self._guarded(self.submit))
-        c.edit_result.on_click(lambda _: self._guarded(self.edit_result))
+        c.edit_result.on_click(lambda _: self._guarded(self.continue_from_result))
         c.brush_size.observe(lambda _: self._preview_brush(), "value")
         c.opacity.observe(lambda _: self._redraw(overlay=True), "value")
         c.feather.observe(lambda _: self._say_mask(), "value")
@@ -271,12 +288,26 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, widgets.VBox):
 
     # -- tools and modes ------------------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:
+        """Choose a tool: brush, eraser, rect, lasso (inpaint mode) or move (reposition mode).
+
+        Raises:
+            ValidationError: ``name`` is not one of those.
+        """
+        self.tool = name
+        self._sync_controls()
+
+    @traitlets.validate("tool")
+    def _check_tool(self, proposal: dict[str, Any]) -> str:
+        name: str = proposal["value"]
         if name not in TOOLS:
             raise ValidationError(f"tool: {name!r} is not allowed; use one of {', '.join(TOOLS)}", field="tool")
-        wanted_mode = "reposition" if name == "move" else "inpaint"
+        return name
+
+    @traitlets.observe("tool")
+    def _tool_changed(self, change: dict[str, Any]) -> None:
+        wanted_mode = "reposition" if change["new"] == "move" else "inpaint"
         if wanted_mode != self.mode:
-            self.set_mode(wanted_mode)
-        self.tool = name
+            self.mode = wanted_mode
         self._sync_controls()
 
     def _tool_toggled(self, name: str, on: bool) -> None:
@@ -291,12 +322,25 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, widgets.VBox):
         """``"inpaint"`` (paint a mask) or ``"reposition"`` (place the image on a larger canvas).
 
         Both modes are always open (the exports work on any dialect); Submit is what a dialect
-        may lack, and it is then disabled with the reason.
+        may lack, and it is then disabled with the reason.  Same as ``editor.mode = mode``.
+
+        Raises:
+            ValidationError: ``mode`` is neither.
         """
+        self.mode = mode
+        self._sync_controls()
+
+    @traitlets.validate("mode")
+    def _check_mode(self, proposal: dict[str, Any]) -> str:
+        mode: str = proposal["value"]
         if mode not in MODES:
             raise ValidationError(f"mode: {mode!r} is not allowed; use 'inpaint' or 'reposition'", field="mode")
+        return mode
+
+    @traitlets.observe("mode")
+    def _mode_changed(self, change: dict[str, Any]) -> None:
+        mode = change["new"]
         self._gesture = None
-        self.mode = mode
         self.tool = "move" if mode == "reposition" else ("brush" if self.tool == "move" else self.tool)
         self._show_mode()
         if self.image is not None:
@@ -483,9 +527,13 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, widgets.VBox):
         self._say(f"The exported mask is grown by {c.grow.value} px and feathered by {c.feather.value} px.")
 
     def close(self) -> None:
+        """Close the editor, its canvases, its own ProgressView and the AsyncClients it made."""
         layers = getattr(self, "layers", None)  # absent when the constructor refused its arguments
         if layers is not None:
             layers.close()
+        if getattr(self, "_own_progress", False):
+            self.progress.close()
+        close_clients(getattr(self, "_owned", []))
         super().close()
 
     def __repr__(self) -> str:

@@ -65,8 +65,21 @@ class Controls:
                                                layout=widgets.Layout(width="60%", height="3.2em")), "mjnb-edit-prompt")
         self.submit = classes(widgets.Button(description="Submit", icon="send", button_style="primary", layout=_auto()),
                               "mjnb-edit-submit")
-        self.edit_result = _button("Edit result", "paint-brush", "mjnb-edit-result", "Load the result here for another round")
+        self.edit_result = _button("Continue from result", "arrow-circle-right", "mjnb-edit-result",
+                                   "Edit the result next: it replaces the source on the canvas, with a fresh mask")
         self.edit_result.layout.display = "none"
+        # The before/after view: the canvas is the before, this panel the after.
+        self.result_title = classes(widgets.HTML("<b>Result</b>"), "mjnb-result-title")
+        self.result_image = classes(widgets.Image(format="png", layout=widgets.Layout(
+            max_width="512px", max_height="512px", object_fit="contain")), "mjnb-result-image")
+        self.result_pick = classes(widgets.ToggleButtons(
+            options=[("1", 0), ("2", 1), ("3", 2), ("4", 3)], value=0, description="Continue from",
+            tooltips=[f"Continue from image {i} of the result" for i in range(1, 5)],
+            style={"button_width": "2.5em", "description_width": "initial"},
+            layout=widgets.Layout(display="none")), "mjnb-result-pick")
+        self.result_panel = classes(widgets.VBox(
+            [self.result_title, self.result_image, self.result_pick, self.edit_result],
+            layout=widgets.Layout(display="none", margin="0 0 0 12px")), "mjnb-result")
         self.status = classes(widgets.HTML(""), "mjnb-edit-status")
         self.reason = classes(widgets.HTML(""), "mjnb-edit-reason")
         row = dict(flex_flow="row wrap", align_items="center")

@@ -9,15 +9,16 @@ will be sent and a test can check it; it uses the same encoders as the client.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .. import images
 from .._errors import UnsupportedOperation, ValidationError
 from .._models import Task
-from ._progress import Job
+from ._media import montage
+from ._progress import Job, plain_reason
 from ._runner import Handle, ui_lock
 
-__all__ = ["Plan", "plan", "payload", "MASK_WIRE", "EDIT_TAKES_MASK", "edit_takes_mask", "SubmitMixin"]
+__all__ = ["Plan", "plan", "payload", "MASK_WIRE", "EDIT_TAKES_MASK", "edit_takes_mask", "SubmitMixin", "result_count"]
 
 #: The mask field and encoding each dialect uses for inpaint (Vary Region) and edits.
 MASK_WIRE: dict[str, tuple[str, str]] = {
@@ -163,17 +164,65 @@ class SubmitMixin:
         self._say(f"Submitted: {op} on {self.client.dialect}.")
         return self.last_job
 
+    def on_result(self, callback: Callable[[Task], Any], remove: bool = False) -> None:
+        """Call ``callback(task)`` with each finished edit (after it is shown beside the source);
+        ``remove=True`` unregisters it.  A callback may return an awaitable; an exception it
+        raises is shown in the status line."""
+        self._result_event.register(callback, remove)
+
     def _job_done(self, task: Task) -> Any:
         with ui_lock:
             self.result = task
-            self.controls.edit_result.layout.display = None
-            self._say(f"Done: task {task.id}. “Edit result” loads it here for another round.")
-        return self.on_result(task) if self.on_result is not None else None
+            self._say(f"Done: task {task.id}. The result is beside the source; "
+                      "“Continue from result” edits it next.")
+        return self._show_result(task)
 
-    def edit_result(self) -> Handle | None:
-        """Load the last finished result into the editor; of a grid of four, the first image."""
+    async def _show_result(self, task: Task) -> None:
+        """Fetch the result (the kernel does: bytes, never a URL) and show it beside the canvas."""
+        try:
+            downloaded = await self.client.download(task)
+        except Exception as exc:
+            with ui_lock:
+                self._say(f"Done: task {task.id}, but its image could not be fetched: {plain_reason(exc)}", error=True)
+            raise
+        whole = montage(downloaded) if isinstance(downloaded, list) else downloaded
+        picture = images.thumbnail_png(whole, 1024)
+        c = self.controls
+        with ui_lock:
+            if self.result is task:  # a newer result wins
+                c.result_image.value = picture
+                c.result_pick.layout.display = None if result_count(task) > 1 else "none"
+                c.result_pick.value = 0
+                c.result_panel.layout.display = None
+                c.edit_result.layout.display = None
+        await self._result_event.afire(task, on_error=lambda exc: self._say(plain_reason(exc), error=True))
+
+    def continue_from_result(self, index: int | None = None) -> Handle | None:
+        """Edit the last finished result next: it replaces the source on the canvas, with a fresh mask.
+
+        ``index``: which image of a result with several (a grid of four), 0-based; default: the
+        one picked under the result (the first).  The before/after panel closes.
+
+        Returns:
+            A Handle to await while the image downloads (None when it was loaded at once).
+        Raises:
+            ValidationError: no finished edit yet, or ``index`` out of range.
+        """
         if self.result is None:
             raise ValidationError("result: no finished edit yet", field="result")
         result = self.result
-        grid = len(result.image_urls) > 1 or any(name in result.action_names for name in ("U1", "U2", "U3", "U4"))
-        return self.load(result, index=0 if grid else None)
+        count = result_count(result)
+        if index is None:
+            index = self.controls.result_pick.value if count > 1 else None
+        elif not (isinstance(index, int) and 0 <= index < max(count, 1)):
+            raise ValidationError(f"index: {index!r} is not allowed; use 0–{max(count, 1) - 1}", field="index")
+        handle = self.load(result, index=index if count > 1 else None)
+        self.controls.result_panel.layout.display = "none"
+        return handle
+
+
+def result_count(task: Task) -> int:
+    """How many images a result holds: 4 for a grid, the separate images, else 1."""
+    if len(task.image_urls) > 1:
+        return len(task.image_urls)
+    return 4 if any(name in task.action_names for name in ("U1", "U2", "U3", "U4")) else 1

@@ -11,10 +11,12 @@ import html
 from typing import Any, Callable
 
 import ipywidgets as widgets
+import traitlets
 
 from .. import _prompt
 from .._errors import ValidationError
-from ._style import classes, stylesheet
+from ._events import Event
+from ._style import classes, error_html, stylesheet
 
 __all__ = ["PromptForm", "ASPECT_PRESETS", "SPEEDS"]
 
@@ -55,8 +57,14 @@ def _placeholder(name: str) -> str:
     return {"no": "words to leave out, comma-separated", "p": "profile code (optional)"}.get(name, "URL(s) or code")
 
 
-class PromptForm(widgets.VBox):
+class PromptForm(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Build a Midjourney prompt with controls; ``form.prompt`` is the result.
+
+    Traits (``observe`` / ``link`` them): ``prompt`` — the final prompt (str; assigning one
+    loads it into the form, as ``set_prompt`` does); ``value`` — the form as data (dict: prompt,
+    text, image_urls, params, mode, dialect, errors, valid), read-only.
+    Event: ``on_submit(callback, remove=False)`` — ``callback(value)`` when Submit is pressed on
+    a valid form; the ``on_submit=`` keyword registers one.
 
     >>> form = PromptForm.from_prompt("a lighthouse at dusk --ar 3:2 --s 250")
     >>> form.prompt
@@ -64,11 +72,18 @@ class PromptForm(widgets.VBox):
     >>> form.on_submit(lambda value: print(value["prompt"], value["mode"]))
     """
 
-    def __init__(self, dialect: str = "mjproxy", prompt: str = "", **kw: Any) -> None:
+    prompt = traitlets.Unicode("", help="the final prompt")
+    value = traitlets.Dict(help="the form as data (read-only)")
+
+    def __init__(self, dialect: str = "mjproxy", prompt: str = "", *,
+                 on_submit: Callable[[dict[str, Any]], Any] | None = None, **kw: Any) -> None:
         self.dialect = dialect
-        self._callbacks: list[Callable[[dict], Any]] = []
+        self._submit_event = Event()
+        if on_submit is not None:
+            self._submit_event.register(on_submit)
         self._errors: dict[str, str] = {}
         self._value: dict[str, Any] = {}
+        self._publishing = False  # set while the form itself writes ``prompt`` / ``value``
         self._quiet = False  # set while several controls change at once (from_prompt)
         self.controls: dict[str, widgets.Widget] = {}
         self._messages: dict[str, widgets.HTML] = {}
@@ -260,19 +275,28 @@ class PromptForm(widgets.VBox):
             control = self.controls[name]
             (control.add_class if error else control.remove_class)("mjnb-invalid")
         self.final_prompt.value = value["prompt"]
+        self._publishing = True
+        try:
+            self.value = dict(value)
+            self.prompt = value["prompt"]
+        finally:
+            self._publishing = False
         mode = value["mode"]
         self.mode_note.value = f"<small>speed <b>{html.escape(mode, quote=False)}</b> is sent as the job's mode</small>" if mode else ""
         self.submit_button.disabled = not value["valid"]
 
-    @property
-    def value(self) -> dict[str, Any]:
-        """The form as data: prompt, text, image_urls, params, mode, dialect, errors, valid."""
-        return dict(self._value)
+    @traitlets.validate("value")
+    def _value_is_read_only(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        if not self._publishing:
+            raise ValidationError("value: the form's value is read-only; assign form.prompt or use set_prompt()",
+                                  field="value")
+        result: dict[str, Any] = proposal["value"]
+        return result
 
-    @property
-    def prompt(self) -> str:
-        """The final prompt string (``[image URLs…] text --param value …``)."""
-        return self._value["prompt"]
+    @traitlets.observe("prompt")
+    def _prompt_assigned(self, change: dict[str, Any]) -> None:
+        if not self._publishing:
+            self.set_prompt(change["new"])  # ``form.prompt = "…"`` (or a link) loads it into the form
 
     @property
     def errors(self) -> dict[str, str]:
@@ -378,9 +402,10 @@ class PromptForm(widgets.VBox):
             self.controls["speed"].tooltip = f"{dialect} takes: {', '.join(allowed)}"
         self._refresh()
 
-    def on_submit(self, callback: Callable[[dict], Any]) -> None:
-        """Call ``callback(form.value)`` when Submit is pressed with a valid form."""
-        self._callbacks.append(callback)
+    def on_submit(self, callback: Callable[[dict[str, Any]], Any], remove: bool = False) -> None:
+        """Call ``callback(form.value)`` when Submit is pressed with a valid form; ``remove=True``
+        unregisters it.  An exception it raises is shown under Submit; the form keeps its text."""
+        self._submit_event.register(callback, remove)
 
     def submit(self) -> None:
         """What pressing Submit does (refused while the form is invalid)."""
@@ -390,12 +415,10 @@ class PromptForm(widgets.VBox):
             self.message.value = html.escape(first, quote=False)
             return
         self.message.value = ""
-        value = self.value
-        for callback in self._callbacks:
-            try:
-                callback(value)
-            except Exception as exc:  # keep the form and its text: say what went wrong
-                self.message.value = f"<span style='color:#dc2626'>{html.escape(str(exc), quote=False)}</span>"
+        self._submit_event.fire(dict(self.value), on_error=self._failed)
+
+    def _failed(self, exc: Exception) -> None:
+        self.message.value = error_html(str(exc))  # keep the form and its text: say what went wrong
 
     def __repr__(self) -> str:
         return f"PromptForm(dialect={self.dialect!r}, prompt={self.prompt!r})"

@@ -1,8 +1,8 @@
-"""Gallery: a finished task's image, its four sub-images, a button per follow-up, Save, Edit.
+"""Gallery: a finished task's image (or video), its four sub-images, a button per follow-up, Save, Edit, Lineage.
 
-The image is fetched by the kernel (``client.download``) and shown from bytes: the browser
-never sees a provider URL, so it works on Binder and behind proxies, and old outputs survive
-expiring links.
+The image is fetched by the kernel (``client.download``; a video with ``client.download_video``)
+and shown from bytes: the browser never sees a provider URL, so it works on Binder and behind
+proxies, and old outputs survive expiring links.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 import ipywidgets as widgets
+import traitlets
 
 from .. import _prompt
 from .._errors import ValidationError
 from .._models import Action, Task, TaskStatus
-from ._progress import ProgressView, plain_reason
-from ._runner import Handle, as_async_client, client_for, default_client, spawn, ui_lock
-from ._style import classes, stylesheet
+from ._events import Event
+from ._media import display_bytes, montage
+from ._progress import Job, ProgressView, plain_reason
+from ._runner import Handle, as_async_client, client_for, close_clients, default_client, spawn, ui_lock
+from ._style import action_icon, action_text, classes, stylesheet
 
 __all__ = ["Gallery", "png_metadata", "action_class"]
 
@@ -49,59 +52,74 @@ def png_metadata(task: Task, index: int | None = None) -> dict[str, Any]:
     return meta
 
 
-def _display_bytes(image: Any) -> tuple[bytes, str]:
-    """Bytes for a widgets.Image: JPEG for photos (small), PNG when there is transparency."""
-    from .. import images
-
-    if image.mode in ("RGBA", "LA", "P"):
-        return images.to_png(image), "png"
-    return images.to_jpeg(image), "jpeg"
-
-
-def _montage(parts: list[Any]) -> Any:
-    """Separate images (EvoLink sends up to four) side by side in a 2-column grid, for the overview."""
-    from PIL import Image
-
-    width = max(p.width for p in parts)
-    height = max(p.height for p in parts)
-    rows = (len(parts) + 1) // 2
-    sheet = Image.new("RGB", (width * 2, height * rows), "white")
-    for i, part in enumerate(parts):
-        sheet.paste(part.convert("RGB"), ((i % 2) * width, (i // 2) * height))
-    return sheet
-
-
-class Gallery(widgets.VBox):
+class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Show a task's result and act on it.
 
-    ``gallery.show(task)`` (awaitable) fetches and shows the image; ``gallery.selected`` is the
-    chosen sub-image (0-based) or None for the whole; ``gallery.on_edit(task, image)`` is what
-    "Edit on canvas" calls (by default it opens ``CanvasEditor`` under the gallery).
+    ``gallery.show(task)`` (awaitable) fetches and shows the image, or the video of a video task.
+
+    Traits (``observe`` / ``link`` them): ``task`` — the Task shown (setting it shows it, as
+    ``show`` does); ``selected`` — the chosen sub-image, 0-based, or None for the whole result.
+
+    Events (``on_<event>(callback, remove=False)``): ``on_action(task, action)`` after a
+    follow-up of ``task`` was submitted; ``on_edit(task, image)`` for "Edit on canvas" and
+    Vary (Region) — with no callback the canvas editor opens under the gallery;
+    ``on_lineage(task)`` for the Lineage button (shown only while a callback is registered).
+    Constructor keywords of the same names register one each.
     """
 
-    def __init__(self, task: Task | None = None, client: Any = None, progress: ProgressView | None = None, **kw: Any) -> None:
+    task = traitlets.Instance(Task, allow_none=True, help="the Task shown")
+    selected = traitlets.Int(None, allow_none=True, help="the chosen sub-image (0-based) or None")
+
+    def __init__(self, task: Task | None = None, client: Any = None, progress: ProgressView | None = None, *,
+                 on_action: Callable[[Task, Action], Any] | None = None,
+                 on_edit: Callable[[Task, Any], Any] | None = None,
+                 on_lineage: Callable[[Task], Any] | None = None, **kw: Any) -> None:
+        self._owned: list[Any] = []  # AsyncClients made here, closed with the gallery
         if client is None and progress is None and task is not None:
-            client = default_client(task.dialect)  # a task alone: talk to its own dialect
-        self._client = as_async_client(client)
+            client = default_client(task.dialect, self._owned)  # a task alone: talk to its own dialect
+        self._client = as_async_client(client, self._owned)
         self._own_progress = progress is None
         self.progress = progress if progress is not None else ProgressView(client=self._client)
-        self.task: Task | None = None
         self.image: Any = None  # the whole result, a PIL image
         self.images: list[Any] = []  # the separate images (the four of a grid), PIL
-        self.selected: int | None = None
-        self.on_edit: Callable[[Task, Any], Any] = self._open_editor
+        self.video: bytes | None = None  # the MP4 of a video task, once fetched
+        self._action_event, self._edit_event, self._lineage_event = Event(), Event(), Event()
+        self._internal = False  # set while the gallery itself changes ``task``
         self._trail: list[Task] = []  # tasks shown before, for Back
         self.loading: Handle | None = None
         self._other_clients: dict[str, Any] = {}
         self._build()
-        children = [stylesheet(), self.info, self.main_image, self.thumbs, self.actions, self.action_prompt_box,
-                    self.tools, self.message, self.editor_area]
+        children = [stylesheet(), self.info, self.main_image, self.video_box, self.thumbs, self.actions,
+                    self.action_prompt_box, self.tools, self.message, self.editor_area]
         if self._own_progress:
-            children.insert(5, self.progress)
+            children.insert(6, self.progress)
         super().__init__(children, **kw)
         classes(self, "mjnb-gallery")
+        for register, callback in ((self.on_action, on_action), (self.on_edit, on_edit), (self.on_lineage, on_lineage)):
+            if callback is not None:
+                register(callback)
         if task is not None:
             self.show(task)
+
+    # -- events ---------------------------------------------------------------------------------
+    def on_action(self, callback: Callable[[Task, Action], Any], remove: bool = False) -> None:
+        """Call ``callback(task, action)`` after a follow-up ``action`` of ``task`` is submitted
+        (its job is ``gallery.progress.jobs[-1]``); ``remove=True`` unregisters it."""
+        self._action_event.register(callback, remove)
+
+    def on_edit(self, callback: Callable[[Task, Any], Any], remove: bool = False) -> None:
+        """Call ``callback(task, image)`` for "Edit on canvas" and Vary (Region) instead of opening
+        the editor under the gallery; ``image`` is the chosen PIL image.  ``remove=True`` unregisters."""
+        self._edit_event.register(callback, remove)
+
+    def on_lineage(self, callback: Callable[[Task], Any], remove: bool = False) -> None:
+        """Call ``callback(task)`` when Lineage is pressed (the button shows while one is registered)."""
+        self._lineage_event.register(callback, remove)
+        self.lineage_button.layout.display = None if self._lineage_event else "none"
+
+    def _failed(self, exc: Exception) -> None:
+        with ui_lock:
+            self.message.value = f"<span class='mjnb-error'>{html.escape(plain_reason(exc), quote=False)}</span>"
 
     # -- construction ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -110,6 +128,13 @@ class Gallery(widgets.VBox):
             widgets.Image(layout=widgets.Layout(max_width="100%", max_height="640px", object_fit="contain", display="none")),
             "mjnb-gallery-image",
         )
+        self.video_player = classes(widgets.Video(format="mp4", autoplay=False, loop=True, controls=True,
+                                                  layout=widgets.Layout(max_width="100%", max_height="640px")),
+                                    "mjnb-gallery-video")
+        self.video_thumbnail = classes(widgets.Image(layout=widgets.Layout(width="120px", object_fit="contain",
+                                                                           display="none")), "mjnb-video-thumbnail")
+        self.video_box = widgets.HBox([self.video_thumbnail, self.video_player],
+                                      layout=widgets.Layout(align_items="flex-start", display="none"))
         self.thumbs = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap"))
         self.actions = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap"))
         self.action_prompt = classes(widgets.Text(description="Prompt", layout=widgets.Layout(width="60%")), "mjnb-action-prompt")
@@ -124,44 +149,86 @@ class Gallery(widgets.VBox):
         self.edit_button = classes(widgets.Button(description="Edit on canvas", icon="paint-brush", disabled=True),
                                    "mjnb-edit")
         self.edit_button.on_click(lambda _: self._edit_clicked())
+        self.lineage_button = classes(
+            widgets.Button(description="Lineage", icon="sitemap", disabled=True, layout=widgets.Layout(display="none"),
+                           tooltip="Where this result comes from and what was made from it"),
+            "mjnb-lineage",
+        )
+        self.lineage_button.on_click(lambda _: self._lineage_clicked())
         self.back_button = classes(widgets.Button(description="Back", icon="arrow-left", layout=widgets.Layout(display="none")),
                                    "mjnb-back")
         self.back_button.on_click(lambda _: self.back())
-        self.tools = widgets.HBox([self.save_path, self.save_button, self.edit_button, self.back_button],
+        self.tools = widgets.HBox([self.save_path, self.save_button, self.edit_button, self.lineage_button, self.back_button],
                                   layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.message = classes(widgets.HTML(""), "mjnb-message")
         self.editor_area = classes(widgets.VBox([]), "mjnb-editor-area")
 
     @property
     def client(self) -> Any:
+        """The AsyncClient follow-ups and downloads use."""
         if self._client is None:
             self._client = self.progress.client
         return self._client
 
     @client.setter
     def client(self, value: Any) -> None:
-        self._client = as_async_client(value)
+        self._client = as_async_client(value, self._owned)
         if self._own_progress:
             self.progress.client = self._client
 
     # -- showing a task ---------------------------------------------------------------------------
     def show(self, task: Task) -> Handle:
-        """Show ``task`` (its image is fetched by the kernel); await the result to know it is in."""
+        """Show ``task``: its image (or video) is fetched by the kernel.
+
+        Returns:
+            A Handle: ``await`` it to know the image is in (it gives the task back).
+        Raises:
+            TypeError: ``task`` is not a :class:`~mjnb.Task`.
+        """
         if not isinstance(task, Task):
             raise TypeError(f"task: expected a mjnb.Task, got {type(task).__name__}")
+        previous = self.task
+        self._set_task(task)
+        return self._present(task, previous)
+
+    def _set_task(self, task: Task | None) -> None:
+        was, self._internal = self._internal, True
+        try:
+            self.task = task
+        finally:
+            self._internal = was
+
+    @traitlets.observe("task")
+    def _task_assigned(self, change: dict[str, Any]) -> None:
+        if self._internal:
+            return
+        if change["new"] is None:
+            self._trail.clear()
+            self._reset(None)
+        else:
+            self._present(change["new"], change["old"])  # ``gallery.task = t`` (or a link) shows t
+
+    def _reset(self, task: Task | None) -> None:
         with ui_lock:
-            if self.task is not None and self.task.id != task.id:
-                self._trail.append(self.task)
-            self.task, self.image, self.images, self.selected = task, None, [], None
-            self.info.value = self._info_html(task)
-            self.save_path.value = f"./mjnb-{task.id}.png"
+            self.image, self.images, self.video, self.selected = None, [], None, None
+            self.info.value = self._info_html(task) if task else "<i>No result yet: submit a prompt.</i>"
+            self.save_path.value = f"./mjnb-{task.id}.png" if task else ""
             self.save_button.disabled = self.edit_button.disabled = True
-            self.main_image.layout.display = "none"
+            self.lineage_button.disabled = task is None
+            self.main_image.layout.display = self.video_box.layout.display = "none"
+            self.video_thumbnail.layout.display = "none"
             self.thumbs.children = ()
-            self.actions.children = tuple(self._action_button(a) for a in task.actions)
+            self.actions.children = tuple(self._action_button(a) for a in task.actions) if task else ()
             self.action_prompt_box.layout.display = "none"
             self.back_button.layout.display = None if self._trail else "none"
-            self.message.value = "loading the image…" if (task.image_url or task.image_urls) else ""
+            has_media = task is not None and bool(task.image_url or task.image_urls or task.video_urls)
+            self.message.value = ("loading the video…" if task.is_video else "loading the image…") if (
+                task is not None and has_media) else ""
+
+    def _present(self, task: Task, previous: Task | None, remember: bool = True) -> Handle:
+        if remember and previous is not None and previous.id != task.id:
+            self._trail.append(previous)
+        self._reset(task)
         if self.loading is not None and not self.loading.done():
             self.loading.cancel()  # a newer task wins
         if task.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
@@ -179,46 +246,41 @@ class Gallery(widgets.VBox):
     def _show_if_current(self, task: Task) -> Callable[[Task], Any]:
         def show(final: Task) -> Any:
             if self.task is not None and self.task.id == task.id:  # the user has not moved on
-                self.task = None  # replace the running snapshot, do not stack it under Back
-                return self.show(final)
+                self._set_task(final)  # replace the running snapshot, do not stack it under Back
+                return self._present(final, None)
             return None
 
         return show
 
     def back(self) -> Handle | None:
-        """Show the task shown before this one."""
+        """Show the task shown before this one (None when there is none)."""
         if not self._trail:
             return None
         previous = self._trail.pop()
-        self.task = None  # so that show() does not push the current one back
-        return self.show(previous)
+        self._set_task(previous)
+        return self._present(previous, None, remember=False)
 
     async def _load(self, task: Task) -> Task:
+        if task.is_video:
+            return await self._load_video(task)
+        if not (task.image_url or task.image_urls):
+            self._say_no_media(task)
+            return task
         from .. import images as image_tools
 
-        if not (task.image_url or task.image_urls):
-            if not task.done:
-                with ui_lock:
-                    self.message.value = html.escape(f"The task is {task.status.value}: no image yet.", quote=False)
-            elif not task.succeeded:
-                with ui_lock:
-                    self.message.value = html.escape(plain_reason(task), quote=False)
-            return task
         try:
             result = await client_for(self.client, task.dialect, self._other_clients).download(task)
             if isinstance(result, list):
                 subs = result
-                whole = subs[0] if len(subs) == 1 else _montage(subs)
+                whole = subs[0] if len(subs) == 1 else montage(subs)
             else:
                 whole = result
                 is_grid = bool(_GRID_ACTIONS & set(task.action_names)) or len(task.image_urls) == 4
                 subs = image_tools.split_grid(whole) if is_grid else []
-            shown = _display_bytes(whole)
+            shown = display_bytes(whole)
             thumbs = [image_tools.thumbnail_png(img, 160) for img in subs] if len(subs) > 1 else []
         except Exception as exc:
-            with ui_lock:
-                if self.task is task:
-                    self.message.value = html.escape(f"Could not fetch the image: {plain_reason(exc)}", quote=False)
+            self._say_fetch_failed(task, "image", exc)
             raise
         with ui_lock:
             if self.task is not task:  # another task was shown meanwhile
@@ -233,6 +295,46 @@ class Gallery(widgets.VBox):
             self.edit_button.disabled = False
             self.message.value = ""
         return task
+
+    async def _load_video(self, task: Task) -> Task:
+        """A video task: the MP4 in a ``widgets.Video`` (bytes), its first thumbnail beside it."""
+        from .. import images as image_tools
+
+        client = client_for(self.client, task.dialect, self._other_clients)
+        try:
+            data: bytes = await client.download_video(task)
+            still = None
+            if task.thumbnail_urls:
+                picture = await client.download(task.evolve(image_url=task.thumbnail_urls[0], image_urls=(),
+                                                            video_urls=()))
+                still = image_tools.thumbnail_png(picture[0] if isinstance(picture, list) else picture, 240)
+        except Exception as exc:
+            self._say_fetch_failed(task, "video", exc)
+            raise
+        with ui_lock:
+            if self.task is not task:
+                return task
+            self.video = data
+            self.video_player.value = data
+            if still is not None:
+                self.video_thumbnail.format, self.video_thumbnail.value = "png", still
+                self.video_thumbnail.layout.display = None
+            self.video_box.layout.display = None
+            self.message.value = ""
+        return task
+
+    def _say_no_media(self, task: Task) -> None:
+        with ui_lock:
+            if not task.done:
+                self.message.value = html.escape(f"The task is {task.status.value}: no image yet.", quote=False)
+            elif not task.succeeded:
+                self.message.value = html.escape(plain_reason(task), quote=False)
+
+    def _say_fetch_failed(self, task: Task, what: str, exc: BaseException) -> None:
+        with ui_lock:
+            if self.task is task:
+                text = html.escape(f"Could not fetch the {what}: {plain_reason(exc)}", quote=False)
+                self.message.value = f"<span class='mjnb-error'>{text}</span>"
 
     @staticmethod
     def _info_html(task: Task) -> str:
@@ -258,13 +360,29 @@ class Gallery(widgets.VBox):
         return button
 
     def select(self, index: int | None) -> None:
-        """Choose sub-image ``index`` (0-based) — Save and Edit then use it — or None for all."""
+        """Choose sub-image ``index`` (0-based) — Save and Edit then use it — or None for all.
+
+        Raises:
+            ValidationError: ``index`` is not one of the shown sub-images.
+        """
+        self.selected = index
+
+    @traitlets.validate("selected")
+    def _check_selected(self, proposal: dict[str, Any]) -> int | None:
+        index: int | None = proposal["value"]
         if index is not None and not (0 <= index < len(self.images)):
-            raise ValidationError(f"index: {index!r} is not allowed; use 0–{len(self.images) - 1} or None", field="index")
+            allowed = f"0–{len(self.images) - 1} or None" if self.images else "None (no sub-images are shown)"
+            raise ValidationError(f"selected: {index!r} is not allowed; use {allowed}", field="selected")
+        return index
+
+    @traitlets.observe("selected")
+    def _selected_changed(self, change: dict[str, Any]) -> None:
+        index = change["new"]
+        image = self.current_image()
         with ui_lock:
-            self.selected = index
-            data, fmt = _display_bytes(self.current_image())
-            self.main_image.format, self.main_image.value = fmt, data
+            if image is not None:
+                data, fmt = display_bytes(image)
+                self.main_image.format, self.main_image.value = fmt, data
             for i, box in enumerate(self.thumbs.children[: len(self.images)]):
                 (box.add_class if i == index else box.remove_class)("mjnb-subimage-selected")
                 box.children[1].button_style = "info" if i == index else ""
@@ -280,23 +398,42 @@ class Gallery(widgets.VBox):
 
     # -- follow-ups ---------------------------------------------------------------------------
     def _action_button(self, action: Action) -> widgets.Button:
-        button = widgets.Button(description=action.label or action.name, layout=widgets.Layout(width="auto"),
+        text = action_text(action)
+        button = widgets.Button(description=text, icon=action_icon(action), layout=widgets.Layout(width="auto"),
                                 tooltip=self._action_tooltip(action))
         classes(button, "mjnb-action", action_class(action.name))
         button._mjnb_action = action
-        button.on_click(lambda _: self.run_action(action))
+        button.on_click(lambda _: self._guarded(self.run_action, action))
         return button
+
+    def _guarded(self, do: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return do(*args)
+        except Exception as exc:  # a button press has no caller to raise to: say it where the user looks
+            self._failed(exc)
+            return None
 
     @staticmethod
     def _action_tooltip(action: Action) -> str:
+        what = f"{action_text(action)} ({action.label})" if action.label and action.label != action_text(action) else (
+            action_text(action))
         if action.name in _MASK_ACTIONS:
-            return f"{action.name}: paint the region on the canvas editor"
+            return f"{what}: paint the region on the canvas editor"
         target = f" on image {action.index + 1}" if action.index is not None else ""
-        return f"{action.name}{target}" + (" (asks for a prompt)" if action.needs_input else "")
+        return f"{what}{target}" + (" (asks for a prompt)" if action.needs_input else "")
 
     def run_action(self, action: Action | str, prompt: str | None = None) -> Any:
-        """Submit a follow-up of the shown task through the ProgressView (returns the Job);
-        mask follow-ups open the editor, prompt follow-ups ask for the prompt first."""
+        """Submit a follow-up of the shown task through the ProgressView.
+
+        ``action``: an :class:`~mjnb.Action` of the task or its name (``"U1"``, ``"pan_left"`` …).
+        Mask follow-ups (Vary (Region)) fire ``on_edit`` (by default: open the editor); follow-ups
+        that need a prompt ask for it first (returns None).
+
+        Returns:
+            The :class:`Job`, the editor (mask follow-ups), or None (asking for a prompt).
+        Raises:
+            ValidationError: no task is shown, or it does not offer ``action``.
+        """
         task = self.task
         if task is None:
             raise ValidationError("action: no task is shown", field="action")
@@ -304,17 +441,19 @@ class Gallery(widgets.VBox):
         if chosen.name in _MASK_ACTIONS:
             if chosen.index is not None and self.images:
                 self.select(chosen.index)
-            return self.on_edit(task, self.current_image())
+            return self._edit(task, self.current_image())
         if chosen.needs_input and prompt is None:
             self._ask_prompt(chosen)
             return None
-        label = f"{chosen.label or chosen.name} · {task.prompt or task.id}"
+        label = f"{action_text(chosen)} · {task.prompt or task.id}"
 
         def submit(client: Any) -> Any:
             return client.action(task, chosen, prompt=prompt) if prompt is not None else client.action(task, chosen)
 
         client = client_for(self.client, task.dialect, self._other_clients)
-        return self.progress.start(label, submit, on_done=self.show, client=client)
+        job: Job = self.progress.start(label, submit, on_done=self.show, client=client)
+        self._action_event.fire(task, chosen, on_error=self._failed)
+        return job
 
     def _ask_prompt(self, action: Action) -> None:
         prompt = self.task.prompt if self.task and self.task.prompt else ""
@@ -323,7 +462,7 @@ class Gallery(widgets.VBox):
         with ui_lock:
             self._pending_action = action
             self.action_prompt.value = prompt
-            self.action_prompt.description = action.label or action.name
+            self.action_prompt.description = action_text(action)
             self.action_prompt_box.layout.display = None
 
     def _send_with_prompt(self) -> Any:
@@ -331,15 +470,19 @@ class Gallery(widgets.VBox):
         if action is None:
             return None
         self.action_prompt_box.layout.display = "none"
-        try:
-            return self.run_action(action, prompt=self.action_prompt.value.strip())
-        except Exception as exc:
-            self.message.value = html.escape(plain_reason(exc), quote=False)
-            return None
+        return self._guarded(self.run_action, action, self.action_prompt.value.strip())
 
-    # -- save and edit ---------------------------------------------------------------------------
+    # -- save, edit, lineage ---------------------------------------------------------------------
     def save(self, path: str | Path | None = None) -> Path:
-        """Write the chosen image as PNG with prompt, parameters and task id; refuses to overwrite."""
+        """Write the chosen image as PNG with prompt, parameters and task id; refuses to overwrite.
+
+        ``path``: a ``.png`` file in an existing folder (default: the "Save to" field).
+
+        Returns:
+            The path written.
+        Raises:
+            ValidationError: nothing shown, not ``.png``, no such folder, or the file exists.
+        """
         from .. import images
 
         if self.task is None or self.image is None:
@@ -358,32 +501,51 @@ class Gallery(widgets.VBox):
         try:
             target = self.save()
         except (ValidationError, OSError) as exc:
-            self.message.value = f"<span style='color:#dc2626'>{html.escape(str(exc), quote=False)}</span>"
+            self.message.value = f"<span class='mjnb-error'>{html.escape(str(exc), quote=False)}</span>"
             return
         width, height = self.current_image().size
         self.message.value = html.escape(f"Saved {target} ({width}×{height}, prompt and task id inside).", quote=False)
 
     def _edit_clicked(self) -> None:
-        if self.task is None or self.image is None:
-            return
-        try:
-            self.on_edit(self.task, self.current_image())
-        except Exception as exc:
-            self.message.value = f"<span style='color:#dc2626'>{html.escape(plain_reason(exc), quote=False)}</span>"
+        if self.task is not None and self.image is not None:
+            self._guarded(self._edit, self.task, self.current_image())
+
+    def _edit(self, task: Task, image: Any) -> Any:
+        """Fire ``on_edit``; with no callback registered, open the editor under the gallery."""
+        if self._edit_event:
+            found = [r for r in self._edit_event.fire(task, image, on_error=self._failed) if r is not None]
+            return found[-1] if found else None
+        return self._open_editor(task, image)
 
     def _open_editor(self, task: Task, image: Any) -> Any:
-        """The default ``on_edit``: open the canvas editor under the gallery."""
-        try:
-            from . import CanvasEditor  # helper module written alongside; imported on first use
-        except ImportError:
-            self.message.value = html.escape("The canvas editor is not available in this installation.", quote=False)
-            return None
-        editor = CanvasEditor(task, image=image, index=self.selected, client=client_for(self.client, task.dialect, self._other_clients),
-                              progress=self.progress, on_result=self.show)
+        from ._editor import CanvasEditor
+
+        editor = CanvasEditor(task, image=image, index=self.selected, progress=self.progress, on_result=self.show,
+                              client=client_for(self.client, task.dialect, self._other_clients))
         close = widgets.Button(description="Close editor", icon="times", layout=widgets.Layout(width="auto"))
-        close.on_click(lambda _: setattr(self.editor_area, "children", ()))
+
+        def closed(_: Any) -> None:
+            self.editor_area.children = ()
+            editor.close()
+
+        close.on_click(closed)
         self.editor_area.children = (editor, close)
         return editor
+
+    def _lineage_clicked(self) -> None:
+        if self.task is not None:
+            self._lineage_event.fire(self.task, on_error=self._failed)
+
+    def close(self) -> None:
+        """Close the gallery, its own ProgressView and editor, and the AsyncClients it made."""
+        for child in self.editor_area.children:
+            child.close()
+        if self._own_progress:
+            self.progress.close()
+        close_clients(self._owned + list(self._other_clients.values()))
+        self._owned.clear()
+        self._other_clients.clear()
+        super().close()
 
     def __repr__(self) -> str:
         return f"Gallery(task={self.task.id if self.task else None!r}, selected={self.selected!r})"

@@ -3,22 +3,24 @@
 The journal (``client.tasks(local=True)``) works for every dialect and survives kernel
 restarts; the service listing (``client.tasks()``) exists where the dialect has one
 (midjourney-proxy list, new-api ``/api/mj/self``, AceData ``retrieve_batch``).  A click on a
-row fetches the task fresh and hands it to ``history.on_open(task)``.
+row fetches the task fresh, makes it ``history.selected`` and fires ``on_open(task)``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import time
 from typing import Any, Callable
 
 import ipywidgets as widgets
+import traitlets
 
+from .._errors import ValidationError
 from .._models import Page, Task
+from ._events import Event
 from ._progress import plain_reason
-from ._runner import Handle, as_async_client, client_for, default_client, spawn, ui_lock
-from ._style import classes, stylesheet
+from ._runner import Handle, as_async_client, client_for, close_clients, default_client, spawn, ui_lock
+from ._style import classes, error_html, note_html, stylesheet
 
 __all__ = ["History", "day_bounds"]
 
@@ -39,20 +41,31 @@ def _row_text(task: Task) -> str:
     return f"{when} · {task.dialect} · {task.kind or '?'} · {task.status.value}{progress} · {prompt or task.id}"
 
 
-class History(widgets.VBox):
+class History(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Past tasks, newest first, with a text and date filter; a click reopens one.
 
-    ``history.on_open`` is called with the (freshly fetched) task; by default it shows the
-    task in a Gallery under the table.
+    Trait: ``selected`` — the Task last opened (freshly fetched), or None; ``dlink`` it to a
+    Gallery's ``task`` to show what is clicked.  Event: ``on_open(callback, remove=False)`` —
+    ``callback(task)`` when a row is opened; with no callback registered the task is shown in
+    a Gallery under the table.  ``page_size``: rows per page, 1–100.
     """
 
-    def __init__(self, client: Any = None, page_size: int = 10, **kw: Any) -> None:
-        self._client = as_async_client(client) or default_client()
+    selected = traitlets.Instance(Task, allow_none=True, help="the Task last opened")
+
+    def __init__(self, client: Any = None, page_size: int = 10, *, on_open: Callable[[Task], Any] | None = None,
+                 **kw: Any) -> None:
+        if not isinstance(page_size, int) or isinstance(page_size, bool) or not 1 <= page_size <= 100:
+            raise ValidationError(f"page_size: {page_size!r} is not allowed; use a whole number from 1 to 100",
+                                  field="page_size")
+        self._owned: list[Any] = []  # AsyncClients made here, closed with the widget
+        self._client = as_async_client(client, self._owned) or default_client(owned=self._owned)
         self.page_size = page_size
         self.page = 1
         self.current: Page | None = None
         self.tasks: list[Task] = []
-        self.on_open: Callable[[Task], Any] = self._open_in_gallery
+        self._open_event = Event()
+        if on_open is not None:
+            self._open_event.register(on_open)
         self._gallery: Any = None
         self._other_clients: dict[str, Any] = {}
         self.loading: Handle | None = None
@@ -102,8 +115,13 @@ class History(widgets.VBox):
 
     @client.setter
     def client(self, value: Any) -> None:
-        self._client = as_async_client(value)
+        self._client = as_async_client(value, self._owned)
         self._sync_source()
+
+    def on_open(self, callback: Callable[[Task], Any], remove: bool = False) -> None:
+        """Call ``callback(task)`` when a row is opened (``task`` fetched fresh; it may return an
+        awaitable), instead of showing it in the Gallery under the table; ``remove=True`` unregisters."""
+        self._open_event.register(callback, remove)
 
     def _sync_source(self) -> None:
         """Offer the service listing only where the dialect has one."""
@@ -139,7 +157,7 @@ class History(widgets.VBox):
                 page = self._local_between(since, until, text)
         except Exception as exc:
             with ui_lock:
-                self.message.value = f"<span style='color:#dc2626'>{html.escape(plain_reason(exc), quote=False)}</span>"
+                self.message.value = error_html(plain_reason(exc))
             raise
         self._show_page(page)
         return page
@@ -176,7 +194,11 @@ class History(widgets.VBox):
 
     # -- reopening -------------------------------------------------------------------------------
     def reopen(self, task: Task) -> Handle:
-        """Fetch ``task`` fresh from its service and hand it to ``on_open``; awaitable."""
+        """Fetch ``task`` fresh from its service, make it ``selected`` and fire ``on_open``.
+
+        Returns:
+            A Handle; ``await`` it for the fresh Task (the saved one when the service could not answer).
+        """
         self.opening = spawn(lambda: self._open(task))
         return self.opening
 
@@ -187,11 +209,22 @@ class History(widgets.VBox):
                 fresh = await client_for(self.client, task.dialect, self._other_clients).get(task.id)
             except Exception as exc:  # show what the journal knows, and say why it is not fresh
                 with ui_lock:
-                    self.message.value = html.escape(f"Showing the saved record: {plain_reason(exc)}", quote=False)
-        result = self.on_open(fresh)
-        if hasattr(result, "__await__"):
-            await result
+                    self.message.value = note_html(f"Showing the saved record: {plain_reason(exc)}")
+        with ui_lock:
+            self.selected = fresh
+            for row in self.table.children:
+                (row.add_class if row._mjnb_task.id == fresh.id else row.remove_class)("mjnb-history-selected")
+        if self._open_event:
+            await self._open_event.afire(fresh, on_error=self._failed)
+        else:
+            shown = self._open_in_gallery(fresh)
+            if shown is not None:
+                await shown
         return fresh
+
+    def _failed(self, exc: Exception) -> None:
+        with ui_lock:
+            self.message.value = error_html(plain_reason(exc))
 
     def _open_in_gallery(self, task: Task) -> Any:
         from ._gallery import Gallery
@@ -200,6 +233,14 @@ class History(widgets.VBox):
             self._gallery = Gallery(client=self.client)
             self.gallery_area.children = (self._gallery,)
         return self._gallery.show(task)
+
+    def close(self) -> None:
+        """Close the table, its Gallery and the AsyncClients it made."""
+        if self._gallery is not None:
+            self._gallery.close()
+        close_clients(self._owned + list(self._other_clients.values()))
+        self._other_clients.clear()
+        super().close()
 
     def __repr__(self) -> str:
         return f"History(source={self.source.value!r}, page={self.page}, rows={len(self.tasks)})"

@@ -8,15 +8,16 @@ kernel stays free.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from typing import Any, Awaitable, Callable
 
 import ipywidgets as widgets
+import traitlets
 
 from .. import _errors as errors
 from .._models import Task, TaskStatus
-from ._runner import Handle, as_async_client, default_client, spawn, ui_lock
+from ._events import Event
+from ._runner import Handle, as_async_client, close_clients, default_client, spawn, ui_lock
 from ._style import classes, stylesheet
 
 __all__ = ["ProgressView", "Job", "plain_reason", "format_elapsed"]
@@ -161,6 +162,7 @@ class Job:
             if self.task is not None and task.progress is None and self.task.progress is not None and not task.done:
                 task = task.evolve(progress=self.task.progress)  # a blank is old news, not "unknown"
             self.task = task
+            self.view._job_changed()
             words = _STATUS_WORDS.get(task.status, task.status.value)
             if task.progress is not None and task.status is TaskStatus.RUNNING:
                 words = f"{words} {task.progress}%"
@@ -185,8 +187,8 @@ class Job:
 
     def _set_bar(self, value: int | None, style: str) -> None:
         if value is None:
-            self.bar.add_class("mjnb-progress-indeterminate")
-            self.bar.value = 100
+            self.bar.add_class("mjnb-progress-indeterminate")  # the stylesheet stripes the whole bar
+            self.bar.value = 0  # without it (VS Code, Colab) an empty bar: no figure claimed
         else:
             self.bar.remove_class("mjnb-progress-indeterminate")
             self.bar.value = max(0, min(100, int(value)))
@@ -234,18 +236,27 @@ class Job:
                 self._show_error(plain_reason(error))
 
 
-class ProgressView(widgets.VBox):
+class ProgressView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Live rows for the jobs a notebook started; ``start(label, submit)`` adds one.
 
-    >>> view = ProgressView()
+    Traits: ``tasks`` — the latest Task of every job the service accepted, oldest first (a
+    tuple; ``observe`` it or ``dlink`` it).  Events: ``on_done(callback, remove=False)`` —
+    ``callback(task)`` after every job that succeeds (a callback may return an awaitable).
+
+    >>> view = ProgressView(on_done=print)
     >>> job = view.start("a lighthouse", lambda c: c.imagine("a lighthouse --ar 3:2"))
     >>> task = await job.result()
     """
 
-    def __init__(self, client: Any = None, **kw: Any) -> None:
-        self._client = as_async_client(client)
+    tasks = traitlets.Tuple(help="the latest Task of each job, oldest first")
+
+    def __init__(self, client: Any = None, *, on_done: Callable[[Task], Any] | None = None, **kw: Any) -> None:
+        self._owned: list[Any] = []  # AsyncClients made here, closed with the view
+        self._client = as_async_client(client, self._owned)
         self.jobs: list[Job] = []
-        self._listeners: list[Callable[[Task], Any]] = []
+        self._done = Event()
+        if on_done is not None:
+            self._done.register(on_done)
         self.rows = widgets.VBox([])
         self.clear_button = classes(
             widgets.Button(description="Clear finished", icon="broom",
@@ -258,17 +269,26 @@ class ProgressView(widgets.VBox):
 
     @property
     def client(self) -> Any:
+        """The AsyncClient new jobs use (made on first use when none was given)."""
         if self._client is None:
-            self._client = default_client()
+            self._client = default_client(owned=self._owned)
         return self._client
 
     @client.setter
     def client(self, value: Any) -> None:
-        self._client = as_async_client(value)  # running jobs keep the client they started with
+        self._client = as_async_client(value, self._owned)  # running jobs keep the client they started with
 
-    def add_done_listener(self, callback: Callable[[Task], Any]) -> None:
-        """Call ``callback(task)`` after every job that succeeds (the Studio refreshes History)."""
-        self._listeners.append(callback)
+    def on_done(self, callback: Callable[[Task], Any], remove: bool = False) -> None:
+        """Call ``callback(task)`` after every job that succeeds (or stop, with ``remove=True``).
+
+        ``task`` is the final :class:`~mjnb.Task`; a callback may return an awaitable (awaited on
+        the jobs' loop).  An exception it raises is shown in the job's row; the job stays done.
+        """
+        self._done.register(callback, remove)
+
+    def _job_changed(self) -> None:
+        with ui_lock:
+            self.tasks = tuple(job.task for job in self.jobs if job.task is not None)
 
     def start(
         self,
@@ -310,19 +330,23 @@ class ProgressView(widgets.VBox):
         job._finish()
         self._show_clear()
         if task.succeeded:
-            for callback in ([on_done] if on_done else []) + self._listeners:
-                try:
-                    result = callback(task)
-                    if inspect.isawaitable(result):
-                        await result
-                except asyncio.CancelledError:
-                    # A newer show() superseded this one; only our own cancellation propagates.
-                    current = asyncio.current_task()
-                    if current is not None and getattr(current, "cancelling", lambda: 0)():
-                        raise
-                except Exception as exc:  # the job succeeded; only showing it failed
-                    with ui_lock:
-                        job._show_error(f"Done, but showing the result failed: {plain_reason(exc)}")
+            def failed(exc: Exception) -> None:  # the job succeeded; only showing it failed
+                with ui_lock:
+                    job._show_error(f"Done, but showing the result failed: {plain_reason(exc)}")
+
+            callbacks = Event()
+            if on_done is not None:
+                callbacks.register(on_done)
+            for callback in self._done.callbacks:
+                callbacks.register(callback)
+            try:
+                await callbacks.afire(task, on_error=failed)
+            except asyncio.CancelledError:
+                # A newer show() superseded the one a callback awaited; only our own cancellation propagates.
+                current = asyncio.current_task()
+                cancelling = getattr(current, "cancelling", None)  # Python 3.11+; 3.10 cannot tell, so it stops
+                if cancelling is None or cancelling():
+                    raise
         return task
 
     async def _tick(self, job: Job) -> None:
@@ -341,6 +365,14 @@ class ProgressView(widgets.VBox):
             keep = {id(j.row) for j in self.jobs}
             self.rows.children = tuple(r for r in self.rows.children if id(r) in keep)
             self.clear_button.layout.display = "none"
+
+    def close(self) -> None:
+        """Close the view and the AsyncClients it made (running jobs are cancelled first)."""
+        for job in self.jobs:
+            if job.handle is not None and not job.handle.done():
+                job.handle.cancel()
+        close_clients(self._owned)
+        super().close()
 
     def __repr__(self) -> str:
         return f"ProgressView(jobs={len(self.jobs)}, running={sum(not j.done for j in self.jobs)})"

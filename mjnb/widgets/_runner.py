@@ -21,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any, Callable, Coroutine
+from typing import Any, Callable, Coroutine, Generator
 
-__all__ = ["spawn", "Handle", "ui_lock", "as_async_client", "client_for", "default_client"]
+__all__ = ["spawn", "Handle", "ui_lock", "as_async_client", "client_for", "default_client", "close_clients"]
 
 #: Held while widget state is changed, so a background-thread job and a main-thread callback
 #: never interleave their trait updates (re-entrant: a callback may call another).
@@ -46,31 +46,33 @@ def _background_loop() -> asyncio.AbstractEventLoop:
 
 
 class Handle:
-    """A running job: awaitable from any loop, or waited on from a thread with :meth:`wait`."""
+    """A running job: awaitable from any loop, or waited on from a thread with :meth:`wait`.
 
-    def __init__(self, future: concurrent.futures.Future, loop: asyncio.AbstractEventLoop) -> None:
+    ``loop`` is the loop the job runs on; ``future`` the :class:`concurrent.futures.Future`
+    that :func:`asyncio.run_coroutine_threadsafe` gave (cancelling it cancels the job).
+    """
+
+    def __init__(self, future: concurrent.futures.Future[Any], loop: asyncio.AbstractEventLoop) -> None:
         self._future = future
         self.loop = loop
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, Any]:
         return asyncio.wrap_future(self._future).__await__()
 
     def done(self) -> bool:
         return self._future.done()
 
     def cancel(self) -> None:
-        """Stop following the job (the coroutine receives CancelledError)."""
-        if self.loop.is_closed():
-            return
-        self.loop.call_soon_threadsafe(self._cancel_inner)
-
-    def _cancel_inner(self) -> None:
-        task = getattr(self._future, "_mjnb_task", None)
-        if task is not None:
-            task.cancel()
+        """Stop following the job (its coroutine receives CancelledError)."""
+        if not self.loop.is_closed():
+            self._future.cancel()
 
     def wait(self, timeout: float | None = None) -> Any:
-        """Block until the job ends (not from inside its own loop: that would deadlock)."""
+        """Block until the job ends (not from inside its own loop: that would deadlock).
+
+        Raises:
+            RuntimeError: called from the loop the job runs on.
+        """
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -83,8 +85,8 @@ class Handle:
 _kernel_loop: asyncio.AbstractEventLoop | None = None  # the main thread's running loop, once seen
 
 
-def _job_loop() -> tuple[asyncio.AbstractEventLoop, bool]:
-    """(the loop jobs run on, whether it is the caller's running loop)."""
+def _job_loop() -> asyncio.AbstractEventLoop:
+    """The loop jobs run on: the kernel's (the main thread's), else the running one, else the background one."""
     global _kernel_loop
     try:
         running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -92,67 +94,65 @@ def _job_loop() -> tuple[asyncio.AbstractEventLoop, bool]:
         running = None
     if running is not None and threading.current_thread() is threading.main_thread():
         _kernel_loop = running
-        return running, True
+        return running
     if _kernel_loop is not None and _kernel_loop.is_running():
-        return _kernel_loop, running is _kernel_loop  # a subshell thread: hand over to the kernel's loop
+        return _kernel_loop  # a subshell thread: hand over to the kernel's loop
     if running is not None:
-        return running, True
-    return _background_loop(), False
+        return running
+    return _background_loop()
 
 
 def spawn(make_coro: Callable[[], Coroutine[Any, Any, Any]]) -> Handle:
-    """Run ``make_coro()`` on the kernel's loop (the main thread's), else on the running loop,
-    else on the background loop."""
-    loop, here = _job_loop()
-    if not here:
-        future: concurrent.futures.Future = concurrent.futures.Future()
+    """Run ``make_coro()`` on the jobs' loop (see the module docstring) and return its Handle.
 
-        def start() -> None:
-            task = loop.create_task(make_coro())
-            future._mjnb_task = task  # type: ignore[attr-defined]
-            _chain(task, future)
-
-        loop.call_soon_threadsafe(start)
-        return Handle(future, loop)
-    future = concurrent.futures.Future()
-    task = loop.create_task(make_coro())
-    future._mjnb_task = task  # type: ignore[attr-defined]
-    _chain(task, future)
-    return Handle(future, loop)
+    ``asyncio.run_coroutine_threadsafe`` does the hand-over, the result or exception chaining
+    and the cancellation, from any thread, the loop's own included.
+    """
+    loop = _job_loop()
+    return Handle(asyncio.run_coroutine_threadsafe(make_coro(), loop), loop)
 
 
-def _chain(task: asyncio.Task, future: concurrent.futures.Future) -> None:
-    def copy(done: asyncio.Task) -> None:
-        if done.cancelled():
-            future.cancel()
-        elif done.exception() is not None:
-            future.set_exception(done.exception())  # retrieved here, so asyncio does not warn
-        else:
-            future.set_result(done.result())
-
-    task.add_done_callback(copy)
+def close_clients(clients: list[Any]) -> None:
+    """Close the AsyncClients a widget created (``aclose`` on the jobs' loop, where their
+    connections live); the list is emptied.  A client given by the user is never in it."""
+    owned, clients[:] = list(clients), []
+    for client in owned:
+        spawn(client.aclose)
 
 
-def as_async_client(client: Any) -> Any:
-    """An AsyncClient for ``client``: itself, or one with the same settings as a sync Client."""
+def as_async_client(client: Any, owned: list[Any] | None = None) -> Any:
+    """An AsyncClient for ``client``: itself, or one with the same settings as a sync Client.
+
+    A client made here is appended to ``owned`` (the widget's list, closed with the widget).
+
+    Raises:
+        TypeError: ``client`` is neither an AsyncClient nor a Client.
+    """
     import mjnb
 
     if client is None or isinstance(client, mjnb.AsyncClient):
         return client
     if isinstance(client, mjnb.Client):
         settings = client._settings  # the key stays an ApiKey object: never a plain string here
+        journal = client.journal.path if client.journal else False
         if settings.embedded:
-            return mjnb.AsyncClient(settings.dialect, journal=client.journal.path if client.journal else False)
-        return mjnb.AsyncClient(
-            settings.dialect, settings.base_url, settings.api_key,
-            journal=client.journal.path if client.journal else False,
-        )
+            made = mjnb.AsyncClient(settings.dialect, journal=journal)
+        else:
+            made = mjnb.AsyncClient(settings.dialect, settings.base_url, settings.api_key, journal=journal)
+        if owned is not None:
+            owned.append(made)
+        return made
     raise TypeError(f"client: expected mjnb.AsyncClient or mjnb.Client, got {type(client).__name__}")
 
 
 def client_for(client: Any, dialect: str, cache: dict[str, Any]) -> Any:
     """A client that can fetch a task of ``dialect``: ``client`` itself, or — when ``client``
-    is on the embedded simulator, which serves every dialect — one for that dialect."""
+    is on the embedded simulator, which serves every dialect — one for that dialect, kept in
+    ``cache`` (the widget owns those: close them with ``close_clients(list(cache.values()))``).
+
+    Raises:
+        ValidationError: the task's dialect is served elsewhere than ``client``'s service.
+    """
     from .._errors import ValidationError
 
     if dialect == client.dialect:
@@ -169,11 +169,14 @@ def client_for(client: Any, dialect: str, cache: dict[str, Any]) -> Any:
     )
 
 
-def default_client(dialect: str | None = None) -> Any:
-    """An AsyncClient configured from the environment, or on the embedded simulator."""
+def default_client(dialect: str | None = None, owned: list[Any] | None = None) -> Any:
+    """An AsyncClient configured from the environment, or on the embedded simulator (appended to ``owned``)."""
     import mjnb
 
-    return mjnb.AsyncClient(dialect)
+    made = mjnb.AsyncClient(dialect)
+    if owned is not None:
+        owned.append(made)
+    return made
 
 
 _job_loop()  # imported from a cell: remember the kernel's loop at once

@@ -48,7 +48,13 @@ interface: renaming one is a breaking change.
 | `mjnb-edit` | Gallery: "Edit on canvas" button |
 | `mjnb-back` | Gallery: Back to the result shown before |
 | `mjnb-editor-area` | Gallery: where the canvas editor opens |
+| `mjnb-gallery-video` | Gallery: the video player of a video task |
+| `mjnb-video-thumbnail` | Gallery: the still beside the video |
+| `mjnb-lineage` | Gallery: Lineage button (shown while an `on_lineage` callback is registered) |
 | `mjnb-message` | any widget: a one-line message to the user |
+| `mjnb-error` | any widget: text that reports an error (red) |
+| `mjnb-note` | any widget: an informational note (muted, never red) |
+| `mjnb-ellipsis` | any widget: a label cut with "…" when too long; the full text is its tooltip |
 | `mjnb-history` | History (whole) |
 | `mjnb-history-source` | History: journal / server toggle |
 | `mjnb-history-filter` | History: text filter |
@@ -59,6 +65,7 @@ interface: renaming one is a breaking change.
 | `mjnb-history-next` | History: next page |
 | `mjnb-history-page` | History: "page N of M" |
 | `mjnb-history-row` | History: one past task (a button; click reopens it) |
+| `mjnb-history-selected` | History: the row of the task last opened (`history.selected`) |
 | `mjnb-status-<status>` | History: a row's task status (`mjnb-status-succeeded`, `mjnb-status-failed` …) |
 """
 
@@ -68,7 +75,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-__all__ = ["css", "stylesheet", "classes"]
+__all__ = ["css", "stylesheet", "classes", "action_text", "action_icon", "error_html", "note_html"]
 
 # Kept short: the widgets must look right with no stylesheet at all (VS Code, Colab), this
 # only adds what ipywidgets cannot say (an indeterminate bar, a chosen thumbnail).
@@ -83,19 +90,27 @@ _CSS = """
 @keyframes mjnb-stripes { from { background-position: 1rem 0; } to { background-position: 0 0; } }
 .mjnb-subimage-selected img { outline: 3px solid var(--jp-brand-color1, #1976d2); }
 .mjnb-invalid input, .mjnb-invalid textarea { border-color: #dc2626 !important; }
-.mjnb-field-error { color: #dc2626; font-size: 90%; }
+.mjnb-field-error, .mjnb-error { color: #dc2626; }
+.mjnb-field-error { font-size: 90%; }
+.mjnb-note { color: var(--jp-ui-font-color2, #6b7280); font-size: 90%; }
+.mjnb-ellipsis, .mjnb-ellipsis .widget-label, .mjnb-ellipsis input, .mjnb-ellipsis .widget-label-basic {
+  overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+}
+.mjnb-param input::placeholder { text-overflow: ellipsis; }
 .mjnb-final-prompt textarea { font-family: var(--jp-code-font-family, monospace); }
-.mjnb-progress-error { color: #dc2626; }
+.mjnb-progress-error { color: #dc2626; white-space: normal; }
 .mjnb-history-row { text-align: left; }
+.mjnb-history-selected { font-weight: 600; }
 """
 
 
-def stylesheet() -> widgets.HTML:
+def stylesheet() -> widgets.HTML:  # type: ignore[no-any-unimported]
     """An invisible HTML widget that carries the stylesheet; each top-level widget holds one."""
     return widgets.HTML(f"<style>{_CSS}</style>", layout=widgets.Layout(display="none"))
 
 
 def css() -> str:
+    """The stylesheet's text (what :func:`stylesheet` carries)."""
     return _CSS
 
 
@@ -104,3 +119,61 @@ def classes(widget: Any, *names: str) -> Any:
     for name in names:
         widget.add_class(name)
     return widget
+
+
+#: Text-first captions of the unified follow-ups: readable without an emoji font (the proxy's
+#: own labels are emoji + text; the emoji live on as the tooltip's original label).
+_ACTION_TEXT = {
+    "reroll": "Reroll", "upscale_subtle": "Upscale (Subtle)", "upscale_creative": "Upscale (Creative)",
+    "upscale_2x": "Upscale (2x)", "upscale_4x": "Upscale (4x)", "vary_subtle": "Vary (Subtle)",
+    "vary_strong": "Vary (Strong)", "vary_region": "Vary (Region)", "zoom_out_2x": "Zoom Out 2x",
+    "zoom_out_1.5x": "Zoom Out 1.5x", "custom_zoom": "Custom Zoom", "pan_left": "Pan \u2190",
+    "pan_right": "Pan \u2192", "pan_up": "Pan \u2191", "pan_down": "Pan \u2193", "remix": "Remix",
+    "edit": "Edit (canvas)", "enhance": "Enhance",
+}
+#: Font Awesome icons (ipywidgets ships the font): a decoration that never shows as an empty box.
+_ACTION_ICONS = {
+    "reroll": "refresh", "vary_region": "paint-brush", "custom_zoom": "search", "zoom_out_2x": "search-minus",
+    "zoom_out_1.5x": "search-minus", "pan_left": "arrow-left", "pan_right": "arrow-right", "pan_up": "arrow-up",
+    "pan_down": "arrow-down", "remix": "sliders", "edit": "scissors", "enhance": "magic",
+}
+
+
+def _without_emoji(text: str) -> str:
+    """``text`` without pictographs, variation selectors and joiners (what needs an emoji font)."""
+    kept = "".join(ch for ch in text if not (ord(ch) >= 0x1F000 or 0x2600 <= ord(ch) <= 0x27BF
+                                             or 0x2B00 <= ord(ch) <= 0x2BFF or ord(ch) in (0x200D, 0xFE0F, 0xFE0E)))
+    return " ".join(kept.split())
+
+
+def action_text(action: Any) -> str:
+    """A follow-up's button caption in plain text: ``"U1"``, ``"Reroll"``, ``"Vary (Region)"``, ``"Pan ←"``.
+
+    ``action``: an :class:`mjnb.Action`.  Unknown names keep the service's label without its
+    emoji, or the unified name when nothing is left.
+    """
+    name: str = action.name
+    if name in _ACTION_TEXT:
+        return _ACTION_TEXT[name]
+    if name[:1] in ("U", "V") and name[1:].isdigit():
+        return name
+    return _without_emoji(action.label or "") or name
+
+
+def action_icon(action: Any) -> str:
+    """The Font Awesome icon of a follow-up's button ('' for none)."""
+    return _ACTION_ICONS.get(action.name, "")
+
+
+def error_html(text: str) -> str:
+    """``text`` (escaped) styled as an error: class ``mjnb-error``."""
+    import html
+
+    return f"<span class='mjnb-error'>{html.escape(text, quote=False)}</span>"
+
+
+def note_html(text: str) -> str:
+    """``text`` (escaped) styled as an informational note: class ``mjnb-note`` (never red)."""
+    import html
+
+    return f"<span class='mjnb-note'>{html.escape(text, quote=False)}</span>"

@@ -8,6 +8,7 @@ before sending it (inline images as a length + sha256 fingerprint).
 from __future__ import annotations
 
 import hashlib
+import io
 
 import numpy as np
 
@@ -64,14 +65,17 @@ async def test_vary_region_on_the_proxy_changes_only_what_was_painted(make_clien
     job = editor.submit("a red kite in the sky")
     result = await job.result()
     assert result.succeeded and editor.result == result
-    assert not editor.controls.edit_result.layout.display  # shown, for another round
+    assert not editor.controls.edit_result.layout.display  # "Continue from result", for another round
+    assert not editor.controls.result_panel.layout.display  # the result beside the source
+    shown = Image.open(io.BytesIO(editor.controls.result_image.value))
+    assert shown.size[0] > 0 and editor.controls.result_pick.layout.display != "none"  # a grid: pick one
     expected = images.encode_mask(images.as_mask(editor.mask(), source.size), "png_data_url")
     assert sent(client, "modal")["maskBase64"] == fingerprint(expected)  # exactly this mask went out
     variations = await client.download(result, split=True)
     assert len(variations) == 4
     for variation in variations:
         assert_changed_only_inside(variation, source, mask)
-    await editor.edit_result()  # another round: the result's first image, a fresh mask
+    await editor.continue_from_result()  # another round: the result's first image, a fresh mask
     assert editor.task == result and editor.strokes == ()
     assert not changed(editor.image, variations[0]).any()
 

@@ -11,6 +11,7 @@ import mjnb
 from mjnb.images import read_png_metadata
 from mjnb.widgets import Gallery, ProgressView
 from mjnb.widgets._gallery import action_class
+from mjnb.widgets._style import action_text
 
 
 def decoded(image_widget) -> Image.Image:
@@ -49,7 +50,7 @@ async def test_one_button_per_follow_up_the_task_allows(client):
     gallery = Gallery(task, client=client)
     await gallery.loading
     buttons = list(gallery.actions.children)
-    assert [b.description for b in buttons] == [a.label or a.name for a in task.actions]
+    assert [b.description for b in buttons] == [action_text(a) for a in task.actions]
     for button, action in zip(buttons, task.actions):
         assert {"mjnb-action", action_class(action.name)} <= set(button._dom_classes)
     assert {"U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"} <= set(task.action_names)
@@ -69,7 +70,7 @@ async def test_clicking_u1_submits_the_upscale_and_shows_it(client):
     assert gallery.task == upscaled
     assert gallery.images == [] and gallery.thumbs.children == ()  # a single image: nothing to choose
     assert decoded(gallery.main_image).size == (await client.download(upscaled)).size
-    assert [b.description for b in gallery.actions.children] == [a.label or a.name for a in upscaled.actions]
+    assert [b.description for b in gallery.actions.children] == [action_text(a) for a in upscaled.actions]
     gallery.back_button.click()  # back to the grid
     await gallery.loading
     assert gallery.task == task
@@ -107,7 +108,7 @@ async def test_edit_on_canvas_hands_over_the_task_and_the_chosen_image(client):
     gallery = Gallery(task, client=client)
     await gallery.loading
     calls = []
-    gallery.on_edit = lambda t, image: calls.append((t, image.size))
+    gallery.on_edit(lambda t, image: calls.append((t, image.size)))
     assert "mjnb-edit" in gallery.edit_button._dom_classes
     gallery.edit_button.click()
     gallery.select(3)
@@ -136,7 +137,7 @@ async def test_vary_region_opens_the_editor_instead_of_submitting(client):
     gallery = Gallery(upscaled, client=client, progress=progress)
     await gallery.loading
     calls = []
-    gallery.on_edit = lambda t, image: calls.append(t.id)
+    gallery.on_edit(lambda t, image: calls.append(t.id))
     gallery.actions.children[upscaled.action_names.index("vary_region")].click()
     assert calls == [upscaled.id] and progress.jobs == []
 

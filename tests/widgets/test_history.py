@@ -77,7 +77,7 @@ async def test_clicking_a_row_reopens_the_task_fresh(client):
     history = History(client)
     await history.loading
     opened = []
-    history.on_open = opened.append
+    history.on_open(opened.append)
     history.table.children[1].click()  # the imagine
     await history.opening
     assert [t.id for t in opened] == [task.id]
