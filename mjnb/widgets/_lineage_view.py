@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import re
 from typing import Any, Callable
 
 import ipywidgets as widgets
@@ -22,9 +23,20 @@ from ._progress import plain_reason
 from ._runner import Handle, as_async_client, client_for, default_client, spawn, ui_lock
 from ._style import classes, stylesheet
 
-__all__ = ["LineageView"]
+__all__ = ["LineageView", "edge_label"]
 
 _THUMB_PX = 96
+
+
+def edge_label(action: str | None) -> str:
+    """The caption of an edge: ``U2``, ``Vary (Region)``, ``Reposition`` (text only, no emoji)."""
+    from .._models import ACTION_LABELS
+
+    if not action:
+        return "follow-up"
+    caption = ACTION_LABELS.get(action, action.replace("_", " ").capitalize() if "_" in action or action.islower()
+                                else action)
+    return re.sub(r"^[^\w(]+", "", caption).strip() or action  # the emoji is decoration: fonts may lack it
 
 
 def _walk(node: Any) -> list[Any]:
@@ -116,7 +128,7 @@ class LineageView(widgets.VBox):
         card = self._card(node.task)
         if not node.children:
             return card
-        rows = [widgets.HBox([classes(widgets.HTML(f"<span>→ {html.escape(child.action or 'follow-up')} →</span>"),
+        rows = [widgets.HBox([classes(widgets.HTML(f"<span>→ {html.escape(edge_label(child.action))} →</span>"),
                                       "mjnb-lineage-edge"), self._branch(child)],
                              layout=widgets.Layout(align_items="center"))
                 for child in node.children]

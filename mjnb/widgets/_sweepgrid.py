@@ -218,7 +218,7 @@ class SweepGrid(widgets.VBox):
 
     def _header(self, text: str) -> widgets.HTML:
         header = widgets.HTML(f"<b>{html.escape(text, quote=False)}</b>", layout=widgets.Layout(
-            align_self="center", justify_self="center", overflow="hidden"))
+            align_self="center", overflow="hidden"))
         header.tooltip = text
         return classes(header, "mjnb-sweep-header")
 
