@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ._errors import ValidationError
@@ -152,6 +152,19 @@ class Prompt:
         """Every occurrence of ``--name`` (any alias or dash form)."""
         key = _canonical(name)
         return tuple(p for p in self._params if p.canonical == key)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters as data (e.g. for PNG metadata): canonical name -> value, True for one without
+        a value, or a list of those when it is repeated (``--no a --no b`` -> ``["a", "b"]``)."""
+        params: dict[str, Any] = {}
+        for param in self._params:
+            value: Any = True if param.value is None else param.value
+            if param.canonical in params:
+                before = params[param.canonical]
+                params[param.canonical] = [*before, value] if isinstance(before, list) else [before, value]
+            else:
+                params[param.canonical] = value
+        return params
 
     def has(self, name: str) -> bool:
         """True when ``--name`` occurs (with or without a value)."""
@@ -364,11 +377,7 @@ class ParsedPrompt:
 
     text: str
     image_urls: tuple[str, ...] = ()
-    params: Mapping[str, Any] = None  # type: ignore[assignment]  # filled in __post_init__
-
-    def __post_init__(self) -> None:
-        if self.params is None:
-            object.__setattr__(self, "params", {})
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 def parse_prompt(prompt: str) -> ParsedPrompt:
@@ -378,20 +387,13 @@ def parse_prompt(prompt: str) -> ParsedPrompt:
     value (``--ar``).  Prefer ``Prompt.parse``, which keeps the text byte for byte.
     """
     parsed = Prompt(prompt)
-    params: dict[str, Any] = {}
     for param in parsed.params:
         spec = PARAMS.get(param.canonical)
         if spec is not None and spec.kind == "flag" and param.value is not None:
             raise ValidationError(f"--{spec.name}: takes no value, got {param.value!r}", field=f"--{spec.name}")
         if spec is not None and param.value is None and spec.kind != "flag" and not spec.optional:
             raise ValidationError(f"--{spec.name}: needs a value ({spec.describe_allowed()})", field=f"--{spec.name}")
-        value: Any = True if param.value is None else param.value
-        if param.canonical in params:
-            before = params[param.canonical]
-            params[param.canonical] = [*before, value] if isinstance(before, list) else [before, value]
-        else:
-            params[param.canonical] = value
-    return ParsedPrompt(" ".join(parsed.text.split()), parsed.image_urls, params)
+    return ParsedPrompt(" ".join(parsed.text.split()), parsed.image_urls, parsed.as_dict())
 
 
 def build_prompt(text: str, params: Mapping[str, Any], image_urls: Sequence[str] = ()) -> str:

@@ -239,6 +239,11 @@ def test_with_text_refuses_parameters_in_the_text():
         Prompt.parse("a fox --s 5").with_text("a dog --ar 1:1")
 
 
+def test_as_dict_gives_the_parameters_as_data_without_losing_repeats():
+    prompt = Prompt.parse("girl —no boy --no car , dog --raw --stylize 50 --colour red")
+    assert prompt.as_dict() == {"no": ["boy", "car , dog"], "raw": True, "s": "50", "colour": "red"}
+
+
 def test_a_prompt_is_a_value():
     assert Prompt.parse("a --s 1") == Prompt("a --s 1") and hash(Prompt("x")) == hash(Prompt("x"))
     assert str(Prompt("a —s 1")) == "a —s 1" and repr(Prompt("a")) == "Prompt('a')"
