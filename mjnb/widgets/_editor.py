@@ -533,7 +533,7 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, widgets.VBox):  # 
             layers.close()
         if getattr(self, "_own_progress", False):
             self.progress.close()
-        close_clients(getattr(self, "_owned", []))
+        self.closing = close_clients(getattr(self, "_owned", []))  # awaitable: the connections closed
         super().close()
 
     def __repr__(self) -> str:

@@ -542,7 +542,7 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
             child.close()
         if self._own_progress:
             self.progress.close()
-        close_clients(self._owned + list(self._other_clients.values()))
+        self.closing = close_clients(self._owned + list(self._other_clients.values()))  # awaitable
         self._owned.clear()
         self._other_clients.clear()
         super().close()

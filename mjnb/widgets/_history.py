@@ -238,7 +238,7 @@ class History(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
         """Close the table, its Gallery and the AsyncClients it made."""
         if self._gallery is not None:
             self._gallery.close()
-        close_clients(self._owned + list(self._other_clients.values()))
+        self.closing = close_clients(self._owned + list(self._other_clients.values()))  # awaitable
         self._other_clients.clear()
         super().close()
 

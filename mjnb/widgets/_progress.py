@@ -371,7 +371,7 @@ class ProgressView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no t
         for job in self.jobs:
             if job.handle is not None and not job.handle.done():
                 job.handle.cancel()
-        close_clients(self._owned)
+        self.closing = close_clients(self._owned)  # awaitable: the connections closed
         super().close()
 
     def __repr__(self) -> str:

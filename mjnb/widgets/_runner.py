@@ -112,12 +112,15 @@ def spawn(make_coro: Callable[[], Coroutine[Any, Any, Any]]) -> Handle:
     return Handle(asyncio.run_coroutine_threadsafe(make_coro(), loop), loop)
 
 
-def close_clients(clients: list[Any]) -> None:
+def close_clients(clients: list[Any]) -> list[Handle]:
     """Close the AsyncClients a widget created (``aclose`` on the jobs' loop, where their
-    connections live); the list is emptied.  A client given by the user is never in it."""
+    connections live); the list is emptied.  A client given by the user is never in it.
+
+    Returns:
+        One Handle per client (await them to know the connections are closed).
+    """
     owned, clients[:] = list(clients), []
-    for client in owned:
-        spawn(client.aclose)
+    return [spawn(client.aclose) for client in owned]
 
 
 def as_async_client(client: Any, owned: list[Any] | None = None) -> Any:
