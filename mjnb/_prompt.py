@@ -27,10 +27,21 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ._errors import ValidationError
-from ._prompt_rules import PARAMS, MjnbPromptWarning, Model, ParamSpec, canonical_name, judge, named_model
+from ._prompt_rules import (
+    PARAMS,
+    MjnbPromptWarning,
+    Model,
+    ParamSpec,
+    canonical_name,
+    choices_for,
+    judge,
+    named_model,
+    unavailable,
+)
 
 __all__ = [
-    "Prompt", "Param", "Segment", "ParamSpec", "PARAMS", "MjnbPromptWarning", "canonical_name",
+    "Prompt", "Param", "Segment", "ParamSpec", "PARAMS", "MjnbPromptWarning", "canonical_name", "choices_for",
+    "unavailable",
     "ParsedPrompt", "parse_prompt", "build_prompt", "param_errors", "validate_prompt",
 ]
 

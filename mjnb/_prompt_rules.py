@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from ._prompt import Param, Prompt
 
 __all__ = ["MjnbPromptWarning", "ParamSpec", "PARAMS", "Model", "canonical_name", "parse_model", "judge",
-           "named_model", "model_from_text", "value_problem", "version_problem", "DIALECT_REFUSED", "REPEATABLE"]
+           "named_model", "model_from_text", "value_problem", "version_problem", "choices_for", "unavailable",
+           "DIALECT_REFUSED", "REPEATABLE"]
 
 
 class MjnbPromptWarning(UserWarning):
@@ -336,6 +337,33 @@ SOFT_CHECKS: dict[str, Callable[[str], str | None]] = {
     "cref": lambda v: _reference_problem("an image URL", v, codes=False),
     "p": lambda v: _reference_problem("a profile code", v, codes=True),
 }
+
+
+def choices_for(name: str, version: str | None = None) -> tuple[str, ...]:
+    """The values ``--name`` takes in ``version`` (``"7"``, ``"niji 5"``, None for any), for a dropdown.
+
+    ``choices_for("q", "7")`` -> ``("1", "2", "4")``; ``choices_for("style", "niji 5")`` -> the four niji 5
+    styles.  Raises ValidationError for an unknown parameter without fixed values, or a bad version.
+    """
+    key = canonical_name(name)
+    spec = PARAMS.get(key or "")
+    if spec is None or (spec.kind != "choice" and key not in _CHOICES):
+        raise ValidationError(f"--{name}: has no fixed list of values", field=f"--{name}")
+    model = model_from_text(version) if version is not None else None
+    found = _version_choices(spec.name, model)
+    if found is not None:
+        return found
+    if spec.kind == "int":  # --sv outside the versions that list its values: the whole range
+        return tuple(str(n) for n in range(int(spec.low or 0), int(spec.high or 0) + 1))
+    return spec.choices
+
+
+def unavailable(name: str, version: str | None) -> str | None:
+    """Why ``--name`` cannot be used in ``version`` (e.g. "not available in version 6.1; allowed from 7"), or None."""
+    key = canonical_name(name)
+    if key is None or version is None:
+        return None
+    return version_problem(key, model_from_text(version))
 
 
 # -- judging a whole prompt ---------------------------------------------------------------------------

@@ -286,3 +286,11 @@ def test_every_parameter_describes_what_it_allows():
     for spec in PARAMS.values():
         assert spec.describe_allowed(), spec.name
     assert PARAMS["seed"].describe_allowed() == "a whole number from 0 to 4294967295"
+
+
+def test_the_module_examples_run():
+    import doctest
+
+    import mjnb._prompt
+
+    assert doctest.testmod(mjnb._prompt).failed == 0

@@ -12,7 +12,7 @@ import warnings
 import pytest
 
 from mjnb import ValidationError
-from mjnb._prompt import MjnbPromptWarning, Prompt, validate_prompt
+from mjnb._prompt import MjnbPromptWarning, Prompt, choices_for, unavailable, validate_prompt
 
 URL = "https://i.example/ref.png"
 
@@ -210,3 +210,22 @@ def test_validate_without_warn_issues_no_warning():
         warnings.simplefilter("error")
         notes = Prompt.parse("cat --frobnicate 3").validate(warn=False)
     assert [n.field for n in notes] == ["--frobnicate"]
+
+
+@pytest.mark.parametrize(
+    "name, version, choices",
+    [("q", "7", ("1", "2", "4")), ("quality", "6.1", (".25", ".5", "1", "2")), ("q", "v 5.2", (".25", ".5", "1")),
+     ("q", None, (".25", ".5", "1", "2", "4")), ("style", "niji 5", ("cute", "expressive", "original", "scenic")),
+     ("style", "6.0", ("raw",)), ("sv", "niji 6", ("1", "2", "3", "4")),
+     ("sv", "7", ("1", "2", "3", "4", "5", "6")), ("motion", "7", ("low", "high"))],
+)
+def test_choices_for_a_dropdown_follow_the_version(name, version, choices):
+    assert choices_for(name, version) == choices
+
+
+def test_unavailable_says_why_a_control_does_not_apply():
+    assert unavailable("oref", "6.1") == "not available in version 6.1; allowed from 7"
+    assert unavailable("cref", "niji 6") is None and unavailable("s", "7") is None and unavailable("oref", None) is None
+    with pytest.raises(ValidationError) as caught:
+        choices_for("s", "7")
+    assert caught.value.field == "--s"
