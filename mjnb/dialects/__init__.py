@@ -7,8 +7,17 @@ from typing import Any
 
 from ._base import ALL_OPS, SUBMIT_OPS, Dialect, DialectBase, Request, Response
 
-__all__ = ["DIALECT_NAMES", "get_dialect", "offered_by", "Dialect", "DialectBase", "Request", "Response", "SUBMIT_OPS",
-           "ALL_OPS"]
+__all__ = [
+    "DIALECT_NAMES",
+    "get_dialect",
+    "offered_by",
+    "Dialect",
+    "DialectBase",
+    "Request",
+    "Response",
+    "SUBMIT_OPS",
+    "ALL_OPS",
+]
 
 DIALECT_NAMES = ("mjproxy", "newapi", "acedata", "evolink")
 

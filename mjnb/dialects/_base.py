@@ -73,8 +73,20 @@ __all__ = ["Request", "Response", "DialectBase", "Dialect", "SUBMIT_OPS", "ALL_O
 
 #: Operations that create a (possibly billed) job: never resent unless proven not created.
 SUBMIT_OPS = frozenset(
-    {"imagine", "action", "modal", "inpaint", "reposition", "edit", "blend", "describe", "shorten",
-     "translate", "retexture", "remove_bg"}
+    {
+        "imagine",
+        "action",
+        "modal",
+        "inpaint",
+        "reposition",
+        "edit",
+        "blend",
+        "describe",
+        "shorten",
+        "translate",
+        "retexture",
+        "remove_bg",
+    }
 )
 ALL_OPS = SUBMIT_OPS | {"get", "get_many", "list", "seed", "cancel"}
 
@@ -223,8 +235,10 @@ class DialectBase:
 
         given = request.json.get(field_name)
         if given is not None and given != nonce:
-            raise invalid(field_name, f"{field_name}={given!r} contradicts nonce={nonce!r}; the nonce travels in "
-                                      f"{field_name}, keep one")
+            raise invalid(
+                field_name,
+                f"{field_name}={given!r} contradicts nonce={nonce!r}; the nonce travels in {field_name}, keep one",
+            )
         return replace(request, nonce=nonce, json={**request.json, field_name: nonce})
 
     # -- answers ----------------------------------------------------------------------------------

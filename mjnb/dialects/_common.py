@@ -14,8 +14,16 @@ from typing import Any, Callable, Iterable, Mapping
 from .._errors import APIError, AuthenticationError, RateLimitError, ServerError, TaskNotFound, ValidationError
 from .._models import ACTION_NAMES, Action
 from ._base import Response, retry_after
-from ._validate import (checked_callback_url, checked_image_ref, checked_page, checked_window, invalid, is_data_url,
-                        is_http_url, unix_seconds)
+from ._validate import (
+    checked_callback_url,
+    checked_image_ref,
+    checked_page,
+    checked_window,
+    invalid,
+    is_data_url,
+    is_http_url,
+    unix_seconds,
+)
 
 __all__ = [
     "decode_json",
@@ -107,7 +115,7 @@ def text_or_none(value: Any) -> str | None:
 
 def required_text(value: Any, field: str, *, max_chars: int | None = None) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise invalid(field, f"must be a non-empty string")
+        raise invalid(field, "must be a non-empty string")
     text = value.strip()
     if max_chars is not None and len(text) > max_chars:
         raise invalid(field, f"{len(text)} characters; at most {max_chars} are allowed")
@@ -178,5 +186,7 @@ def class_for_status(status: int | None, *, submit: bool = False) -> type[APIErr
 
 def wrong_route(dialect: str, method: str, path: str) -> str:
     """The message for a 404 on a submit path: the base URL, not a task, is what is wrong."""
-    return (f"HTTP 404 for {method} {path}: the server has no such route; the base URL is probably wrong "
-            f"(for {dialect} it is the part before {path!r}, e.g. https://api.example.com)")
+    return (
+        f"HTTP 404 for {method} {path}: the server has no such route; the base URL is probably wrong "
+        f"(for {dialect} it is the part before {path!r}, e.g. https://api.example.com)"
+    )

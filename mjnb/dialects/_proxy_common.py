@@ -21,11 +21,28 @@ from .._errors import (
 )
 from .._models import ACTION_LABELS, ACTION_NAMES, Action, Task, TaskStatus
 from ._base import Response, retry_after
-from ._validate import (checked_callback_url, checked_page, checked_task_id, checked_window, is_data_url, is_http_url,
-                        unix_seconds)
+from ._validate import (
+    checked_callback_url,
+    checked_page,
+    checked_task_id,
+    checked_window,
+    is_data_url,
+    is_http_url,
+    unix_seconds,
+)
 
-__all__ = ["task_from_dto", "actions_from_buttons", "numbered_texts", "raise_for_result", "checked_page",
-           "checked_window", "checked_id", "is_data_url", "is_http_url", "NO_IMAGE"]
+__all__ = [
+    "task_from_dto",
+    "actions_from_buttons",
+    "numbered_texts",
+    "raise_for_result",
+    "checked_page",
+    "checked_window",
+    "checked_id",
+    "is_data_url",
+    "is_http_url",
+    "NO_IMAGE",
+]
 
 #: The fail reason of a job that finished without a result (most often removed by moderation).
 NO_IMAGE = "finished without an image (moderated?)"
@@ -71,6 +88,11 @@ def parse_progress(value: Any) -> int | None:
     return max(0, min(100, int(number)))
 
 
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
@@ -91,7 +113,7 @@ def numbered_texts(text: str | None) -> tuple[str, ...]:
         return ()
     marks = list(_KEYCAP.finditer(text))
     ends = [m.start() for m in marks[1:]] + [len(text)]
-    return tuple(part for part in (text[m.end():end].strip() for m, end in zip(marks, ends)) if part)
+    return tuple(part for part in (text[m.end() : end].strip() for m, end in zip(marks, ends)) if part)
 
 
 def _texts(kind: str | None, props: Mapping[str, Any], prompt_en: Any) -> tuple[str, ...]:
@@ -105,8 +127,16 @@ def _texts(kind: str | None, props: Mapping[str, Any], prompt_en: Any) -> tuple[
 
 def _size(dto: Mapping[str, Any]) -> tuple[int, int] | None:
     width, height = dto.get("imageWidth"), dto.get("imageHeight")
-    ok = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (width, height))
-    return (width, height) if ok else None
+    if (
+        isinstance(width, int)
+        and isinstance(height, int)
+        and not isinstance(width, bool)
+        and not isinstance(height, bool)
+        and width > 0
+        and height > 0
+    ):
+        return width, height
+    return None
 
 
 def is_video_url(url: str) -> bool:
@@ -131,8 +161,11 @@ def _media(dto: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], tu
     videos: dict[str, str | None] = {}
     images: list[str] = []
     single = _text(dto.get("videoUrl"))
-    for url, thumb in [*_url_items(dto.get("videoUrls")), *([(single, None)] if single else []),
-                       *_url_items(dto.get("imageUrls"))]:
+    for url, thumb in [
+        *_url_items(dto.get("videoUrls")),
+        *([(single, None)] if single else []),
+        *_url_items(dto.get("imageUrls")),
+    ]:
         if is_video_url(url) or url == single:
             videos[url] = videos.get(url) or thumb
         elif url not in images:
@@ -314,7 +347,7 @@ def raise_for_result(dialect: str, response: Response, body: Mapping[str, Any], 
         return
     described = str(body.get("description") or "").strip()
     message = described or f"return code {body.get('code')!r}"
-    props = body.get("properties") if isinstance(body.get("properties"), Mapping) else {}
+    props = mapping(body.get("properties"))
     kw: dict[str, Any] = dict(status_code=response.status_code, code=body.get("code"), dialect=dialect, body=body)
     if code == 3:
         if not submit:
@@ -405,10 +438,12 @@ def checked_options(op: str, options: Mapping[str, Any] | None) -> dict[str, Any
             raise ValidationError(f"{key}: not an option of {op}; allowed: {names}", field=key)
         if not isinstance(value, allowed[key]) or (allowed[key] is not bool and isinstance(value, bool)):
             raise ValidationError(f"{key}: must be a {allowed[key].__name__}, got {type(value).__name__}", field=key)
-        if key == "state" and len(value) > 255:
+        if key == "state" and isinstance(value, str) and len(value) > 255:
             raise ValidationError("state: at most 255 characters", field="state")
         if key == "botType" and value not in BOT_TYPES.values():
-            raise ValidationError(f"botType: {value!r} is not allowed; use MID_JOURNEY or NIJI_JOURNEY", field="botType")
+            raise ValidationError(
+                f"botType: {value!r} is not allowed; use MID_JOURNEY or NIJI_JOURNEY", field="botType"
+            )
         checked[key] = value
     return checked
 
@@ -445,8 +480,12 @@ def decode_body(dialect: str, response: Response, *, wrong_route: str | None = N
         body, decoded = None, False
     code, message = code_and_message(body, text)
     if status == 404 and wrong_route is not None and not (isinstance(body, Mapping) and "code" in body):
-        raise APIError(wrong_route, status_code=status, dialect=dialect, body=body if decoded else (text.strip() or None))
-    kw: dict[str, Any] = dict(status_code=status, code=code, dialect=dialect, body=body if decoded else (text.strip() or None))
+        raise APIError(
+            wrong_route, status_code=status, dialect=dialect, body=body if decoded else (text.strip() or None)
+        )
+    kw: dict[str, Any] = dict(
+        status_code=status, code=code, dialect=dialect, body=body if decoded else (text.strip() or None)
+    )
     if status in (401, 403):
         raise AuthenticationError(message or f"the server refused the key (HTTP {status})", **kw)
     if status == 429:

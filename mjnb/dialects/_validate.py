@@ -53,7 +53,9 @@ def _shown(value: str, limit: int = 60) -> str:
 def checked_task_id(value: Any, field: str = "task_id") -> str:
     """``value`` if it can stand as one path segment or JSON id: 1–200 characters, not ``.`` or
     ``..``, no ``/ ? # %`` and no whitespace or control characters."""
-    rule = f"1 to {MAX_TASK_ID} characters without whitespace, control characters, '/', '?', '#' or '%', not '.' or '..'"
+    rule = (
+        f"1 to {MAX_TASK_ID} characters without whitespace, control characters, '/', '?', '#' or '%', not '.' or '..'"
+    )
     if not isinstance(value, str) or not value:
         raise invalid(field, f"must be a task id: {rule}")
     if len(value) > MAX_TASK_ID:
@@ -99,8 +101,11 @@ def checked_image_url(value: Any, field: str = "image") -> str:
     """An http(s) image URL with nothing a server would read differently (spaces, CR/LF, NUL)."""
     if not is_http_url(value):
         shown = _shown(value) if isinstance(value, str) else type(value).__name__
-        raise invalid(field, f"{shown} is not allowed; use an http(s) URL with a host and no spaces, line breaks "
-                             "or control characters (percent-encode them)")
+        raise invalid(
+            field,
+            f"{shown} is not allowed; use an http(s) URL with a host and no spaces, line breaks "
+            "or control characters (percent-encode them)",
+        )
     return str(value)
 
 
@@ -125,8 +130,9 @@ def _inet_aton(host: str) -> ipaddress.IPv4Address | None:
         if match is None:
             return None
         hexa, octal, decimal = match.groups()
-        numbers.append(int(hexa or "0", 16) if hexa is not None else int(octal or "0", 8) if octal is not None
-                       else int(decimal))
+        numbers.append(
+            int(hexa or "0", 16) if hexa is not None else int(octal or "0", 8) if octal is not None else int(decimal)
+        )
     *leading, last = numbers
     if any(n > 255 for n in leading) or last >= 256 ** (4 - len(leading)):
         return None
@@ -164,9 +170,14 @@ def checked_callback_url(url: Any, *, max_chars: int, public_https: bool) -> str
     host and a valid port, no whitespace or control characters; with ``public_https`` it must be
     https and its host neither ``localhost`` nor a loopback, private, link-local, unspecified,
     multicast or otherwise non-public address, however the address is written."""
-    rule = (f"an https URL of at most {max_chars} characters whose host is a public name or address "
-            "(not localhost, loopback, private, link-local or unspecified)") if public_https else \
-        f"an http(s) URL of at most {max_chars} characters"
+    rule = (
+        (
+            f"an https URL of at most {max_chars} characters whose host is a public name or address "
+            "(not localhost, loopback, private, link-local or unspecified)"
+        )
+        if public_https
+        else f"an http(s) URL of at most {max_chars} characters"
+    )
     if not isinstance(url, str) or not url:
         raise invalid("callback_url", f"must be {rule}")
     if len(url) > max_chars:
@@ -228,8 +239,9 @@ def checked_window(since: Any, until: Any) -> tuple[float | None, float | None]:
     """``(since, until)`` in unix seconds (milliseconds are recognised by magnitude), or None."""
     found: list[float | None] = []
     for name, value in (("since", since), ("until", until)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
-                                  or value != value):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value
+        ):
             raise invalid(name, f"{value!r} is not allowed; use unix seconds (a number ≥ 0) or None")
         found.append(None if value is None else (unix_seconds(value) or 0.0))
     start, end = found

@@ -11,20 +11,46 @@ Describe and shorten answer at once with no task id: their Task gets a derived i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from typing import Any, Mapping
 
-from .._errors import APIError, AuthenticationError, ModerationError, RateLimitError, ServerError, TaskNotFound
-from .._errors import ValidationError
-from .._models import ACTION_LABELS, Action, Page, Task, TaskStatus
+from .._errors import (
+    ServerError,
+    TaskNotFound,
+    ValidationError,
+)
+from .._models import Action, Page, Task, TaskStatus
+from ._acedata_answers import (
+    _NATIVE,
+    _TEXT_ANSWERS,
+    _UNIFIED,
+    _error_parts,
+    _has_error,
+    _is_record,
+    _kind_of,
+    _text_task,
+    error_for,
+    task_from_payload,
+)
 from ._base import DialectBase, Request, Response
-from ._common import (checked_bool, checked_callback_url, checked_choice, checked_image_ref, checked_options,
-                      checked_page, checked_window, class_for_status, decode_json, invalid, is_base64_png,
-                      is_http_url, leading_urls, positive_int, progress_of, required_text, retry_after, seconds,
-                      sorted_actions, text_or_none, wrong_route)
-from ._proxy_common import NO_IMAGE, is_video_url
+from ._common import (
+    checked_bool,
+    checked_callback_url,
+    checked_choice,
+    checked_image_ref,
+    checked_options,
+    checked_page,
+    checked_window,
+    decode_json,
+    invalid,
+    is_base64_png,
+    is_http_url,
+    leading_urls,
+    positive_int,
+    required_text,
+    text_or_none,
+)
 from ._validate import checked_image_url, checked_task_id, checked_task_ids
 
 __all__ = ["AceData", "make"]
@@ -34,47 +60,6 @@ _VERSIONS = ("5.2", "6", "6.1", "7", "8", "8.1", "8.2")
 _QUALITIES = (".25", ".5", "1", "2", "4")
 _MAX_IMAGE_PROMPTS = 5  # ACE-API; Midjourney itself allows more (§2.2 ⚠️)
 _STREAMABLE = frozenset({"imagine", "action", "inpaint", "edit", "blend"})  # the /imagine and /edits calls
-
-#: AceData's follow-up ``action`` strings → the unified names (§2.2, §6.5).
-_UNIFIED = {
-    **{f"upscale{n}": f"U{n}" for n in range(1, 5)}, **{f"variation{n}": f"V{n}" for n in range(1, 5)},
-    "reroll": "reroll", "upscale_2x": "upscale_2x", "upscale_4x": "upscale_4x", "variation_subtle": "vary_subtle",
-    "variation_strong": "vary_strong", "variation_region": "vary_region", "zoom_out_2x": "zoom_out_2x",
-    "zoom_out_1_5x": "zoom_out_1.5x", **{f"pan_{d}": f"pan_{d}" for d in ("left", "right", "up", "down")},
-}
-_NATIVE = {unified: native for native, unified in _UNIFIED.items()}
-#: The actions AceData lists after an upscale (§2.2): an image carrying any of them is a single
-#: upscaled image, on which Vary (Region) works even though AceData does not list it.
-_SINGLE_IMAGE = frozenset(
-    {"upscale_2x", "upscale_4x", "variation_subtle", "variation_strong", "zoom_out_2x", "zoom_out_1_5x",
-     "pan_left", "pan_right", "pan_up", "pan_down"}
-)
-_KINDS = {"generate": "IMAGINE", "reroll": "REROLL", "variation_region": "INPAINT", "upscale_2x": "UPSCALE_HD",
-          "upscale_4x": "UPSCALE_HD", "edits": "EDIT", "describe": "DESCRIBE", "shorten": "SHORTEN", "translate": "TRANSLATE",
-          "videos": "VIDEO"}
-_FAMILIES = (("upscale", "UPSCALE"), ("variation", "VARIATION"), ("pan_", "PAN"), ("zoom_out", "ZOOM"))
-_DONE_STATES = frozenset({"complete", "completed", "succeeded", "success"})
-_FAILED_STATES = frozenset({"failed", "error"})
-_CANCELLED_STATES = frozenset({"cancelled", "canceled"})
-
-# §2.7 error codes → classes.  ``used_up`` (balance exhausted) is a quota: RateLimitError, which
-# the transport never retries on its own (it retries HTTP 429 only).
-_ERROR_CLASSES: dict[str, type[APIError]] = {
-    **dict.fromkeys(("bad_request", "token_mismatched", "api_not_implemented"), ValidationError),
-    **dict.fromkeys(("invalid_token", "token_expired", "no_token", "disabled"), AuthenticationError),
-    "forbidden": ModerationError,
-    **dict.fromkeys(("used_up", "too_many_requests"), RateLimitError),
-    **dict.fromkeys(("api_error", "timeout"), ServerError),
-}
-_REQUEST_FIELDS = re.compile(r"\b(prompt|image_url|image_id|mask|mode|version|quality|callback_url|action|id)\b")
-
-
-def _kind_of(native: str | None) -> str | None:
-    """The proxy-style kind (IMAGINE, UPSCALE, …) of the task an AceData action starts."""
-    if not native:
-        return None
-    family = next((k for p, k in _FAMILIES if native.startswith(p)), native.upper())
-    return _KINDS.get(native, family)
 
 
 # -- option checks (§2.2, §2.3) ------------------------------------------------------------------
@@ -94,13 +79,19 @@ def _service_timeout(value: Any, field: str) -> float:
 
 
 def _no_timeout(value: Any, field: str) -> Any:
-    raise invalid("timeout", "AceData's own blocking timeout is service_timeout= (seconds the server waits, ≤ 480); "
-                             "timeout= is how long mjnb waits for the job")
+    raise invalid(
+        "timeout",
+        "AceData's own blocking timeout is service_timeout= (seconds the server waits, ≤ 480); "
+        "timeout= is how long mjnb waits for the job",
+    )
 
 
 _CHECKS: dict[str, Any] = {
-    "mode": lambda v, f: _choice(v, f, _MODES), "version": lambda v, f: _choice(v, f, _VERSIONS),
-    "quality": lambda v, f: _choice(v, f, _QUALITIES), "service_timeout": _service_timeout, "timeout": _no_timeout,
+    "mode": lambda v, f: _choice(v, f, _MODES),
+    "version": lambda v, f: _choice(v, f, _VERSIONS),
+    "quality": lambda v, f: _choice(v, f, _QUALITIES),
+    "service_timeout": _service_timeout,
+    "timeout": _no_timeout,
     "action": lambda v, f: checked_choice(v, f, ("generate",)),
     **dict.fromkeys(("split_images", "translation", "hd", "style_reference", "moodboard"), checked_bool),
 }
@@ -112,8 +103,9 @@ _WIRE_NAMES = {"service_timeout": "timeout"}
 _BLEND_RATIOS = {"PORTRAIT": "2:3", "SQUARE": "1:1", "LANDSCAPE": "3:2"}
 
 
-def _options(op: str, options: Mapping[str, Any] | None, allowed: tuple[str, ...],
-             mode: str | None = None) -> dict[str, Any]:
+def _options(
+    op: str, options: Mapping[str, Any] | None, allowed: tuple[str, ...], mode: str | None = None
+) -> dict[str, Any]:
     """``options`` checked for ``op`` (``service_timeout`` is sent as AceData's ``timeout``)."""
     given = checked_options(f"acedata {op}", options, {key: _CHECKS[key] for key in allowed})
     checked = {_WIRE_NAMES.get(key, key): value for key, value in given.items()}
@@ -135,191 +127,39 @@ def _callback(callback_url: Any) -> dict[str, str]:
 
 def _image_prompt(ref: Any, field: str) -> str:
     if isinstance(ref, str) and ref.startswith("data:"):
-        raise invalid(field, "AceData takes image prompts as http(s) URLs at the start of the prompt; upload a "
-                             "local image first")
+        raise invalid(
+            field, "AceData takes image prompts as http(s) URLs at the start of the prompt; upload a local image first"
+        )
     return checked_image_url(ref, field)
 
 
 def _mask(mask: Any) -> str:
     """A bare base64 PNG (white = repaint), or a mask image URL (ACE-OAS reads it as one)."""
-    if is_http_url(mask) or is_base64_png(mask):
+    if isinstance(mask, str) and (is_http_url(mask) or is_base64_png(mask)):
         return mask
-    raise invalid("mask", "must be bare base64 of a grayscale PNG (white = repaint, no data: prefix) "
-                          "or an http(s) URL")
-
-
-# -- answers (§2.2, §2.6) --------------------------------------------------------------------------
-def _error_parts(error: Any) -> tuple[Any, str | None]:
-    """``(code, message)`` of an ``error`` that is an object or, per ACE-SDK, a plain string."""
-    if isinstance(error, Mapping):
-        code = error.get("code")
-        return code, text_or_none(error.get("message")) or (str(code) if code not in (None, "") else None)
-    return None, text_or_none(error)
-
-
-def _has_error(value: Any) -> bool:
-    return value not in (None, "", {}, [])
-
-
-def _is_record(payload: Mapping[str, Any]) -> bool:
-    """A ``/midjourney/tasks`` document (vs. a result object, which carries ``task_id``)."""
-    return "id" in payload or "response" in payload or "request" in payload
-
-
-def _state(record: Mapping[str, Any], result: Mapping[str, Any]) -> tuple[TaskStatus, Any, str | None, int | None]:
-    """``(status, error_code, fail_reason, progress)`` derived as §2.6 and §6.2 say."""
-    state = str(record.get("state") or "").strip().lower()
-    error = result.get("error") if _has_error(result.get("error")) else record.get("error")
-    code, message = _error_parts(error)
-    progress = progress_of(result.get("progress", record.get("progress")))
-    if state in _CANCELLED_STATES:
-        return TaskStatus.CANCELLED, code, message or "the task was cancelled", progress
-    if result.get("success") is False or _has_error(error) or state in _FAILED_STATES:
-        return TaskStatus.FAILED, code, message or "the task failed with no reason given", progress
-    finished = seconds(record.get("finished_at")) is not None
-    if result.get("success") is True or state in _DONE_STATES:
-        if progress is not None and progress < 100 and not finished:
-            return TaskStatus.RUNNING, None, None, progress  # an NDJSON line before the end
-        return TaskStatus.SUCCEEDED, None, None, 100
-    if finished:  # ACE-SDK: finished_at alone is terminal; it succeeded only if it left a result
-        if any(result.get(k) for k in ("raw_image_url", "image_url", "sub_image_urls", "descriptions", "prompts")):
-            return TaskStatus.SUCCEEDED, None, None, 100
-        return TaskStatus.FAILED, None, "the task finished without a result or an error", progress
-    running = progress is not None or seconds(record.get("started_at")) is not None
-    return (TaskStatus.RUNNING if running else TaskStatus.QUEUED), None, None, progress
-
-
-def _actions(natives: Any, image_id: str | None, kind: str | None) -> tuple[Action, ...]:
-    if not image_id or not isinstance(natives, list):
-        return ()
-    names = [a for a in natives if isinstance(a, str) and a in _UNIFIED]
-    upscaled = kind == "UPSCALE" or any(a in _SINGLE_IMAGE for a in names)
-    if upscaled and "variation_region" not in names:
-        names.append("variation_region")  # accepted on an upscaled image though never listed (§2.2 ⚠️)
-    found = []
-    for native in names:
-        name = _UNIFIED[native]
-        grid = name[0] in "UV" and name[1:].isdigit()
-        found.append(Action(
-            name=name,
-            label=name if grid else ACTION_LABELS[name],
-            index=int(name[1:]) - 1 if grid else None,
-            params={"direction": name[4:]} if name.startswith("pan_") else {},
-            native={"action": native, "image_id": image_id},
-        ))
-    return sorted_actions(found)
-
-
-def _urls(value: Any) -> tuple[str, ...]:
-    return tuple(u for u in value if is_http_url(u)) if isinstance(value, list) else ()
-
-
-def _texts(result: Mapping[str, Any]) -> tuple[str, ...]:
-    found = result.get("descriptions", result.get("prompts"))
-    return tuple(t.strip() for t in found if isinstance(t, str) and t.strip()) if isinstance(found, list) else ()
-
-
-def task_from_payload(payload: Mapping[str, Any], request: Request | None = None) -> Task:
-    """A Task from a submit answer, an NDJSON line, a callback body or a ``/tasks`` document."""
-    record = payload if _is_record(payload) else {}
-    result = payload.get("response") if record else payload
-    result = result if isinstance(result, Mapping) else {}
-    task_id = (text_or_none(record.get("id")) or text_or_none(result.get("task_id"))
-               or text_or_none(payload.get("task_id")) or (request.task_id if request else None))
-    if task_id is None:
-        raise ServerError(f"the answer names no task: {json.dumps(payload)[:200]}", dialect="acedata", body=payload)
-    status, code, reason, progress = _state(record, result)
-    asked = record.get("request") if isinstance(record.get("request"), Mapping) else {}
-    kind_source = asked.get("action") if record.get("type") in (None, "imagine") else record.get("type")
-    kind = _kind_of(text_or_none(kind_source)) or (request.kind if request else None)
-    image_id = text_or_none(result.get("image_id")) or text_or_none(record.get("image_id"))
-    full, thumb = text_or_none(result.get("raw_image_url")), text_or_none(result.get("image_url"))
-    videos = _urls(result.get("video_urls"))
-    texts = _texts(result)
-    if status is TaskStatus.SUCCEEDED and not (full or thumb or videos or texts or _urls(result.get("sub_image_urls"))):
-        status, reason = TaskStatus.FAILED, NO_IMAGE
-    done = status is TaskStatus.SUCCEEDED
-    if videos or (full and is_video_url(full)) or (thumb and is_video_url(thumb)):
-        # a video task: its image_url is the first frame, kept as the thumbnail; no MP4 as an image
-        videos = videos or tuple(u for u in (full, thumb) if u and is_video_url(u))
-        stills = tuple(u for u in (thumb, full) if u and not is_video_url(u))[:1]
-        full = thumb = None
-    else:
-        stills = ()
-    width, height = (result.get("raw_image_width"), result.get("raw_image_height")) if full else (
-        result.get("image_width"), result.get("image_height"))
-    size = (positive_int(width), positive_int(height))
-    return Task(
-        id=task_id, dialect="acedata", status=status, kind=kind, raw_status=text_or_none(record.get("state")),
-        progress=progress, prompt=text_or_none(asked.get("prompt")) or (request.prompt if request else None),
-        image_url=(full or thumb) if done else None,
-        preview_url=thumb,  # the in-progress preview, or the finished image's thumbnail
-        image_urls=_urls(result.get("sub_image_urls")) if done else (),
-        size=size if done and None not in size else None,  # type: ignore[arg-type]
-        actions=_actions(result.get("actions"), image_id, kind) if done else (),
-        texts=texts if done else (), fail_reason=reason, error_code=code,
-        video_urls=videos if done else (), thumbnail_urls=stills if done else (),
-        parent_id=request.parent_id if request else None, image_id=image_id,
-        submitted_at=seconds(record.get("created_at")), started_at=seconds(record.get("started_at")),
-        finished_at=seconds(record.get("finished_at")), raw=dict(payload),
-    )
-
-
-def error_for(code: Any, message: str | None, *, status_code: int | None, body: Any,
-              headers: Mapping[str, str] | None = None, submit: bool = False, route: str = "") -> APIError:
-    """The typed error for an AceData error code (§2.7), falling back on the HTTP status.
-
-    The error carries AceData's ``trace_id`` (what its support asks for) as ``error.trace_id``
-    and in its message; a 404 without a code on a submit says the base URL is probably wrong.
-    """
-    trace_id = text_or_none(body.get("trace_id")) if isinstance(body, Mapping) else None
-    cls = _ERROR_CLASSES.get(str(code)) if code is not None else None
-    cls = cls or class_for_status(status_code, submit=submit)
-    if status_code == 404 and submit and code is None:
-        message = f"{wrong_route('acedata', 'POST', route)}; the server said: {message or 'nothing'}"
-    text = message or f"HTTP {status_code} with no error message"
-    if trace_id:
-        text = f"{text} (trace_id {trace_id})"
-    kw: dict[str, Any] = dict(status_code=status_code, code=code, dialect="acedata", body=body)
-    # A blocking call that timed out (504 / code timeout) left a job that may still run and bill.
-    kw["job_may_exist"] = code == "timeout" or status_code == 504
-    error: APIError
-    if cls is RateLimitError:
-        error = RateLimitError(text, retry_after=retry_after(headers or {}), **kw)
-    elif cls is ValidationError:
-        named = _REQUEST_FIELDS.search(text)
-        error = ValidationError(text, field=named[1] if named else None, **kw)
-    else:
-        error = cls(text, **kw)
-    setattr(error, "trace_id", trace_id)  # noqa: B010 - APIError does not declare trace_id (yet)
-    return error
-
-
-#: The synchronous endpoints and the field that carries their text(s).
-_TEXT_ANSWERS = {"describe": "descriptions", "shorten": "prompts", "translate": "content"}
-
-
-def _text_task(kind: str, request: Request, response: Response, body: Mapping[str, Any], texts: Any) -> Task:
-    """Describe / shorten answer at once with no task id: use one if present, else a stable hash of
-    the exchange (``describe-<16 hex>``), so a journal can still tell the results apart."""
-    task_id = text_or_none(body.get("task_id")) or text_or_none(body.get("trace_id"))
-    if task_id is None:
-        digest = hashlib.sha256(json.dumps(request.json, sort_keys=True).encode() + b"\n" + response.content)
-        task_id = f"{kind.lower()}-{digest.hexdigest()[:16]}"
-    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-        raise ServerError(f"expected a list of texts, got {json.dumps(body)[:200]}", status_code=response.status_code,
-                          dialect="acedata", body=body)
-    return Task(id=task_id, dialect="acedata", status=TaskStatus.SUCCEEDED, kind=kind, progress=100,
-                prompt=request.prompt, texts=tuple(t.strip() for t in texts if t.strip()),
-                raw=dict(body))
+    raise invalid("mask", "must be bare base64 of a grayscale PNG (white = repaint, no data: prefix) or an http(s) URL")
 
 
 class AceData(DialectBase):
     """The AceData Cloud dialect: sans-IO requests and answers (see ``dialects._base``)."""
 
     name = "acedata"
-    operations = frozenset({"imagine", "action", "inpaint", "edit", "blend", "describe", "shorten", "translate",
-                            "seed", "get", "get_many", "list"})
+    operations = frozenset(
+        {
+            "imagine",
+            "action",
+            "inpaint",
+            "edit",
+            "blend",
+            "describe",
+            "shorten",
+            "translate",
+            "seed",
+            "get",
+            "get_many",
+            "list",
+        }
+    )
     mask_format = "png_base64"
     poll_interval = 3.0
     supports_stream = True
@@ -339,18 +179,28 @@ class AceData(DialectBase):
             raise invalid("stream", f"{op} cannot stream; only {', '.join(sorted(_STREAMABLE))} can")
         return super().prepare(op, **kw)
 
-    def _submit(self, op: str, path: str, body: dict[str, Any], *, stream: bool, callback_url: Any,
-                **context: Any) -> Request:
+    def _submit(
+        self, op: str, path: str, body: dict[str, Any], *, stream: bool, callback_url: Any, **context: Any
+    ) -> Request:
         body.update(_callback(callback_url))
         if not stream and callback_url is None:
             body["async"] = True  # answer {"task_id"} at once instead of blocking up to 480 s
         accept = "application/x-ndjson" if stream else "application/json"
-        return Request("POST", path, json=body, headers={"accept": accept}, submit=True, stream=stream,
-                       op=op, **context)
+        return Request(
+            "POST", path, json=body, headers={"accept": accept}, submit=True, stream=stream, op=op, **context
+        )
 
-    def _prepare_imagine(self, *, prompt: str, images: Any = (), bot: str | None = None, mode: str | None = None,
-                         callback_url: str | None = None, options: Mapping[str, Any] | None = None,
-                         stream: bool = False) -> Request:
+    def _prepare_imagine(
+        self,
+        *,
+        prompt: str,
+        images: Any = (),
+        bot: str | None = None,
+        mode: str | None = None,
+        callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        stream: bool = False,
+    ) -> Request:
         text = required_text(prompt, "prompt")
         refs = [_image_prompt(ref, "images") for ref in images or ()]
         if bot not in (None, "mj", "niji"):
@@ -361,19 +211,35 @@ class AceData(DialectBase):
         if len(leading_urls(full)[0]) > _MAX_IMAGE_PROMPTS:
             raise invalid("images", f"at most {_MAX_IMAGE_PROMPTS} image URLs per prompt on acedata")
         body = {"action": "generate", "prompt": full, **_options("imagine", options, _IMAGINE_OPTIONS, mode)}
-        return self._submit("imagine", "/midjourney/imagine", body, stream=stream, callback_url=callback_url,
-                            kind="IMAGINE", prompt=full)
+        return self._submit(
+            "imagine",
+            "/midjourney/imagine",
+            body,
+            stream=stream,
+            callback_url=callback_url,
+            kind="IMAGINE",
+            prompt=full,
+        )
 
     def _source(self, task: Any) -> Task:
         if not isinstance(task, Task) or task.dialect != self.name:
             raise invalid("task", "expected a Task of the acedata dialect")
         if task.status is not TaskStatus.SUCCEEDED:
-            raise invalid("task", f"{task.id} is {task.status.value}; a follow-up needs a succeeded task "
-                                  "(wait for it first)")
+            raise invalid(
+                "task", f"{task.id} is {task.status.value}; a follow-up needs a succeeded task (wait for it first)"
+            )
         return task
 
-    def _prepare_action(self, *, task: Task, action: Action, prompt: str | None = None, callback_url: Any = None,
-                        options: Mapping[str, Any] | None = None, stream: bool = False) -> Request:
+    def _prepare_action(
+        self,
+        *,
+        task: Task,
+        action: Action,
+        prompt: str | None = None,
+        callback_url: Any = None,
+        options: Mapping[str, Any] | None = None,
+        stream: bool = False,
+    ) -> Request:
         task = self._source(task)
         if not isinstance(action, Action):
             raise invalid("action", "expected an Action of the task (task.action('U1'))")
@@ -390,18 +256,35 @@ class AceData(DialectBase):
         if prompt is not None:
             body["prompt"] = required_text(prompt, "prompt")
         body.update(_options("action", options, _IMAGINE_OPTIONS))
-        return self._submit("action", "/midjourney/imagine", body, stream=stream, callback_url=callback_url,
-                            kind=_kind_of(native), prompt=body.get("prompt", task.prompt), parent_id=task.id)
+        return self._submit(
+            "action",
+            "/midjourney/imagine",
+            body,
+            stream=stream,
+            callback_url=callback_url,
+            kind=_kind_of(native),
+            prompt=body.get("prompt", task.prompt),
+            parent_id=task.id,
+        )
 
-    def _prepare_inpaint(self, *, task: Task, mask: Any, index: int | None = None, prompt: str | None = None,
-                         callback_url: str | None = None, options: Mapping[str, Any] | None = None,
-                         stream: bool = False) -> Request:
+    def _prepare_inpaint(
+        self,
+        *,
+        task: Task,
+        mask: Any,
+        index: int | None = None,
+        prompt: str | None = None,
+        callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        stream: bool = False,
+    ) -> Request:
         """Vary (Region) on the upscaled image of ``task``; a 2×2 grid must be upscaled first."""
         task = self._source(task)
         if any(a.name in ("U1", "U2", "U3", "U4") for a in task.actions):
             hint = f" (U{index + 1})" if isinstance(index, int) and 0 <= index < 4 else " (U1–U4)"
-            raise invalid("task", f"{task.id} is a 2×2 grid; vary_region works on an upscaled image: "
-                                  f"upscale first{hint}")
+            raise invalid(
+                "task", f"{task.id} is a 2×2 grid; vary_region works on an upscaled image: upscale first{hint}"
+            )
         if index not in (None, 0):
             raise invalid("index", f"{index!r} is not allowed; this task holds one image (use None or 0)")
         if not task.image_id:
@@ -410,22 +293,46 @@ class AceData(DialectBase):
         if prompt is not None:
             body["prompt"] = required_text(prompt, "prompt")
         body.update(_options("inpaint", options, _IMAGINE_OPTIONS))
-        return self._submit("inpaint", "/midjourney/imagine", body, stream=stream, callback_url=callback_url,
-                            kind="INPAINT", prompt=body.get("prompt", task.prompt), parent_id=task.id)
+        return self._submit(
+            "inpaint",
+            "/midjourney/imagine",
+            body,
+            stream=stream,
+            callback_url=callback_url,
+            kind="INPAINT",
+            prompt=body.get("prompt", task.prompt),
+            parent_id=task.id,
+        )
 
-    def _prepare_edit(self, *, image: str, prompt: str, mask: Any = None, callback_url: str | None = None,
-                      options: Mapping[str, Any] | None = None, stream: bool = False) -> Request:
+    def _prepare_edit(
+        self,
+        *,
+        image: str,
+        prompt: str,
+        mask: Any = None,
+        callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        stream: bool = False,
+    ) -> Request:
         text = required_text(prompt, "prompt")
         body: dict[str, Any] = {"image_url": checked_image_ref(image, "image"), "prompt": text}
         if mask is not None:
             body["mask"] = _mask(mask)
         body["split_images"] = True  # edits return the four images separately (§2.3)
         body.update(_options("edit", options, _EDIT_OPTIONS))
-        return self._submit("edit", "/midjourney/edits", body, stream=stream, callback_url=callback_url,
-                            kind="EDIT", prompt=text)
+        return self._submit(
+            "edit", "/midjourney/edits", body, stream=stream, callback_url=callback_url, kind="EDIT", prompt=text
+        )
 
-    def _prepare_blend(self, *, images: Any, dimensions: str = "SQUARE", callback_url: str | None = None,
-                       options: Mapping[str, Any] | None = None, stream: bool = False) -> Request:
+    def _prepare_blend(
+        self,
+        *,
+        images: Any,
+        dimensions: str = "SQUARE",
+        callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        stream: bool = False,
+    ) -> Request:
         """A blend as AceData offers it: an imagine whose prompt is the 2–5 image URLs, with the
         ``--ar`` of ``dimensions`` (PORTRAIT 2:3, SQUARE 1:1, LANDSCAPE 3:2)."""
         refs = list(images) if isinstance(images, (list, tuple)) else []
@@ -436,31 +343,48 @@ class AceData(DialectBase):
             raise invalid("dimensions", f"{dimensions!r} is not allowed; use one of {', '.join(_BLEND_RATIOS)}")
         prompt = " ".join([*urls, f"--ar {_BLEND_RATIOS[dimensions]}"])
         body = {"action": "generate", "prompt": prompt, **_options("blend", options, _IMAGINE_OPTIONS)}
-        return self._submit("blend", "/midjourney/imagine", body, stream=stream, callback_url=callback_url,
-                            kind="BLEND", prompt=prompt)
+        return self._submit(
+            "blend", "/midjourney/imagine", body, stream=stream, callback_url=callback_url, kind="BLEND", prompt=prompt
+        )
 
-    def _prepare_describe(self, *, image: str, callback_url: str | None = None,
-                          options: Mapping[str, Any] | None = None) -> Request:
+    def _prepare_describe(
+        self, *, image: str, callback_url: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> Request:
         if callback_url is not None:
             raise invalid("callback_url", "acedata describe answers at once and takes no callback")
         _options("describe", options, ())
-        return Request("POST", "/midjourney/describe", json={"image_url": checked_image_ref(image, "image")},
-                          submit=True, op="describe", kind="DESCRIBE")
+        return Request(
+            "POST",
+            "/midjourney/describe",
+            json={"image_url": checked_image_ref(image, "image")},
+            submit=True,
+            op="describe",
+            kind="DESCRIBE",
+        )
 
-    def _prepare_shorten(self, *, prompt: str, callback_url: str | None = None,
-                         options: Mapping[str, Any] | None = None) -> Request:
+    def _prepare_shorten(
+        self, *, prompt: str, callback_url: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> Request:
         if callback_url is not None:
             raise invalid("callback_url", "acedata shorten answers at once and takes no callback")
         _options("shorten", options, ())
         text = required_text(prompt, "prompt")
-        return Request("POST", "/midjourney/shorten", json={"prompt": text}, submit=True, op="shorten",
-                          kind="SHORTEN", prompt=text)
+        return Request(
+            "POST", "/midjourney/shorten", json={"prompt": text}, submit=True, op="shorten", kind="SHORTEN", prompt=text
+        )
 
     def _prepare_translate(self, *, text: str, options: Mapping[str, Any] | None = None) -> Request:
         _options("translate", options, ())
         content = required_text(text, "text")
-        return Request("POST", "/midjourney/translate", json={"content": content}, submit=True, op="translate",
-                          kind="TRANSLATE", prompt=content)
+        return Request(
+            "POST",
+            "/midjourney/translate",
+            json={"content": content},
+            submit=True,
+            op="translate",
+            kind="TRANSLATE",
+            prompt=content,
+        )
 
     def _prepare_seed(self, *, task: Task) -> Request:
         if not isinstance(task, Task) or task.dialect != self.name or not task.image_id:
@@ -469,8 +393,9 @@ class AceData(DialectBase):
 
     def _prepare_get(self, *, task_id: str) -> Request:
         task_id = checked_task_id(task_id)
-        return Request("POST", "/midjourney/tasks", json={"action": "retrieve", "id": task_id}, op="get",
-                          task_id=task_id)
+        return Request(
+            "POST", "/midjourney/tasks", json={"action": "retrieve", "id": task_id}, op="get", task_id=task_id
+        )
 
     def _prepare_get_many(self, *, task_ids: Any) -> Request:
         """``retrieve_batch`` with the ids (§2.6); ``limit`` is their number (the default page is 12)."""
@@ -478,8 +403,16 @@ class AceData(DialectBase):
         body = {"action": "retrieve_batch", "ids": list(ids), "offset": 0, "limit": len(ids)}
         return Request("POST", "/midjourney/tasks", json=body, op="get_many")
 
-    def _prepare_list(self, *, page: int = 1, page_size: int = 20, task_id: str | None = None,
-                      since: float | None = None, until: float | None = None, admin: bool = False) -> Request:
+    def _prepare_list(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        task_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        admin: bool = False,
+    ) -> Request:
         """``retrieve_batch``; AceData filters by ids only, so ``since``/``until`` filter the page here."""
         page, page_size = checked_page(page, page_size)
         since, until = checked_window(since, until)
@@ -488,8 +421,9 @@ class AceData(DialectBase):
         body: dict[str, Any] = {"action": "retrieve_batch", "offset": (page - 1) * page_size, "limit": page_size}
         if task_id is not None:
             body["ids"] = [checked_task_id(task_id)]
-        return Request("POST", "/midjourney/tasks", json=body, op="list", page=page, page_size=page_size,
-                          since=since, until=until)
+        return Request(
+            "POST", "/midjourney/tasks", json=body, op="list", page=page, page_size=page_size, since=since, until=until
+        )
 
     # -- answers ----------------------------------------------------------------------------------
     def _parse_submit(self, request: Request, response: Response) -> Task:
@@ -536,12 +470,22 @@ class AceData(DialectBase):
         failed = isinstance(body, Mapping) and (body.get("success") is False or _has_error(body.get("error")))
         if response.status_code >= 400 or (failed and not _is_record(body) and not body.get("task_id")):
             code, message = _error_parts(body.get("error")) if isinstance(body, Mapping) else (None, None)
-            raise error_for(code, message or text.strip()[:300] or None, status_code=response.status_code,
-                            body=body if decoded else (text.strip() or None), headers=response.headers,
-                            submit=request.submit, route=request.path)
+            raise error_for(
+                code,
+                message or text.strip()[:300] or None,
+                status_code=response.status_code,
+                body=body if decoded else (text.strip() or None),
+                headers=response.headers,
+                submit=request.submit,
+                route=request.path,
+            )
         if not isinstance(body, Mapping):
-            raise ServerError(f"HTTP {response.status_code}: expected a JSON object, got {text.strip()[:200]!r}",
-                              status_code=response.status_code, dialect=self.name, body=body)
+            raise ServerError(
+                f"HTTP {response.status_code}: expected a JSON object, got {text.strip()[:200]!r}",
+                status_code=response.status_code,
+                dialect=self.name,
+                body=body,
+            )
         return body
 
     def _parse_task(self, request: Request, response: Response) -> Task:
@@ -568,39 +512,56 @@ class AceData(DialectBase):
 
     def _missing(self, request: Request, response: Response, body: Any) -> Any:
         # ❓ AceData does not document how it answers an unknown id: an empty answer means none.
-        raise TaskNotFound(f"no task {request.task_id or ''}", status_code=response.status_code,
-                           dialect=self.name, body=body)
+        raise TaskNotFound(
+            f"no task {request.task_id or ''}", status_code=response.status_code, dialect=self.name, body=body
+        )
 
     def _parse_seed(self, request: Request, response: Response) -> str:
         body = self._decode(request, response)
         seed = body.get("seed")
         if isinstance(seed, bool) or not isinstance(seed, (str, int)) or str(seed).strip() == "":
-            raise ServerError(f"expected {{'seed': …}}, got {json.dumps(body)[:200]}",
-                              status_code=response.status_code,
-                              dialect=self.name, body=body)
+            raise ServerError(
+                f"expected {{'seed': …}}, got {json.dumps(body)[:200]}",
+                status_code=response.status_code,
+                dialect=self.name,
+                body=body,
+            )
         return str(seed).strip()
 
     def _parse_get_many(self, request: Request, response: Response) -> list[Task]:
         body = self._decode(request, response)
         items = body.get("items")
         if not isinstance(items, list):
-            raise ServerError(f"expected {{'items': […], 'count': n}}, got {json.dumps(body)[:200]}",
-                              status_code=response.status_code, dialect=self.name, body=body)
+            raise ServerError(
+                f"expected {{'items': […], 'count': n}}, got {json.dumps(body)[:200]}",
+                status_code=response.status_code,
+                dialect=self.name,
+                body=body,
+            )
         return [task_from_payload(item) for item in items if isinstance(item, Mapping)]
 
     def _parse_list(self, request: Request, response: Response) -> Page:
         body = self._decode(request, response)
         items = body.get("items")
         if not isinstance(items, list):
-            raise ServerError(f"expected {{'items': […], 'count': n}}, got {json.dumps(body)[:200]}",
-                              status_code=response.status_code, dialect=self.name, body=body)
+            raise ServerError(
+                f"expected {{'items': […], 'count': n}}, got {json.dumps(body)[:200]}",
+                status_code=response.status_code,
+                dialect=self.name,
+                body=body,
+            )
         tasks = [task_from_payload(item) for item in items if isinstance(item, Mapping)]
         since, until = request.since, request.until
         count = body.get("count")
         total = 0 if count == 0 and not isinstance(count, bool) else positive_int(count)
         if since is not None or until is not None:
-            tasks = [t for t in tasks if t.submitted_at is not None and (since is None or t.submitted_at >= since)
-                     and (until is None or t.submitted_at <= until)]
+            tasks = [
+                t
+                for t in tasks
+                if t.submitted_at is not None
+                and (since is None or t.submitted_at >= since)
+                and (until is None or t.submitted_at <= until)
+            ]
             total = None  # the server's count is of the unfiltered listing
         return Page(tuple(tasks), request.page, request.page_size, total)
 
@@ -608,6 +569,7 @@ class AceData(DialectBase):
 def make(**settings: Any) -> AceData:
     """The AceData Cloud dialect; it takes no settings."""
     if settings:
-        raise ValidationError(f"{', '.join(settings)}: not a setting of the acedata dialect; it takes none",
-                              field=next(iter(settings)))
+        raise ValidationError(
+            f"{', '.join(settings)}: not a setting of the acedata dialect; it takes none", field=next(iter(settings))
+        )
     return AceData()

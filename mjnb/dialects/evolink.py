@@ -18,149 +18,55 @@ from urllib.parse import quote
 from .._errors import APIError, ModerationError, RateLimitError, ServerError, ValidationError
 from .._models import ACTION_LABELS, Action, Task, TaskStatus
 from ._base import DialectBase, Request, Response
-from ._common import (checked_callback_url, checked_choice, checked_image_ref, checked_number,
-                      checked_options, class_for_status, decode_json, invalid, is_http_url, leading_urls, progress_of,
-                      required_text, retry_after, seconds, sorted_actions, text_or_none, wrong_route)
+from ._common import (
+    checked_callback_url,
+    checked_choice,
+    checked_image_ref,
+    checked_number,
+    checked_options,
+    class_for_status,
+    decode_json,
+    invalid,
+    is_http_url,
+    leading_urls,
+    progress_of,
+    retry_after,
+    seconds,
+    sorted_actions,
+    text_or_none,
+    wrong_route,
+)
+from ._evolink_rules import (
+    _DEFAULT_PAN_SCALE,
+    _EDIT_SPEEDS,
+    _FIRST_PARAM,
+    _MAX_CALLBACK,
+    _MAX_IMAGE_PROMPTS,
+    _NO_FOLLOW_UPS,
+    _ON_ANY_IMAGE,
+    _PAN_SCALE,
+    _PATH,
+    _PROMPTS,
+    _RECIPES,
+    _REMIX_MODES,
+    _SPEEDS,
+    _STATUSES,
+    _TASK_PREFIX,
+    _ZOOM_FLAG,
+    _ZOOM_SCALE,
+    _areas,
+    _error_parts,
+    _geometry,
+    _image_number,
+    _one_of,
+    _prompt,
+    _with_speed,
+    _without_speed_flags,
+)
 from ._proxy_common import NO_IMAGE
 from ._validate import checked_image_url, checked_task_id
 
 __all__ = ["EvoLink", "make"]
-
-_PATH = "/v1/images/generations"
-_TASK_PREFIX = "task-unified-"
-_MAX_PROMPT = 8192
-_MAX_IMAGE_PROMPTS = 20
-_MAX_CALLBACK = 2048
-_CANVAS_SIDES = (64, 4096)  # ⚠️ not documented for V7; LEGNEXT's mask sizes go to 4096
-_SPEEDS = ("draft", "fast", "turbo")
-_EDIT_SPEEDS = ("fast", "turbo")  # the edit docs name these two; draft is unconfirmed (§6.10)
-_PAN_SCALE = (1.1, 3.0)  # ⚠️ LEGNEXT's range
-_ZOOM_SCALE = (1.1, 2.0)  # ⚠️ LEGNEXT's range
-_DEFAULT_PAN_SCALE = 1.5  # ⚠️ Midjourney's pan extends a side by half; EvoLink documents no default
-_REMIX_MODES = ("strong", "subtle")  # ⚠️ only "strong" appears in the docs
-_STATUSES = {"pending": TaskStatus.QUEUED, "processing": TaskStatus.RUNNING, "completed": TaskStatus.SUCCEEDED,
-             "failed": TaskStatus.FAILED, "cancelled": TaskStatus.CANCELLED, "canceled": TaskStatus.CANCELLED}
-_LOCKED_FLAG = re.compile(r"(?<!\S)(?:--|—)(v|version|niji)(?!\S)", re.IGNORECASE)
-_SPEED_FLAG = re.compile(r"(?<!\S)(?:--|—)(fast|turbo|draft|relax)(?!\S)", re.IGNORECASE)
-_ZOOM_FLAG = re.compile(r"(?<!\S)--zoom\s+(\S+)")
-_FIRST_PARAM = re.compile(r"(?:^|\s)--\w")
-_DIRECTIONS = ("left", "right", "up", "down")
-
-#: Unified follow-up → (model, fixed model_params).  V1–V4 and vary_* use ``mj-v7-variation``,
-#: which no EvoLink document describes (❓ §1.2); its ``type`` follows ``mj-v8.1-variation``.
-_RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
-    **{f"U{n}": ("mj-v7-upscale", {"type": "standard"}) for n in range(1, 5)},
-    "upscale_creative": ("mj-v7-upscale", {"type": "creative"}),
-    **{f"V{n}": ("mj-v7-variation", {"type": "strong"}) for n in range(1, 5)},
-    "vary_subtle": ("mj-v7-variation", {"type": "subtle"}),
-    "vary_strong": ("mj-v7-variation", {"type": "strong"}),
-    **{f"pan_{d}": ("mj-v7-pan", {"direction": d}) for d in _DIRECTIONS},
-    "zoom_out_2x": ("mj-v7-outpaint", {"scale": 2}),
-    "zoom_out_1.5x": ("mj-v7-outpaint", {"scale": 1.5}),
-    "custom_zoom": ("mj-v7-outpaint", {}),
-    "remix": ("mj-v7-remix", {}),
-    "enhance": ("mj-v7-enhance", {}),
-    "vary_region": ("mj-v7-inpaint", {}),
-    "edit": ("mj-v7-edit", {}),
-    "reroll": ("mj-v7", {}),
-}
-#: Whether a model takes a top-level prompt: required, optional, or not at all.
-_PROMPTS = {"mj-v7-remix": "required", "mj-v7-pan": "optional", "mj-v7-outpaint": "optional"}
-#: What finished single-image results offer; a grid offers these plus U/V per image.
-_ON_ANY_IMAGE = ("vary_region", *(f"pan_{d}" for d in _DIRECTIONS), "zoom_out_2x", "zoom_out_1.5x",
-                 "custom_zoom", "remix", "edit")
-_NO_FOLLOW_UPS = frozenset({"mj-v7-remove-bg"})
-
-
-# -- input checks ----------------------------------------------------------------------------------
-def _int(value: Any, field: str, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(field, f"{what} must be whole numbers of pixels, got {value!r}")
-    return value
-
-
-def _pair(value: Any, size: int, field: str, shape: str) -> tuple[int, ...]:
-    if not isinstance(value, (tuple, list)) or len(value) != size:
-        raise invalid(field, f"expected {shape}, got {value!r}")
-    return tuple(_int(v, field, shape) for v in value)
-
-
-def _geometry(canvas: Any, image_box: Any) -> tuple[dict[str, int], dict[str, int]]:
-    """EvoLink's ``canvas`` and ``img_pos`` from ``(w, h)`` and ``(x, y, w, h)``."""
-    cw, ch = _pair(canvas, 2, "canvas", "(width, height)")
-    low, high = _CANVAS_SIDES
-    if not (low <= cw <= high and low <= ch <= high):
-        raise invalid("canvas", f"{cw}×{ch} is out of range; each side must be {low} to {high} px")
-    x, y, bw, bh = _pair(image_box, 4, "image_box", "(x, y, width, height)")
-    if bw < 1 or bh < 1:
-        raise invalid("image_box", f"width and height must be at least 1 px, got {bw}×{bh}")
-    return {"width": cw, "height": ch}, {"width": bw, "height": bh, "x": x, "y": y}
-
-
-def _with_speed(prompt: str | None, speed: str | None) -> str | None:
-    """The prompt a Task keeps: what was sent, plus the chosen speed as its flag (EvoLink sends it
-    in ``model_params``), so that a reroll or an enhance after a restart knows it."""
-    if prompt is None or speed is None or re.search(rf"(?<!\S)--{speed}(?!\S)", prompt):
-        return prompt
-    return f"{prompt} --{speed}"
-
-
-def _one_of(allowed: tuple[str, ...]) -> Any:
-    return lambda value, field: checked_choice(value, field, allowed)
-
-
-def _image_number(value: Any, field: str = "image_number") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3:
-        raise invalid(field, f"{value!r} is not allowed; use 0–3 (the 0-based image)")
-    return value
-
-
-def _areas(mask: Any) -> list[dict[str, Any]]:
-    """``mask.areas``: ``[{"width", "height", "points": [x1, y1, …]}]`` (a ``{"areas": …}`` is accepted too)."""
-    areas = mask.get("areas") if isinstance(mask, Mapping) else mask
-    shape = "a list of {width, height, points: [x1, y1, x2, y2, …]} areas (at least 3 points each)"
-    if not isinstance(areas, (list, tuple)) or not areas:
-        raise invalid("mask", f"expected {shape}")
-    for area in areas:
-        points = area.get("points") if isinstance(area, Mapping) else None
-        sides = [area.get(k) for k in ("width", "height")] if isinstance(area, Mapping) else []
-        if (len(sides) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in sides)
-                or not isinstance(points, (list, tuple)) or len(points) < 6 or len(points) % 2
-                or any(isinstance(p, bool) or not isinstance(p, (int, float)) for p in points)):
-            raise invalid("mask", f"expected {shape}")
-    return [dict(area) for area in areas]
-
-
-def _prompt(value: Any, field: str = "prompt") -> str:
-    """A prompt EvoLink's ``mj-v7`` family accepts: 1–8192 characters, no ``--v``/``--version``/``--niji``."""
-    text = required_text(value, field, max_chars=_MAX_PROMPT)
-    locked = _LOCKED_FLAG.search(text)
-    if locked:
-        raise invalid(field, f"--{locked[1]} is not allowed on evolink: mj-v7 is locked to version 7 and has "
-                             "no niji; remove it")
-    return text
-
-
-def _without_speed_flags(prompt: str) -> tuple[str, str | None]:
-    """The prompt without ``--fast``/``--turbo``/``--draft`` (EvoLink strips them) and the speed they asked."""
-    flags = {m.lower() for m in _SPEED_FLAG.findall(prompt)}
-    if "relax" in flags:
-        raise invalid("prompt", "--relax is not offered by evolink; speeds are draft, fast and turbo")
-    text = " ".join(_SPEED_FLAG.sub(" ", prompt).split())
-    if len(flags) > 1:
-        raise invalid("prompt", f"asks for several speeds ({', '.join(sorted(flags))}); keep one")
-    return text, (flags.pop() if flags else None)
-
-
-def _error_parts(body: Any) -> tuple[Any, str | None, str | None, str | None]:
-    """``(code, message, type, param)`` of EvoLink's ``{"error": {…}}``; ``code`` may be a string or an int."""
-    error = body.get("error") if isinstance(body, Mapping) else None
-    if isinstance(error, str):
-        return None, text_or_none(error), None, None
-    if not isinstance(error, Mapping):
-        return None, None, None, None
-    message, kind, param = (text_or_none(error.get(key)) for key in ("message", "type", "param"))
-    return error.get("code"), message, kind, param
 
 
 class EvoLink(DialectBase):
@@ -197,22 +103,39 @@ class EvoLink(DialectBase):
         public = not self.allow_insecure_callbacks
         return {"callback_url": checked_callback_url(callback_url, max_chars=_MAX_CALLBACK, public_https=public)}
 
-    def _submit(self, body: dict[str, Any], callback_url: Any, *, op: str, speed: str | None = None,
-                parent_id: str | None = None) -> Request:
+    def _submit(
+        self,
+        body: dict[str, Any],
+        callback_url: Any,
+        *,
+        op: str,
+        speed: str | None = None,
+        parent_id: str | None = None,
+    ) -> Request:
         body.update(self._callback(callback_url))
-        return Request("POST", _PATH, json=body, submit=True, op=op, kind=body["model"],
-                       prompt=_with_speed(body.get("prompt"), speed), parent_id=parent_id)
+        return Request(
+            "POST",
+            _PATH,
+            json=body,
+            submit=True,
+            op=op,
+            kind=body["model"],
+            prompt=_with_speed(body.get("prompt"), speed),
+            parent_id=parent_id,
+        )
 
-    def _generation(self, prompt: Any, speed: str | None, *, images: Any = (),
-                    field: str = "prompt") -> dict[str, Any]:
+    def _generation(self, prompt: Any, speed: str | None, *, images: Any = (), field: str = "prompt") -> dict[str, Any]:
         """An ``mj-v7`` body: image URLs first, speed flags moved into ``model_params.speed``."""
         text, flagged = _without_speed_flags(_prompt(prompt, field))
         speed = speed or flagged
         urls = list(images or ())
         for url in urls:
             if isinstance(url, str) and url.startswith("data:"):
-                raise invalid("images", "evolink takes image prompts as http(s) URLs at the start of the prompt; "
-                                        "upload a local image first")
+                raise invalid(
+                    "images",
+                    "evolink takes image prompts as http(s) URLs at the start of the prompt; "
+                    "upload a local image first",
+                )
             checked_image_url(url, "images")
         full = " ".join([*urls, text])
         lead, rest = leading_urls(full)
@@ -220,8 +143,11 @@ class EvoLink(DialectBase):
             raise invalid("images", f"at most {_MAX_IMAGE_PROMPTS} image URLs per prompt")
         words = _FIRST_PARAM.split(rest, maxsplit=1)[0].strip()
         if not words and len(lead) < 2:
-            what = "one image and no text is refused by evolink; add text or a second image" if lead else \
-                "must contain text (not only --parameters)"
+            what = (
+                "one image and no text is refused by evolink; add text or a second image"
+                if lead
+                else "must contain text (not only --parameters)"
+            )
             raise invalid(field, what)
         body: dict[str, Any] = {"model": "mj-v7", "prompt": _prompt(full, field)}
         if speed is not None:
@@ -238,8 +164,16 @@ class EvoLink(DialectBase):
                 raise invalid("mode", f"{mode!r} contradicts options speed={given!r}; keep one")
         return mode if mode is not None else given
 
-    def _prepare_imagine(self, *, prompt: str, images: Any = (), bot: str | None = None, mode: str | None = None,
-                         callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> Request:
+    def _prepare_imagine(
+        self,
+        *,
+        prompt: str,
+        images: Any = (),
+        bot: str | None = None,
+        mode: str | None = None,
+        callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Request:
         if bot not in (None, "mj"):
             raise invalid("bot", f"{bot!r} is not allowed on evolink (it has no niji); use 'mj' or None")
         body = self._generation(prompt, self._speed(mode, options, "imagine"), images=images)
@@ -250,8 +184,10 @@ class EvoLink(DialectBase):
             raise invalid("task", "expected a Task of the evolink dialect")
         self._checked_id(task.id, "task")
         if task.status is not TaskStatus.SUCCEEDED:
-            raise invalid("task", f"{task.id} is {task.status.value}; evolink follow-ups need a completed task "
-                                  "(wait for it first)")
+            raise invalid(
+                "task",
+                f"{task.id} is {task.status.value}; evolink follow-ups need a completed task (wait for it first)",
+            )
         return task
 
     def _number(self, task: Task, *candidates: Any) -> int:
@@ -262,12 +198,20 @@ class EvoLink(DialectBase):
             raise invalid("image_number", f"{given} disagree; give one image index")
         if task.image_urls and number >= len(task.image_urls):
             count = len(task.image_urls)
-            raise invalid("image_number", f"{number} is not allowed; task {task.id} has {count} image(s) "
-                                          f"(0–{count - 1})")
+            raise invalid(
+                "image_number", f"{number} is not allowed; task {task.id} has {count} image(s) (0–{count - 1})"
+            )
         return number
 
-    def _prepare_action(self, *, task: Task, action: Action, prompt: str | None = None,
-                        callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> Request:
+    def _prepare_action(
+        self,
+        *,
+        task: Task,
+        action: Action,
+        prompt: str | None = None,
+        callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Request:
         task = self._source(task)
         name = action.name if isinstance(action, Action) else None
         if name not in _RECIPES:
@@ -277,19 +221,34 @@ class EvoLink(DialectBase):
             raise invalid("mask", "vary_region needs a mask; use inpaint(task, mask, prompt)")
         if name == "edit":
             if "canvas" not in options or "image_box" not in options:
-                raise invalid("canvas", "a canvas edit needs canvas=(w, h) and image_box=(x, y, w, h); "
-                                        "use reposition(task, canvas, image_box, prompt)")
+                raise invalid(
+                    "canvas",
+                    "a canvas edit needs canvas=(w, h) and image_box=(x, y, w, h); "
+                    "use reposition(task, canvas, image_box, prompt)",
+                )
             canvas, box = options.pop("canvas"), options.pop("image_box")
-            return self._prepare_reposition(task=task, index=action.index, canvas=canvas, image_box=box,
-                                            prompt=prompt, callback_url=callback_url, options=options)
+            return self._prepare_reposition(
+                task=task,
+                index=action.index,
+                canvas=canvas,
+                image_box=box,
+                prompt=prompt or "",
+                callback_url=callback_url,
+                options=options,
+            )
         if name == "reroll":
             native_prompt = action.native.get("prompt") or task.prompt
             if prompt is None and native_prompt is None:
                 raise invalid("prompt", f"the prompt of {task.id} is not known here; pass prompt= to reroll")
             speed = self._speed(None, options, "reroll")
-            body = self._generation(prompt if prompt is not None else native_prompt, speed)
-            return self._submit(body, callback_url, op="action", speed=body.get("model_params", {}).get("speed"),
-                                parent_id=task.id)
+            generation = self._generation(prompt if prompt is not None else native_prompt, speed)
+            return self._submit(
+                generation,
+                callback_url,
+                op="action",
+                speed=generation.get("model_params", {}).get("speed"),
+                parent_id=task.id,
+            )
         model, fixed = _RECIPES[name]
         checks: dict[str, Any] = {"image_number": _image_number}
         if model == "mj-v7-pan":
@@ -329,29 +288,57 @@ class EvoLink(DialectBase):
         rest = " ".join(_ZOOM_FLAG.sub(" ", prompt).split())
         return (rest or None), checked_number(scale, "prompt", *_ZOOM_SCALE)
 
-    def _prepare_inpaint(self, *, task: Task, mask: Any, index: int | None = None, prompt: str | None = None,
-                         callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> Request:
+    def _prepare_inpaint(
+        self,
+        *,
+        task: Task,
+        mask: Any,
+        index: int | None = None,
+        prompt: str | None = None,
+        callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Request:
         task = self._source(task)
         checked_options("evolink inpaint", options, {})
         params = {"task_id": task.id, "image_number": self._number(task, index), "mask": {"areas": _areas(mask)}}
         body = {"model": "mj-v7-inpaint", "prompt": _prompt(prompt), "model_params": params}
         return self._submit(body, callback_url, op="inpaint", parent_id=task.id)
 
-    def _prepare_reposition(self, *, task: Task, canvas: Any, image_box: Any, prompt: str, index: int | None = None,
-                            callback_url: str | None = None, options: Mapping[str, Any] | None = None) -> Request:
+    def _prepare_reposition(
+        self,
+        *,
+        task: Task,
+        canvas: Any,
+        image_box: Any,
+        prompt: str,
+        index: int | None = None,
+        callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Request:
         """``mj-v7-edit`` exactly as §1.3: the image at ``image_box`` on a ``canvas``, the rest filled."""
         task = self._source(task)
         canvas_size, img_pos = _geometry(canvas, image_box)
         speed = self._speed(None, options, "reposition", _EDIT_SPEEDS)
-        params: dict[str, Any] = {"task_id": task.id, "image_number": self._number(task, index),
-                                  "canvas": canvas_size, "img_pos": img_pos}
+        params: dict[str, Any] = {
+            "task_id": task.id,
+            "image_number": self._number(task, index),
+            "canvas": canvas_size,
+            "img_pos": img_pos,
+        }
         if speed is not None:
             params["speed"] = speed
         body = {"model": "mj-v7-edit", "prompt": _prompt(prompt), "model_params": params}
         return self._submit(body, callback_url, op="reposition", speed=speed, parent_id=task.id)
 
-    def _prepare_edit(self, *, image: str, prompt: str, mask: Any = None, callback_url: str | None = None,
-                      options: Mapping[str, Any] | None = None) -> Request:
+    def _prepare_edit(
+        self,
+        *,
+        image: str,
+        prompt: str,
+        mask: Any = None,
+        callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Request:
         """``mj-v7-upload-paint``; ``options`` carry ``canvas=(w, h)`` (default: the mask's size),
         ``image_box=(x, y, w, h)`` (default: filling the canvas) and ``speed``."""
         keep = lambda value, field: value  # noqa: E731 - checked by _geometry below
@@ -361,8 +348,9 @@ class EvoLink(DialectBase):
         areas = _areas(mask) if mask is not None else None
         if canvas is None:
             if areas is None:
-                raise invalid("canvas", "pass options canvas=(width, height) (the image size is not known without "
-                                        "a mask)")
+                raise invalid(
+                    "canvas", "pass options canvas=(width, height) (the image size is not known without a mask)"
+                )
             canvas = (areas[0]["width"], areas[0]["height"])
         if box is None and isinstance(canvas, (tuple, list)) and len(canvas) == 2:
             box = (0, 0, *canvas)
@@ -373,22 +361,31 @@ class EvoLink(DialectBase):
         speed = extra.get("speed")
         if speed is not None:
             params["speed"] = speed
-        body = {"model": "mj-v7-upload-paint", "prompt": _prompt(prompt),
-                "image_urls": [checked_image_ref(image, "image")], "model_params": params}
+        body = {
+            "model": "mj-v7-upload-paint",
+            "prompt": _prompt(prompt),
+            "image_urls": [checked_image_ref(image, "image")],
+            "model_params": params,
+        }
         return self._submit(body, callback_url, op="edit", speed=speed)
 
-    def _prepare_retexture(self, *, image: str, prompt: str, callback_url: str | None = None,
-                           options: Mapping[str, Any] | None = None) -> Request:
+    def _prepare_retexture(
+        self, *, image: str, prompt: str, callback_url: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> Request:
         """``mj-v7-retexture``: a new texture/style for one uploaded image (four results)."""
         extra = checked_options("evolink retexture", options, {"speed": _one_of(_SPEEDS)})
-        body: dict[str, Any] = {"model": "mj-v7-retexture", "prompt": _prompt(prompt),
-                                "image_urls": [checked_image_ref(image, "image")]}
+        body: dict[str, Any] = {
+            "model": "mj-v7-retexture",
+            "prompt": _prompt(prompt),
+            "image_urls": [checked_image_ref(image, "image")],
+        }
         if extra.get("speed") is not None:
             body["model_params"] = {"speed": extra["speed"]}
         return self._submit(body, callback_url, op="retexture", speed=extra.get("speed"))
 
-    def _prepare_remove_bg(self, *, image: str, callback_url: str | None = None,
-                           options: Mapping[str, Any] | None = None) -> Request:
+    def _prepare_remove_bg(
+        self, *, image: str, callback_url: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> Request:
         """``mj-v7-remove-bg``: a transparent cut-out; no prompt, no speed."""
         checked_options("evolink remove_bg", options, {})
         body = {"model": "mj-v7-remove-bg", "image_urls": [checked_image_ref(image, "image")]}
@@ -398,8 +395,11 @@ class EvoLink(DialectBase):
     def _checked_id(task_id: Any, field: str = "task_id") -> str:
         text = checked_task_id(task_id, field)
         if not text.startswith(_TASK_PREFIX):
-            raise invalid(field, f"{text!r} is not an evolink task id; it must start with {_TASK_PREFIX!r} "
-                                 "(e.g. task-unified-1757165031-mjv7)")
+            raise invalid(
+                field,
+                f"{text!r} is not an evolink task id; it must start with {_TASK_PREFIX!r} "
+                "(e.g. task-unified-1757165031-mjv7)",
+            )
         return text
 
     def _prepare_get(self, *, task_id: str) -> Request:
@@ -418,8 +418,12 @@ class EvoLink(DialectBase):
         if response.status_code >= 400 or (isinstance(body, Mapping) and "error" in body and "id" not in body):
             raise self._http_error(request, response, body if decoded else (text.strip() or None))
         if not isinstance(body, Mapping):
-            raise ServerError(f"HTTP {response.status_code}: expected a task object, got {text.strip()[:200]!r}",
-                              status_code=response.status_code, dialect=self.name, body=body)
+            raise ServerError(
+                f"HTTP {response.status_code}: expected a task object, got {text.strip()[:200]!r}",
+                status_code=response.status_code,
+                dialect=self.name,
+                body=body,
+            )
         return body
 
     def _http_error(self, request: Request, response: Response, body: Any) -> APIError:
@@ -461,8 +465,9 @@ class EvoLink(DialectBase):
         code, message, _, _ = _error_parts(body)
         if status is TaskStatus.FAILED and code == "request_cancelled":
             status = TaskStatus.CANCELLED
-        results = tuple(u for u in body.get("results") or () if is_http_url(u)) if status is TaskStatus.SUCCEEDED \
-            else ()
+        results = (
+            tuple(u for u in body.get("results") or () if is_http_url(u)) if status is TaskStatus.SUCCEEDED else ()
+        )
         if status is TaskStatus.SUCCEEDED and not results:
             status, message = TaskStatus.FAILED, NO_IMAGE
         failed = status in (TaskStatus.FAILED, TaskStatus.CANCELLED)
@@ -474,12 +479,22 @@ class EvoLink(DialectBase):
         credits = usage.get("credits_reserved") if isinstance(usage, Mapping) else None
         cost = float(credits) if isinstance(credits, (int, float)) and not isinstance(credits, bool) else None
         return Task(
-            id=task_id, dialect=self.name, status=status, kind=model, raw_status=raw_status, progress=progress,
-            prompt=prompt, image_url=results[0] if len(results) == 1 else None,
-            image_urls=results, actions=self._actions(task_id, model, results, prompt),
+            id=task_id,
+            dialect=self.name,
+            status=status,
+            kind=model,
+            raw_status=raw_status,
+            progress=progress,
+            prompt=prompt,
+            image_url=results[0] if len(results) == 1 else None,
+            image_urls=results,
+            actions=self._actions(task_id, model, results, prompt),
             fail_reason=(message or "the task failed with no reason given") if failed else None,
-            error_code=code if failed else None, parent_id=known.parent_id if known else None,
-            submitted_at=seconds(body.get("created")), cost=cost, cost_unit="credits" if cost is not None else None,
+            error_code=code if failed else None,
+            parent_id=known.parent_id if known else None,
+            submitted_at=seconds(body.get("created")),
+            cost=cost,
+            cost_unit="credits" if cost is not None else None,
             raw=dict(body),
         )
 
@@ -506,17 +521,24 @@ class EvoLink(DialectBase):
             if name == "reroll":
                 native = {"model": "mj-v7", "prompt": prompt}
             grid = name[0] in "UV" and name[1:].isdigit()
-            found.append(Action(
-                name=name, label=name if grid else ACTION_LABELS[name], index=index,
-                params={"direction": name[4:]} if name.startswith("pan_") else {}, native=native,
-                needs_input=name in ("remix", "custom_zoom"),
-            ))
+            found.append(
+                Action(
+                    name=name,
+                    label=name if grid else ACTION_LABELS[name],
+                    index=index,
+                    params={"direction": name[4:]} if name.startswith("pan_") else {},
+                    native=native,
+                    needs_input=name in ("remix", "custom_zoom"),
+                )
+            )
         return sorted_actions(found)
 
 
 def make(*, allow_insecure_callbacks: bool = False, **unknown: Any) -> EvoLink:
     """The EvoLink dialect; ``allow_insecure_callbacks=True`` lets tests use http/loopback callbacks."""
     if unknown:
-        raise ValidationError(f"{', '.join(unknown)}: not a setting of the evolink dialect; allowed: "
-                              "allow_insecure_callbacks", field=next(iter(unknown)))
+        raise ValidationError(
+            f"{', '.join(unknown)}: not a setting of the evolink dialect; allowed: allow_insecure_callbacks",
+            field=next(iter(unknown)),
+        )
     return EvoLink(allow_insecure_callbacks=allow_insecure_callbacks)

@@ -24,9 +24,9 @@ from ._proxy_common import (
     checked_window,
     decode_body,
     is_data_url,
-    is_http_url,
     kind_of_custom_id,
     map_status,
+    mapping,
     mode_prefix,
     notify_hook,
     raise_for_result,
@@ -51,8 +51,20 @@ class MjProxy(DialectBase):
 
     name = "mjproxy"
     operations = frozenset(
-        {"imagine", "action", "modal", "blend", "describe", "shorten", "edit", "get", "get_many", "list", "seed",
-         "cancel"}
+        {
+            "imagine",
+            "action",
+            "modal",
+            "blend",
+            "describe",
+            "shorten",
+            "edit",
+            "get",
+            "get_many",
+            "list",
+            "seed",
+            "cancel",
+        }
     )
     mask_format = "png_data_url"
     poll_interval = 2.0
@@ -81,8 +93,14 @@ class MjProxy(DialectBase):
         return Request("POST", self._relay(path), json=body, submit=True, op=op, kind=kind, **context)
 
     def _prepare_imagine(
-        self, *, prompt: str, images: Any = (), bot: str | None = None, mode: str | None = None,
-        callback_url: str | None = None, options: Mapping[str, Any] | None = None,
+        self,
+        *,
+        prompt: str,
+        images: Any = (),
+        bot: str | None = None,
+        mode: str | None = None,
+        callback_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> Request:
         text = with_speed(required_text(prompt, "prompt"), mode)
         urls: list[str] = []
@@ -99,27 +117,45 @@ class MjProxy(DialectBase):
         return self._submit("imagine", "/submit/imagine", body, "IMAGINE", prompt=full_prompt)
 
     def _prepare_action(
-        self, *, task: Task, action: Action, prompt: str | None = None, callback_url: str | None = None,
+        self,
+        *,
+        task: Task,
+        action: Action,
+        prompt: str | None = None,
+        callback_url: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> Request:
         """``/submit/action``; a ``prompt`` is not sent here but with the modal step that may follow."""
         task = checked_task(task, self.name)
         custom_id = action.native.get("customId") if isinstance(action, Action) else None
         if not isinstance(custom_id, str) or not custom_id:
-            raise ValidationError("action: expected one of the task's actions (it carries the button's customId)", field="action")
-        body = {"taskId": task.id, "customId": custom_id, **notify_hook(callback_url), **checked_options("action", options)}
+            raise ValidationError(
+                "action: expected one of the task's actions (it carries the button's customId)", field="action"
+            )
+        body = {
+            "taskId": task.id,
+            "customId": custom_id,
+            **notify_hook(callback_url),
+            **checked_options("action", options),
+        }
         kind = kind_of_custom_id(custom_id, task.kind)
         return self._submit("action", "/submit/action", body, kind, prompt=task.prompt, parent_id=task.id)
 
     def _prepare_modal(
-        self, *, task: Task, prompt: str | None = None, mask: str | None = None, callback_url: str | None = None,
+        self,
+        *,
+        task: Task,
+        prompt: str | None = None,
+        mask: str | None = None,
+        callback_url: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> Request:
         task = checked_task(task, self.name)
         if task.status is not TaskStatus.AWAITING_INPUT:
             raise ValidationError(
                 f"task: {task.id} is {task.status.value}; modal needs the task that Vary Region, Custom Zoom "
-                "or a remix action left awaiting input", field="task",
+                "or a remix action left awaiting input",
+                field="task",
             )
         if prompt is not None and not isinstance(prompt, str):
             raise ValidationError("prompt: must be a string or None (None keeps the parent's prompt)", field="prompt")
@@ -130,12 +166,21 @@ class MjProxy(DialectBase):
             body["maskBase64"] = mask
         body.update(notify_hook(callback_url), **checked_options("modal", options))
         return self._submit(
-            "modal", "/submit/modal", body, task.kind or "MODAL", prompt=body["prompt"] or task.prompt,
+            "modal",
+            "/submit/modal",
+            body,
+            task.kind or "MODAL",
+            prompt=body["prompt"] or task.prompt,
             parent_id=task.parent_id,
         )
 
     def _prepare_blend(
-        self, *, images: Any, dimensions: str = "SQUARE", bot: str | None = None, callback_url: str | None = None,
+        self,
+        *,
+        images: Any,
+        dimensions: str = "SQUARE",
+        bot: str | None = None,
+        callback_url: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> Request:
         refs = list(images) if isinstance(images, (list, tuple)) else []
@@ -145,12 +190,21 @@ class MjProxy(DialectBase):
             raise ValidationError(
                 f"dimensions: {dimensions!r} is not allowed; use one of {', '.join(_DIMENSIONS)}", field="dimensions"
             )
-        body = {"base64Array": refs, "dimensions": dimensions, **bot_type(bot), **notify_hook(callback_url),
-                **checked_options("blend", options)}
+        body = {
+            "base64Array": refs,
+            "dimensions": dimensions,
+            **bot_type(bot),
+            **notify_hook(callback_url),
+            **checked_options("blend", options),
+        }
         return self._submit("blend", "/submit/blend", body, "BLEND")
 
     def _prepare_describe(
-        self, *, image: str, bot: str | None = None, callback_url: str | None = None,
+        self,
+        *,
+        image: str,
+        bot: str | None = None,
+        callback_url: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> Request:
         ref = checked_image_ref(image, "image")
@@ -161,7 +215,11 @@ class MjProxy(DialectBase):
         return self._submit("describe", "/submit/describe", body, "DESCRIBE")
 
     def _prepare_shorten(
-        self, *, prompt: str, bot: str | None = None, callback_url: str | None = None,
+        self,
+        *,
+        prompt: str,
+        bot: str | None = None,
+        callback_url: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> Request:
         text = required_text(prompt, "prompt")
@@ -169,13 +227,19 @@ class MjProxy(DialectBase):
         return self._submit("shorten", "/submit/shorten", body, "SHORTEN", prompt=text)
 
     def _prepare_edit(
-        self, *, image: str, prompt: str, mask: str | None = None, callback_url: str | None = None,
+        self,
+        *,
+        image: str,
+        prompt: str,
+        mask: str | None = None,
+        callback_url: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> Request:
         if mask is not None:
             raise ValidationError(
                 f"mask: {self.name}'s /submit/edits takes no mask; paint the change into the image, or use "
-                "inpaint (Vary Region) on a task", field="mask",
+                "inpaint (Vary Region) on a task",
+                field="mask",
             )
         image = checked_image_ref(image, "image")
         text = required_text(prompt, "prompt")
@@ -202,17 +266,33 @@ class MjProxy(DialectBase):
         return Request("POST", path, op="cancel", task_id=task_id)
 
     def _prepare_list(
-        self, *, page: int = 1, page_size: int = 20, task_id: str | None = None, since: float | None = None,
-        until: float | None = None, admin: bool = False,
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        task_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        admin: bool = False,
     ) -> Request:
         """The proxy lists everything at once (TAI: the newest 100); paging happens on our side."""
         page, page_size = checked_page(page, page_size)
         since, until = checked_window(since, until)
-        window = dict(op="list", page=page, page_size=page_size, since=since, until=until)
         if task_id is not None:
             body = {"ids": [checked_id(task_id)]}
-            return Request("POST", self._relay("/task/list-by-condition"), json=body, **window)
-        return Request("GET", self._relay("/task/list"), **window)
+            return Request(
+                "POST",
+                self._relay("/task/list-by-condition"),
+                json=body,
+                op="list",
+                page=page,
+                page_size=page_size,
+                since=since,
+                until=until,
+            )
+        return Request(
+            "GET", self._relay("/task/list"), op="list", page=page, page_size=page_size, since=since, until=until
+        )
 
     # -- answers ----------------------------------------------------------------------------------
     def _raise_own_errors(self, response: Response, body: Any) -> None:
@@ -228,7 +308,10 @@ class MjProxy(DialectBase):
             code = body.get("code") if isinstance(body, Mapping) else None
             raise APIError(
                 f"HTTP {response.status_code} for {request.method} {request.path}: {_snippet(body)}",
-                status_code=response.status_code, code=code, dialect=self.name, body=body,
+                status_code=response.status_code,
+                code=code,
+                dialect=self.name,
+                body=body,
             )
         return body
 
@@ -245,7 +328,7 @@ class MjProxy(DialectBase):
         task_id = body.get("result")
         if not isinstance(task_id, (str, int)) or isinstance(task_id, bool) or str(task_id).strip() == "":
             raise self._server_error(response, "a task id in 'result' of the accepted submit", body)
-        props = body.get("properties") if isinstance(body.get("properties"), Mapping) else {}
+        props = mapping(body.get("properties"))
         description = str(body.get("description") or "")
         # new-api rewrites 21 to 1 (§4.3), so the modal marks are looked for on every accepted code.
         if props.get("remix") is True or any(mark in description for mark in _MODAL_DESCRIPTIONS):
@@ -318,7 +401,7 @@ class MjProxy(DialectBase):
         if since is not None or until is not None:
             tasks = [t for t in tasks if _within(t.submitted_at, since, until)]
         page, size = request.page, request.page_size
-        return Page(tuple(tasks[(page - 1) * size: page * size]), page, size, total=len(tasks))
+        return Page(tuple(tasks[(page - 1) * size : page * size]), page, size, total=len(tasks))
 
 
 def _within(moment: float | None, since: float | None, until: float | None) -> bool:

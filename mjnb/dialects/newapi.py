@@ -16,28 +16,51 @@ from .._errors import AuthenticationError, RateLimitError, ServerError, TaskNotF
 from .._models import Page, Task
 from ._base import Request, Response, retry_after
 from ._proxy_common import checked_id, checked_page, checked_window, task_from_dto
-from ._validate import invalid, unix_seconds
+from ._validate import invalid
 from .mjproxy import MjProxy
 
 __all__ = ["NewApi", "make"]
 
 #: Dashboard rows (``model.Midjourney``, §4.4) → the relay's task object (§4.5).
 _ROW_TO_DTO = {
-    "action": "action", "prompt": "prompt", "prompt_en": "promptEn", "description": "description",
-    "state": "state", "submit_time": "submitTime", "start_time": "startTime", "finish_time": "finishTime",
-    "image_url": "imageUrl", "status": "status", "progress": "progress", "fail_reason": "failReason",
-    "buttons": "buttons", "properties": "properties", "video_url": "videoUrl", "video_urls": "videoUrls",
+    "action": "action",
+    "prompt": "prompt",
+    "prompt_en": "promptEn",
+    "description": "description",
+    "state": "state",
+    "submit_time": "submitTime",
+    "start_time": "startTime",
+    "finish_time": "finishTime",
+    "image_url": "imageUrl",
+    "status": "status",
+    "progress": "progress",
+    "fail_reason": "failReason",
+    "buttons": "buttons",
+    "properties": "properties",
+    "video_url": "videoUrl",
+    "video_urls": "videoUrls",
 }
 #: Envelope descriptions that report the gateway's own failure, not a bad request.
-_SERVER_SIDE = frozenset({
-    "get_channel_info_failed", "insert_midjourney_task_failed", "do_request_failed",
-    "read_response_body_failed", "unmarshal_response_body_failed",
-})
+_SERVER_SIDE = frozenset(
+    {
+        "get_channel_info_failed",
+        "insert_midjourney_task_failed",
+        "do_request_failed",
+        "read_response_body_failed",
+        "unmarshal_response_body_failed",
+    }
+)
 _UPSTREAM_ANSWER_LOST = frozenset({"read_response_body_failed", "unmarshal_response_body_failed"})
 #: ``<x>_is_required`` and similar → the mjnb argument the user can fix.
 _FIELDS = {
-    "prompt": "prompt", "task_id": "task", "custom_id": "action", "action": "action", "index": "action",
-    "content": "action", "unknown_action": "action", "task_status_not_success": "task",
+    "prompt": "prompt",
+    "task_id": "task",
+    "custom_id": "action",
+    "action": "action",
+    "index": "action",
+    "content": "action",
+    "unknown_action": "action",
+    "task_status_not_success": "task",
 }
 _OLD_PAGE_SIZE = 10  # NA-OLD's fixed ItemsPerPage
 #: What a dashboard 401 that names New-Api-User means for the user.
@@ -71,8 +94,15 @@ class NewApi(MjProxy):
 
     # -- the dashboard listing (§4.6) -------------------------------------------------------------
     def _prepare_list(
-        self, *, page: int = 1, page_size: int = 20, task_id: str | None = None, since: float | None = None,
-        until: float | None = None, admin: bool = False, channel_id: int | None = None,
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        task_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        admin: bool = False,
+        channel_id: int | None = None,
     ) -> Request:
         """The dashboard listing; ``channel_id`` (admin listing only) keeps one channel's tasks.
 
@@ -148,7 +178,7 @@ class NewApi(MjProxy):
         message = str(body.get("description") or "").rstrip()  # "<desc> <result>" leaves a trailing space
         key = message.split(" ", 1)[0].split(":", 1)[0]
         code = body.get("code")
-        kw = dict(status_code=response.status_code, code=code, dialect=self.name, body=body)
+        kw: dict[str, Any] = dict(status_code=response.status_code, code=code, dialect=self.name, body=body)
         if key in ("task_not_found", "task_no_found"):
             raise TaskNotFound(message, **kw)
         if key == "quota_not_enough":  # an exhausted quota: retrying will not help until topped up

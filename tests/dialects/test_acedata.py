@@ -18,16 +18,34 @@ from mjnb._errors import (
     ValidationError,
 )
 from mjnb._models import Action, Page, Task, TaskStatus
-from mjnb.dialects import Response, get_dialect
-from mjnb.dialects import acedata
+from mjnb.dialects import Response, acedata, get_dialect
 
 PNG_B64 = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40).decode()
 TASK_ID = "27a1128f-14b5-440e-a82d-510c81e6fcd4"
 IMAGE_ID = "1211290228438868029"
-GRID_ACTIONS = ["upscale1", "upscale2", "upscale3", "upscale4", "reroll",
-                "variation1", "variation2", "variation3", "variation4"]
-UPSCALED_ACTIONS = ["upscale_2x", "upscale_4x", "variation_subtle", "variation_strong", "zoom_out_2x",
-                    "zoom_out_1_5x", "pan_left", "pan_right", "pan_up", "pan_down"]
+GRID_ACTIONS = [
+    "upscale1",
+    "upscale2",
+    "upscale3",
+    "upscale4",
+    "reroll",
+    "variation1",
+    "variation2",
+    "variation3",
+    "variation4",
+]
+UPSCALED_ACTIONS = [
+    "upscale_2x",
+    "upscale_4x",
+    "variation_subtle",
+    "variation_strong",
+    "zoom_out_2x",
+    "zoom_out_1_5x",
+    "pan_left",
+    "pan_right",
+    "pan_up",
+    "pan_down",
+]
 
 # §2.2 success response, literal.
 IMAGINE_SUCCESS = {
@@ -47,9 +65,11 @@ IMAGINE_SUCCESS = {
 EDITS_SUCCESS = {
     "sub_image_urls": [f"https://cdn.midjourney.com/88e16dab-ef48-43a5-af73-bf24065287bc/0_{i}.png" for i in range(4)],
     "image_url": "https://storage.fonedis.cc/attachments/cat_sitting_table_88e16dab.png?ex=1",
-    "image_width": 960, "image_height": 1200,
+    "image_width": 960,
+    "image_height": 1200,
     "raw_image_url": "https://storage.fonedis.cc/attachments/raw.png?ex=1",
-    "raw_image_width": 960, "raw_image_height": 1200,
+    "raw_image_width": 960,
+    "raw_image_height": 1200,
     "progress": 100,
     "image_id": "1391372193836826624",
     "task_id": "26c39859-f54a-4998-9e42-3da96eceee8c",
@@ -69,13 +89,18 @@ TASK_DOC = {
     "job_id": "da317da6-f500-48e6-bf32-dd48b3e6f84f",
     "response": {
         "image_url": "https://platform.cdn.acedata.cloud/midjourney/7489df4c.png?imageMogr2/thumbnail/!50p",
-        "image_width": 1024, "image_height": 1024,
+        "image_width": 1024,
+        "image_height": 1024,
         "actions": GRID_ACTIONS,
         "raw_image_url": "https://platform.cdn.acedata.cloud/midjourney/7489df4c.png",
-        "raw_image_width": 2048, "raw_image_height": 2048,
-        "progress": 100, "image_id": "1259525319472185344",
-        "task_id": "7489df4c-ef03-4de0-b598-e9a590793434", "success": True,
-        "job_id": "da317da6-f500-48e6-bf32-dd48b3e6f84f", "hold": False,
+        "raw_image_width": 2048,
+        "raw_image_height": 2048,
+        "progress": 100,
+        "image_id": "1259525319472185344",
+        "task_id": "7489df4c-ef03-4de0-b598-e9a590793434",
+        "success": True,
+        "job_id": "da317da6-f500-48e6-bf32-dd48b3e6f84f",
+        "hold": False,
     },
     "duration": 29.437000036239624,
     "finished_at": 1720364637.404,
@@ -102,8 +127,12 @@ def grid_task(dialect) -> Task:
 
 
 def upscaled_task(dialect) -> Task:
-    doc = {**TASK_DOC, "id": "u-1", "request": {"action": "upscale2", "image_id": "1259525319472185344"},
-           "response": {**TASK_DOC["response"], "image_id": "222", "actions": UPSCALED_ACTIONS, "task_id": "u-1"}}
+    doc = {
+        **TASK_DOC,
+        "id": "u-1",
+        "request": {"action": "upscale2", "image_id": "1259525319472185344"},
+        "response": {**TASK_DOC["response"], "image_id": "222", "actions": UPSCALED_ACTIONS, "task_id": "u-1"},
+    }
     return fetched(dialect, doc)
 
 
@@ -111,8 +140,20 @@ def upscaled_task(dialect) -> Task:
 def test_registry_builds_the_dialect_with_its_declared_traits():
     d = get_dialect("acedata")
     assert (d.name, d.mask_format, d.poll_interval, d.supports_stream) == ("acedata", "png_base64", 3.0, True)
-    assert d.operations == {"imagine", "action", "inpaint", "edit", "blend", "describe", "shorten", "translate", "seed",
-                            "get", "get_many", "list"}
+    assert d.operations == {
+        "imagine",
+        "action",
+        "inpaint",
+        "edit",
+        "blend",
+        "describe",
+        "shorten",
+        "translate",
+        "seed",
+        "get",
+        "get_many",
+        "list",
+    }
     assert (d.batch_size, d.max_concurrent, d.nonce_field) == (50, None, None)
     with pytest.raises(ValidationError) as err:
         get_dialect("acedata", mode="fast")
@@ -134,13 +175,22 @@ def test_operations_acedata_lacks_are_unsupported(dialect, op):
 
 
 def test_blend_is_an_imagine_with_the_image_urls(dialect):
-    request = dialect.prepare("blend", images=("https://a.example/1.png", "https://a.example/2.png"),
-                              dimensions="PORTRAIT", callback_url="https://hooks.example/ace")
+    request = dialect.prepare(
+        "blend",
+        images=("https://a.example/1.png", "https://a.example/2.png"),
+        dimensions="PORTRAIT",
+        callback_url="https://hooks.example/ace",
+    )
     assert (request.path, request.op, request.kind, request.submit) == ("/midjourney/imagine", "blend", "BLEND", True)
-    assert request.json == {"action": "generate", "prompt": "https://a.example/1.png https://a.example/2.png --ar 2:3",
-                            "callback_url": "https://hooks.example/ace"}
-    for images, allowed in [(("data:image/png;base64,AA", "https://a.example/2.png"), "http(s) URLs"),
-                            (("https://a.example/1.png",), "2 to 5")]:
+    assert request.json == {
+        "action": "generate",
+        "prompt": "https://a.example/1.png https://a.example/2.png --ar 2:3",
+        "callback_url": "https://hooks.example/ace",
+    }
+    for images, allowed in [
+        (("data:image/png;base64,AA", "https://a.example/2.png"), "http(s) URLs"),
+        (("https://a.example/1.png",), "2 to 5"),
+    ]:
         with pytest.raises(ValidationError) as err:
             dialect.prepare("blend", images=images, dimensions="SQUARE")
         assert err.value.field == "images" and allowed in str(err.value)
@@ -148,41 +198,121 @@ def test_blend_is_an_imagine_with_the_image_urls(dialect):
 
 # -- requests -----------------------------------------------------------------------------------------
 REQUESTS = [
-    ("imagine plain", "imagine", dict(prompt="A cat sitting on a table"),
-     "/midjourney/imagine", {"action": "generate", "prompt": "A cat sitting on a table", "async": True}),
-    ("imagine image URLs, mode, options", "imagine",
-     dict(prompt="a cat", images=("https://a.example/1.png", "https://a.example/2.png"), mode="relax",
-          options={"version": 6.1, "quality": 0.25, "split_images": True, "hd": False, "translation": True,
-                   "service_timeout": 300}),
-     "/midjourney/imagine",
-     {"action": "generate", "prompt": "https://a.example/1.png https://a.example/2.png a cat", "mode": "relax",
-      "version": "6.1", "quality": ".25", "split_images": True, "hd": False, "translation": True, "timeout": 300,
-      "async": True}),
-    ("imagine with a callback needs no async flag", "imagine",
-     dict(prompt="a cat", callback_url="https://hooks.example/ace"),
-     "/midjourney/imagine", {"action": "generate", "prompt": "a cat", "callback_url": "https://hooks.example/ace"}),
-    ("imagine niji asks for it in the prompt", "imagine", dict(prompt="a fox", bot="niji"),
-     "/midjourney/imagine", {"action": "generate", "prompt": "a fox --niji", "async": True}),
-    ("edit §2.3", "edit", dict(image="https://cdn.example/cat.png", prompt="a cat in a hat", mask=PNG_B64,
-                               options={"mode": "turbo"}),
-     "/midjourney/edits", {"image_url": "https://cdn.example/cat.png", "prompt": "a cat in a hat", "mask": PNG_B64,
-                           "split_images": True, "mode": "turbo", "async": True}),
-    ("edit without mask", "edit", dict(image="https://cdn.example/cat.png", prompt="brighter"),
-     "/midjourney/edits", {"image_url": "https://cdn.example/cat.png", "prompt": "brighter", "split_images": True,
-                           "async": True}),
-    ("describe §2.4", "describe", dict(image="https://cdn.example/cat.png"),
-     "/midjourney/describe", {"image_url": "https://cdn.example/cat.png"}),
-    ("shorten §2.4", "shorten", dict(prompt="a very long prompt about a cat"),
-     "/midjourney/shorten", {"prompt": "a very long prompt about a cat"}),
-    ("translate §2.4", "translate", dict(text="精致，无暇，洁白的天使"),
-     "/midjourney/translate", {"content": "精致，无暇，洁白的天使"}),
-    ("translate strips the text", "translate", dict(text="  bonjour le monde \n", options={}),
-     "/midjourney/translate", {"content": "bonjour le monde"}),
+    (
+        "imagine plain",
+        "imagine",
+        dict(prompt="A cat sitting on a table"),
+        "/midjourney/imagine",
+        {"action": "generate", "prompt": "A cat sitting on a table", "async": True},
+    ),
+    (
+        "imagine image URLs, mode, options",
+        "imagine",
+        dict(
+            prompt="a cat",
+            images=("https://a.example/1.png", "https://a.example/2.png"),
+            mode="relax",
+            options={
+                "version": 6.1,
+                "quality": 0.25,
+                "split_images": True,
+                "hd": False,
+                "translation": True,
+                "service_timeout": 300,
+            },
+        ),
+        "/midjourney/imagine",
+        {
+            "action": "generate",
+            "prompt": "https://a.example/1.png https://a.example/2.png a cat",
+            "mode": "relax",
+            "version": "6.1",
+            "quality": ".25",
+            "split_images": True,
+            "hd": False,
+            "translation": True,
+            "timeout": 300,
+            "async": True,
+        },
+    ),
+    (
+        "imagine with a callback needs no async flag",
+        "imagine",
+        dict(prompt="a cat", callback_url="https://hooks.example/ace"),
+        "/midjourney/imagine",
+        {"action": "generate", "prompt": "a cat", "callback_url": "https://hooks.example/ace"},
+    ),
+    (
+        "imagine niji asks for it in the prompt",
+        "imagine",
+        dict(prompt="a fox", bot="niji"),
+        "/midjourney/imagine",
+        {"action": "generate", "prompt": "a fox --niji", "async": True},
+    ),
+    (
+        "edit §2.3",
+        "edit",
+        dict(image="https://cdn.example/cat.png", prompt="a cat in a hat", mask=PNG_B64, options={"mode": "turbo"}),
+        "/midjourney/edits",
+        {
+            "image_url": "https://cdn.example/cat.png",
+            "prompt": "a cat in a hat",
+            "mask": PNG_B64,
+            "split_images": True,
+            "mode": "turbo",
+            "async": True,
+        },
+    ),
+    (
+        "edit without mask",
+        "edit",
+        dict(image="https://cdn.example/cat.png", prompt="brighter"),
+        "/midjourney/edits",
+        {"image_url": "https://cdn.example/cat.png", "prompt": "brighter", "split_images": True, "async": True},
+    ),
+    (
+        "describe §2.4",
+        "describe",
+        dict(image="https://cdn.example/cat.png"),
+        "/midjourney/describe",
+        {"image_url": "https://cdn.example/cat.png"},
+    ),
+    (
+        "shorten §2.4",
+        "shorten",
+        dict(prompt="a very long prompt about a cat"),
+        "/midjourney/shorten",
+        {"prompt": "a very long prompt about a cat"},
+    ),
+    (
+        "translate §2.4",
+        "translate",
+        dict(text="精致，无暇，洁白的天使"),
+        "/midjourney/translate",
+        {"content": "精致，无暇，洁白的天使"},
+    ),
+    (
+        "translate strips the text",
+        "translate",
+        dict(text="  bonjour le monde \n", options={}),
+        "/midjourney/translate",
+        {"content": "bonjour le monde"},
+    ),
     ("get §2.6", "get", dict(task_id=TASK_ID), "/midjourney/tasks", {"action": "retrieve", "id": TASK_ID}),
-    ("list page 3", "list", dict(page=3, page_size=12),
-     "/midjourney/tasks", {"action": "retrieve_batch", "offset": 24, "limit": 12}),
-    ("list one id", "list", dict(page=1, page_size=20, task_id=TASK_ID),
-     "/midjourney/tasks", {"action": "retrieve_batch", "offset": 0, "limit": 20, "ids": [TASK_ID]}),
+    (
+        "list page 3",
+        "list",
+        dict(page=3, page_size=12),
+        "/midjourney/tasks",
+        {"action": "retrieve_batch", "offset": 24, "limit": 12},
+    ),
+    (
+        "list one id",
+        "list",
+        dict(page=1, page_size=20, task_id=TASK_ID),
+        "/midjourney/tasks",
+        {"action": "retrieve_batch", "offset": 0, "limit": 20, "ids": [TASK_ID]},
+    ),
 ]
 
 
@@ -210,11 +340,17 @@ def test_follow_up_requests_replay_the_native_action(dialect):
 
 def test_inpaint_is_variation_region_with_the_mask(dialect):
     single = upscaled_task(dialect)
-    request = dialect.prepare("inpaint", task=single, index=None, mask=PNG_B64, prompt="a red hat",
-                              callback_url="https://hooks.example/x")
+    request = dialect.prepare(
+        "inpaint", task=single, index=None, mask=PNG_B64, prompt="a red hat", callback_url="https://hooks.example/x"
+    )
     assert request.path == "/midjourney/imagine"
-    assert request.json == {"action": "variation_region", "image_id": "222", "mask": PNG_B64, "prompt": "a red hat",
-                            "callback_url": "https://hooks.example/x"}
+    assert request.json == {
+        "action": "variation_region",
+        "image_id": "222",
+        "mask": PNG_B64,
+        "prompt": "a red hat",
+        "callback_url": "https://hooks.example/x",
+    }
     assert request.kind == "INPAINT" and request.parent_id == "u-1"
 
 
@@ -229,7 +365,11 @@ def test_stream_requests_omit_async_and_ask_for_ndjson(dialect):
 
 def test_seed_posts_the_image_id(dialect):
     request = dialect.prepare("seed", task=grid_task(dialect))
-    assert (request.path, request.json, request.submit) == ("/midjourney/seed", {"image_id": "1259525319472185344"}, False)
+    assert (request.path, request.json, request.submit) == (
+        "/midjourney/seed",
+        {"image_id": "1259525319472185344"},
+        False,
+    )
     assert dialect.parse("seed", request, answer(200, {"seed": "1515630083539206144"})) == "1515630083539206144"
 
 
@@ -240,35 +380,98 @@ def _running(dialect) -> Task:
 
 BAD_INPUT = [
     ("mode draft", "imagine", dict(prompt="a cat", mode="draft"), "mode", "fast, relax, turbo"),
-    ("mode contradicts options", "imagine", dict(prompt="a cat", mode="fast", options={"mode": "relax"}), "mode", "keep one"),
+    (
+        "mode contradicts options",
+        "imagine",
+        dict(prompt="a cat", mode="fast", options={"mode": "relax"}),
+        "mode",
+        "keep one",
+    ),
     ("version", "imagine", dict(prompt="a cat", options={"version": "5"}), "version", "5.2, 6, 6.1, 7, 8, 8.1, 8.2"),
     ("quality", "imagine", dict(prompt="a cat", options={"quality": "3"}), "quality", ".25, .5, 1, 2, 4"),
     ("hd not bool", "imagine", dict(prompt="a cat", options={"hd": "yes"}), "hd", "true or false"),
-    ("split_images not bool", "imagine", dict(prompt="a cat", options={"split_images": 1}), "split_images", "true or false"),
-    ("service_timeout", "imagine", dict(prompt="a cat", options={"service_timeout": 0}), "service_timeout",
-     "from 1 to 480"),
-    ("timeout is wait's, not the service's", "imagine", dict(prompt="a cat", options={"timeout": 300}), "timeout",
-     "service_timeout="),
+    (
+        "split_images not bool",
+        "imagine",
+        dict(prompt="a cat", options={"split_images": 1}),
+        "split_images",
+        "true or false",
+    ),
+    (
+        "service_timeout",
+        "imagine",
+        dict(prompt="a cat", options={"service_timeout": 0}),
+        "service_timeout",
+        "from 1 to 480",
+    ),
+    (
+        "timeout is wait's, not the service's",
+        "imagine",
+        dict(prompt="a cat", options={"timeout": 300}),
+        "timeout",
+        "service_timeout=",
+    ),
     ("unknown option", "imagine", dict(prompt="a cat", options={"async": False}), "async", "allowed: mode"),
     ("empty prompt", "imagine", dict(prompt="  "), "prompt", "non-empty"),
-    ("data URL image", "imagine", dict(prompt="a cat", images=("data:image/png;base64,AAAA",)), "images", "http(s) URLs"),
-    ("six image URLs", "imagine", dict(prompt="a cat", images=tuple(f"https://a.example/{i}.png" for i in range(6))),
-     "images", "at most 5"),
+    (
+        "data URL image",
+        "imagine",
+        dict(prompt="a cat", images=("data:image/png;base64,AAAA",)),
+        "images",
+        "http(s) URLs",
+    ),
+    (
+        "six image URLs",
+        "imagine",
+        dict(prompt="a cat", images=tuple(f"https://a.example/{i}.png" for i in range(6))),
+        "images",
+        "at most 5",
+    ),
     ("bot", "imagine", dict(prompt="a cat", bot="dalle"), "bot", "'mj', 'niji'"),
     ("callback not a URL", "imagine", dict(prompt="a cat", callback_url="ftp://x/y"), "callback_url", "http(s) URL"),
-    ("edit mask as data URL", "edit", dict(image="https://c.example/a.png", prompt="x", mask="data:image/png;base64," + PNG_B64),
-     "mask", "no data: prefix"),
-    ("edit mask not a PNG", "edit", dict(image="https://c.example/a.png", prompt="x",
-                                         mask=base64.b64encode(b"GIF89a" * 4).decode()), "mask", "PNG"),
+    (
+        "edit mask as data URL",
+        "edit",
+        dict(image="https://c.example/a.png", prompt="x", mask="data:image/png;base64," + PNG_B64),
+        "mask",
+        "no data: prefix",
+    ),
+    (
+        "edit mask not a PNG",
+        "edit",
+        dict(image="https://c.example/a.png", prompt="x", mask=base64.b64encode(b"GIF89a" * 4).decode()),
+        "mask",
+        "PNG",
+    ),
     ("edit image", "edit", dict(image="/tmp/a.png", prompt="x"), "image", "http(s) URL"),
-    ("edit option", "edit", dict(image="https://c.example/a.png", prompt="x", options={"version": "7"}), "version",
-     "allowed: mode, split_images, service_timeout, timeout, action"),
-    ("edit action other than generate", "edit", dict(image="https://c.example/a.png", prompt="x",
-                                                       options={"action": "upscale1"}), "action", "generate"),
-    ("shorten callback", "shorten", dict(prompt="a very long prompt", callback_url="https://h.example/"),
-     "callback_url", "answers at once"),
-    ("describe callback", "describe", dict(image="https://c.example/a.png", callback_url="https://h.example/"),
-     "callback_url", "answers at once"),
+    (
+        "edit option",
+        "edit",
+        dict(image="https://c.example/a.png", prompt="x", options={"version": "7"}),
+        "version",
+        "allowed: mode, split_images, service_timeout, timeout, action",
+    ),
+    (
+        "edit action other than generate",
+        "edit",
+        dict(image="https://c.example/a.png", prompt="x", options={"action": "upscale1"}),
+        "action",
+        "generate",
+    ),
+    (
+        "shorten callback",
+        "shorten",
+        dict(prompt="a very long prompt", callback_url="https://h.example/"),
+        "callback_url",
+        "answers at once",
+    ),
+    (
+        "describe callback",
+        "describe",
+        dict(image="https://c.example/a.png", callback_url="https://h.example/"),
+        "callback_url",
+        "answers at once",
+    ),
     ("stream describe", "describe", dict(image="https://c.example/a.png", stream=True), "stream", "cannot stream"),
     ("translate empty text", "translate", dict(text="  "), "text", "non-empty"),
     ("translate text not a string", "translate", dict(text=["hola"]), "text", "non-empty"),
@@ -315,7 +518,12 @@ def test_async_submit_answer_is_queued_with_no_fake_progress(dialect):
     request = dialect.prepare("imagine", prompt="a cat")
     task = dialect.parse("imagine", request, answer(200, {"task_id": "b8b7fdc2-628e-40dd-bc0c-671c3ddac9e9"}))
     assert (task.id, task.status, task.progress, task.kind, task.prompt) == (
-        "b8b7fdc2-628e-40dd-bc0c-671c3ddac9e9", TaskStatus.QUEUED, None, "IMAGINE", "a cat")
+        "b8b7fdc2-628e-40dd-bc0c-671c3ddac9e9",
+        TaskStatus.QUEUED,
+        None,
+        "IMAGINE",
+        "a cat",
+    )
     assert task.dialect == "acedata" and not task.actions
 
 
@@ -343,7 +551,11 @@ def test_edits_answer_literal_2_3(dialect):
 def test_task_document_literal_2_6(dialect):
     task = grid_task(dialect)
     assert (task.id, task.status, task.kind, task.prompt) == (
-        "7489df4c-ef03-4de0-b598-e9a590793434", TaskStatus.SUCCEEDED, "IMAGINE", "A cat sitting on a table")
+        "7489df4c-ef03-4de0-b598-e9a590793434",
+        TaskStatus.SUCCEEDED,
+        "IMAGINE",
+        "A cat sitting on a table",
+    )
     assert (task.submitted_at, task.finished_at, task.started_at) == (1720364607.967, 1720364637.404, None)
     assert task.image_url.endswith("7489df4c.png") and task.preview_url.endswith("thumbnail/!50p")
     assert task.size == (2048, 2048) and task.image_id == "1259525319472185344"
@@ -353,45 +565,139 @@ def test_task_document_literal_2_6(dialect):
 def test_an_upscaled_image_offers_vary_region_though_not_listed(dialect):
     task = upscaled_task(dialect)
     assert task.kind == "UPSCALE"
-    assert task.action_names == ("upscale_2x", "upscale_4x", "vary_subtle", "vary_strong", "vary_region",
-                                 "zoom_out_2x", "zoom_out_1.5x", "pan_left", "pan_right", "pan_up", "pan_down")
+    assert task.action_names == (
+        "upscale_2x",
+        "upscale_4x",
+        "vary_subtle",
+        "vary_strong",
+        "vary_region",
+        "zoom_out_2x",
+        "zoom_out_1.5x",
+        "pan_left",
+        "pan_right",
+        "pan_up",
+        "pan_down",
+    )
     assert dict(task.action("vary_region").native) == {"action": "variation_region", "image_id": "222"}
     assert dict(task.action("pan_left").params) == {"direction": "left"}
     assert task.action("zoom_out_1.5x").native["action"] == "zoom_out_1_5x"
 
 
 DOCS = [
-    ("record without response", {"id": "p1", "created_at": 1720364607.5, "type": "imagine",
-                                 "request": {"action": "generate", "prompt": "a"}},
-     TaskStatus.QUEUED, None, None, None),
+    (
+        "record without response",
+        {"id": "p1", "created_at": 1720364607.5, "type": "imagine", "request": {"action": "generate", "prompt": "a"}},
+        TaskStatus.QUEUED,
+        None,
+        None,
+        None,
+    ),
     ("ACE-MCP pending shape", {"id": "p2", "state": "", "response": {"data": []}}, TaskStatus.QUEUED, None, None, None),
     ("started, no progress", {"id": "p3", "started_at": 1720364608.0}, TaskStatus.RUNNING, None, None, None),
-    ("response with progress, no success", {"id": "p4", "response": {"progress": 40, "image_url": "https://p.example/40.webp"}},
-     TaskStatus.RUNNING, 40, None, None),
-    ("success with progress below 100", {"id": "p5", "response": {"success": True, "progress": 75, "actions": []}},
-     TaskStatus.RUNNING, 75, None, None),
-    ("failure object", {"id": "f1", "response": {"success": False, "task_id": "f1",
-                                                 "error": {"code": "bad_request", "message": "Unrecognized argument(s): `-c`, `x`"}}},
-     TaskStatus.FAILED, None, "bad_request", "Unrecognized argument(s): `-c`, `x`"),
-    ("failure as a plain string", {"id": "f2", "response": {"success": False, "error": "fetch failed"}},
-     TaskStatus.FAILED, None, None, "fetch failed"),
-    ("error without success", {"id": "f3", "response": {"error": {"code": "forbidden", "message": "banned"}}},
-     TaskStatus.FAILED, None, "forbidden", "banned"),
-    ("state failed", {"id": "f4", "state": "failed"}, TaskStatus.FAILED, None, None, "the task failed with no reason given"),
+    (
+        "response with progress, no success",
+        {"id": "p4", "response": {"progress": 40, "image_url": "https://p.example/40.webp"}},
+        TaskStatus.RUNNING,
+        40,
+        None,
+        None,
+    ),
+    (
+        "success with progress below 100",
+        {"id": "p5", "response": {"success": True, "progress": 75, "actions": []}},
+        TaskStatus.RUNNING,
+        75,
+        None,
+        None,
+    ),
+    (
+        "failure object",
+        {
+            "id": "f1",
+            "response": {
+                "success": False,
+                "task_id": "f1",
+                "error": {"code": "bad_request", "message": "Unrecognized argument(s): `-c`, `x`"},
+            },
+        },
+        TaskStatus.FAILED,
+        None,
+        "bad_request",
+        "Unrecognized argument(s): `-c`, `x`",
+    ),
+    (
+        "failure as a plain string",
+        {"id": "f2", "response": {"success": False, "error": "fetch failed"}},
+        TaskStatus.FAILED,
+        None,
+        None,
+        "fetch failed",
+    ),
+    (
+        "error without success",
+        {"id": "f3", "response": {"error": {"code": "forbidden", "message": "banned"}}},
+        TaskStatus.FAILED,
+        None,
+        "forbidden",
+        "banned",
+    ),
+    (
+        "state failed",
+        {"id": "f4", "state": "failed"},
+        TaskStatus.FAILED,
+        None,
+        None,
+        "the task failed with no reason given",
+    ),
     ("state cancelled", {"id": "c1", "state": "cancelled"}, TaskStatus.CANCELLED, None, None, "the task was cancelled"),
-    ("state canceled", {"id": "c2", "state": "canceled", "response": {"progress": 30}}, TaskStatus.CANCELLED, 30, None,
-     "the task was cancelled"),
-    ("state complete", {"id": "s1", "state": "complete", "response": {"image_url": "https://i.example/a.png"}},
-     TaskStatus.SUCCEEDED, 100, None, None),
-    ("state complete without an image", {"id": "s3", "state": "complete"}, TaskStatus.FAILED, 100, None,
-     "finished without an image (moderated?)"),
-    ("success without an image", {"id": "s4", "response": {"success": True, "progress": 100, "actions": []}},
-     TaskStatus.FAILED, 100, None, "finished without an image (moderated?)"),
-    ("finished_at with an image, no success", {"id": "s2", "finished_at": 1720364637.4,
-                                              "response": {"image_url": "https://i.example/a.png"}},
-     TaskStatus.SUCCEEDED, 100, None, None),
-    ("finished_at and nothing else", {"id": "f5", "finished_at": 1720364637.4}, TaskStatus.FAILED, None, None,
-     "the task finished without a result or an error"),
+    (
+        "state canceled",
+        {"id": "c2", "state": "canceled", "response": {"progress": 30}},
+        TaskStatus.CANCELLED,
+        30,
+        None,
+        "the task was cancelled",
+    ),
+    (
+        "state complete",
+        {"id": "s1", "state": "complete", "response": {"image_url": "https://i.example/a.png"}},
+        TaskStatus.SUCCEEDED,
+        100,
+        None,
+        None,
+    ),
+    (
+        "state complete without an image",
+        {"id": "s3", "state": "complete"},
+        TaskStatus.FAILED,
+        100,
+        None,
+        "finished without an image (moderated?)",
+    ),
+    (
+        "success without an image",
+        {"id": "s4", "response": {"success": True, "progress": 100, "actions": []}},
+        TaskStatus.FAILED,
+        100,
+        None,
+        "finished without an image (moderated?)",
+    ),
+    (
+        "finished_at with an image, no success",
+        {"id": "s2", "finished_at": 1720364637.4, "response": {"image_url": "https://i.example/a.png"}},
+        TaskStatus.SUCCEEDED,
+        100,
+        None,
+        None,
+    ),
+    (
+        "finished_at and nothing else",
+        {"id": "f5", "finished_at": 1720364637.4},
+        TaskStatus.FAILED,
+        None,
+        None,
+        "the task finished without a result or an error",
+    ),
 ]
 
 
@@ -399,7 +705,12 @@ DOCS = [
 def test_derived_states_of_task_documents(dialect, label, doc, status, progress, code, reason):
     task = fetched(dialect, doc)
     assert (task.id, task.status, task.progress, task.error_code, task.fail_reason) == (
-        doc["id"], status, progress, code, reason)
+        doc["id"],
+        status,
+        progress,
+        code,
+        reason,
+    )
     if status is not TaskStatus.SUCCEEDED:
         assert task.image_url is None and task.actions == ()
 
@@ -423,7 +734,9 @@ def test_describe_and_shorten_answer_at_once_with_a_derived_id(dialect):
     assert traced.id == "2cf86e86"
     shorten = dialect.prepare("shorten", prompt="long prompt")
     short = dialect.parse("shorten", shorten, answer(200, {"prompts": ["a", "b", "c", "d", "e"]}))
-    assert short.texts == ("a", "b", "c", "d", "e") and short.id.startswith("shorten-") and short.prompt == "long prompt"
+    assert (
+        short.texts == ("a", "b", "c", "d", "e") and short.id.startswith("shorten-") and short.prompt == "long prompt"
+    )
     with pytest.raises(ServerError):
         dialect.parse("describe", request, answer(200, {"descriptions": "a cat"}))
 
@@ -438,8 +751,10 @@ def test_list_answer_is_a_page_with_the_server_count(dialect):
     assert [t.id for t in filtered.items] == [TASK_DOC["id"]] and filtered.total is None
 
 
-@pytest.mark.parametrize("response", [answer(200, {}), answer(200, text=""), answer(404, {"error": {"code": "not_found",
-                                                                                                  "message": "no such task"}})])
+@pytest.mark.parametrize(
+    "response",
+    [answer(200, {}), answer(200, text=""), answer(404, {"error": {"code": "not_found", "message": "no such task"}})],
+)
 def test_unknown_task_is_task_not_found(dialect, response):
     with pytest.raises(TaskNotFound):
         dialect.parse("get", dialect.prepare("get", task_id="missing"), response)
@@ -447,10 +762,20 @@ def test_unknown_task_is_task_not_found(dialect, response):
 
 # -- NDJSON streaming (§2.2) ---------------------------------------------------------------------------
 def _line(progress: int, actions: list, **extra) -> bytes:
-    body = {"image_url": f"https://p.example/grid_0.webp?width=256&progress={progress}", "image_width": 256,
-            "image_height": 256, "image_id": "1234558451443699803", "raw_image_url": f"https://p.example/raw_{progress}.png",
-            "raw_image_width": 512, "raw_image_height": 512, "progress": progress, "actions": actions,
-            "task_id": "49589d2c-0000", "success": True, **extra}
+    body = {
+        "image_url": f"https://p.example/grid_0.webp?width=256&progress={progress}",
+        "image_width": 256,
+        "image_height": 256,
+        "image_id": "1234558451443699803",
+        "raw_image_url": f"https://p.example/raw_{progress}.png",
+        "raw_image_width": 512,
+        "raw_image_height": 512,
+        "progress": progress,
+        "actions": actions,
+        "task_id": "49589d2c-0000",
+        "success": True,
+        **extra,
+    }
     return json.dumps(body).encode()
 
 
@@ -466,12 +791,26 @@ def test_stream_lines_run_then_succeed(dialect):
     assert last.size == (512, 512) and len(last.actions) == 9
 
 
-@pytest.mark.parametrize("line, error, code", [
-    ({"success": False, "error": {"code": "forbidden", "message": "Sorry! Our AI moderators…"}},
-     ModerationError, "forbidden"),
-    ({"success": False, "error": {"code": "bad_request", "message": "prompt is required"}}, ValidationError, "bad_request"),
-    ({"success": False, "error": {"code": "timeout", "message": "Timeout to generate the image."}}, ServerError, "timeout"),
-])
+@pytest.mark.parametrize(
+    "line, error, code",
+    [
+        (
+            {"success": False, "error": {"code": "forbidden", "message": "Sorry! Our AI moderators…"}},
+            ModerationError,
+            "forbidden",
+        ),
+        (
+            {"success": False, "error": {"code": "bad_request", "message": "prompt is required"}},
+            ValidationError,
+            "bad_request",
+        ),
+        (
+            {"success": False, "error": {"code": "timeout", "message": "Timeout to generate the image."}},
+            ServerError,
+            "timeout",
+        ),
+    ],
+)
 def test_a_failure_line_before_any_task_id_raises_its_error(dialect, line, error, code):
     request = dialect.prepare("imagine", prompt="a cat", stream=True)
     with pytest.raises(error) as err:
@@ -501,7 +840,12 @@ ERRORS = [
     (401, "token_expired", "token expired", AuthenticationError),
     (401, "no_token", "no token", AuthenticationError),
     (403, "disabled", "resource disabled", AuthenticationError),
-    (403, "forbidden", "Sorry! Our Al moderators feel your prompt might be against our community standards.", ModerationError),
+    (
+        403,
+        "forbidden",
+        "Sorry! Our Al moderators feel your prompt might be against our community standards.",
+        ModerationError,
+    ),
     (403, "used_up", "insufficient balance", RateLimitError),
     (429, "too_many_requests", "You have exceeded the rate limit.", RateLimitError),
     (500, "api_error", "Internal server error.", ServerError),
@@ -527,12 +871,18 @@ def test_error_envelopes(dialect, status, code, message, error):
 def test_error_details(dialect):
     request = dialect.prepare("imagine", prompt="a cat")
     with pytest.raises(ValidationError) as err:
-        dialect.parse("imagine", request, answer(400, {"success": False, "error": {"code": "bad_request",
-                                                                                   "message": "prompt is required"}}))
+        dialect.parse(
+            "imagine",
+            request,
+            answer(400, {"success": False, "error": {"code": "bad_request", "message": "prompt is required"}}),
+        )
     assert err.value.field == "prompt"
     with pytest.raises(RateLimitError) as err:
-        dialect.parse("imagine", request, answer(429, {"error": {"code": "too_many_requests", "message": "slow"}},
-                                                 headers={"retry-after": "12"}))
+        dialect.parse(
+            "imagine",
+            request,
+            answer(429, {"error": {"code": "too_many_requests", "message": "slow"}}, headers={"retry-after": "12"}),
+        )
     assert err.value.retry_after == 12.0
     with pytest.raises(ValidationError) as err:  # error as a plain string (ACE-SDK tolerates it)
         dialect.parse("imagine", request, answer(400, {"success": False, "error": "prompt is required"}))
@@ -541,25 +891,36 @@ def test_error_details(dialect):
         dialect.parse("imagine", request, answer(502, text="<html>Bad gateway</html>"))
     assert err.value.body == "<html>Bad gateway</html>"
     with pytest.raises(ModerationError):  # a 200 that refuses the job outright
-        dialect.parse("imagine", request, answer(200, {"success": False, "error": {"code": "forbidden", "message": "no"}}))
+        dialect.parse(
+            "imagine", request, answer(200, {"success": False, "error": {"code": "forbidden", "message": "no"}})
+        )
     with pytest.raises(ServerError):
         dialect.parse("imagine", request, answer(200, ["not", "an", "object"]))
 
 
 def test_a_failed_job_answered_with_its_task_id_is_a_failed_task(dialect):
     request = dialect.prepare("imagine", prompt="a cat", callback_url="https://h.example/cb")
-    body = {"success": False, "task_id": "7ba0feaf-d20b-4c22-a35a-31ec30fc7715",
-            "error": {"code": "bad_request", "message": "Unrecognized argument(s): `-c`, `x`"}}
+    body = {
+        "success": False,
+        "task_id": "7ba0feaf-d20b-4c22-a35a-31ec30fc7715",
+        "error": {"code": "bad_request", "message": "Unrecognized argument(s): `-c`, `x`"},
+    }
     task = dialect.parse("imagine", request, answer(200, body))
     assert (task.status, task.error_code, task.fail_reason) == (
-        TaskStatus.FAILED, "bad_request", "Unrecognized argument(s): `-c`, `x`")
-
+        TaskStatus.FAILED,
+        "bad_request",
+        "Unrecognized argument(s): `-c`, `x`",
+    )
 
 
 # §2.4 translate answers at once with one string; a Task gets it as its only text.
 TRANSLATE_ANSWERS = [
-    ("literal §2.4", {"content": "Exquisite, flawless, pure white angel"},
-     ("Exquisite, flawless, pure white angel",), "translate-"),
+    (
+        "literal §2.4",
+        {"content": "Exquisite, flawless, pure white angel"},
+        ("Exquisite, flawless, pure white angel",),
+        "translate-",
+    ),
     ("padded text is stripped", {"content": "  A white angel \n"}, ("A white angel",), "translate-"),
     ("a trace id is the task id", {"content": "An angel", "trace_id": "2cf86e86"}, ("An angel",), "2cf86e86"),
     ("a list is taken as it is", {"content": ["An angel"]}, ("An angel",), "translate-"),
@@ -578,13 +939,21 @@ def test_translate_answers_at_once_with_one_text(dialect, label, body, texts, id
         assert dialect.parse("translate", request, answer(200, body)).id == task.id
 
 
-@pytest.mark.parametrize("label, status, body, error", [
-    ("no content", 200, {}, ServerError),
-    ("content not text", 200, {"content": 42}, ServerError),
-    ("§2.7 bad_request", 400, {"success": False, "error": {"code": "bad_request", "message": "content is required"}},
-     ValidationError),
-    ("§2.7 used_up", 403, {"success": False, "error": {"code": "used_up", "message": "balance"}}, RateLimitError),
-], ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    "label, status, body, error",
+    [
+        ("no content", 200, {}, ServerError),
+        ("content not text", 200, {"content": 42}, ServerError),
+        (
+            "§2.7 bad_request",
+            400,
+            {"success": False, "error": {"code": "bad_request", "message": "content is required"}},
+            ValidationError,
+        ),
+        ("§2.7 used_up", 403, {"success": False, "error": {"code": "used_up", "message": "balance"}}, RateLimitError),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_translate_bad_answers_raise(dialect, label, status, body, error):
     request = dialect.prepare("translate", text="hola")
     with pytest.raises(error):

@@ -19,8 +19,7 @@ from mjnb._errors import (
     ValidationError,
 )
 from mjnb._models import ACTION_NAMES, Action, Page, Task, TaskStatus
-from mjnb.dialects import Response, get_dialect
-from mjnb.dialects import mjproxy
+from mjnb.dialects import Response, get_dialect, mjproxy
 
 DATA = Path(__file__).parent / "data"
 PNG = "data:image/png;base64,iVBORw0KGgo="
@@ -53,17 +52,31 @@ def grid_task(dialect) -> Task:
 def upscaled_task(dialect) -> Task:
     """A finished UPSCALE with the single-image button set of §3.7 (V7)."""
     buttons = [
-        f"MJ::JOB::upsample_v7_2x_subtle::1::{HASH}::SOLO", f"MJ::JOB::upsample_v7_2x_creative::1::{HASH}::SOLO",
-        f"MJ::JOB::low_variation::1::{HASH}::SOLO", f"MJ::JOB::high_variation::1::{HASH}::SOLO",
-        f"MJ::Inpaint::1::{HASH}::SOLO", f"MJ::Outpaint::50::1::{HASH}::SOLO", f"MJ::Outpaint::75::1::{HASH}::SOLO",
-        f"MJ::CustomZoom::1::{HASH}", f"MJ::JOB::pan_left::1::{HASH}::SOLO", f"MJ::JOB::pan_right::1::{HASH}::SOLO",
-        f"MJ::JOB::pan_up::1::{HASH}::SOLO", f"MJ::JOB::pan_down::1::{HASH}::SOLO",
-        f"MJ::JOB::animate_high::1::{HASH}::SOLO", f"MJ::JOB::animate_low::1::{HASH}::SOLO",
+        f"MJ::JOB::upsample_v7_2x_subtle::1::{HASH}::SOLO",
+        f"MJ::JOB::upsample_v7_2x_creative::1::{HASH}::SOLO",
+        f"MJ::JOB::low_variation::1::{HASH}::SOLO",
+        f"MJ::JOB::high_variation::1::{HASH}::SOLO",
+        f"MJ::Inpaint::1::{HASH}::SOLO",
+        f"MJ::Outpaint::50::1::{HASH}::SOLO",
+        f"MJ::Outpaint::75::1::{HASH}::SOLO",
+        f"MJ::CustomZoom::1::{HASH}",
+        f"MJ::JOB::pan_left::1::{HASH}::SOLO",
+        f"MJ::JOB::pan_right::1::{HASH}::SOLO",
+        f"MJ::JOB::pan_up::1::{HASH}::SOLO",
+        f"MJ::JOB::pan_down::1::{HASH}::SOLO",
+        f"MJ::JOB::animate_high::1::{HASH}::SOLO",
+        f"MJ::JOB::animate_low::1::{HASH}::SOLO",
         f"MJ::JOB::reroll::0::{HASH}::SOLO",
     ]
-    body = {"id": "1748339100000123", "action": "UPSCALE", "status": "SUCCESS", "progress": "100%",
-            "prompt": "dog playing ball --v 7", "imageUrl": "https://cdn.example/up.png",
-            "buttons": [{"customId": c, "emoji": "", "label": "", "type": 2, "style": 2} for c in buttons]}
+    body = {
+        "id": "1748339100000123",
+        "action": "UPSCALE",
+        "status": "SUCCESS",
+        "progress": "100%",
+        "prompt": "dog playing ball --v 7",
+        "imageUrl": "https://cdn.example/up.png",
+        "buttons": [{"customId": c, "emoji": "", "label": "", "type": 2, "style": 2} for c in buttons],
+    }
     return fetched(dialect, body)
 
 
@@ -74,7 +87,18 @@ def test_registry_builds_it_with_the_documented_defaults():
     assert made.mask_format == "png_data_url"
     assert made.poll_interval == 2.0
     assert made.operations == {
-        "imagine", "action", "modal", "blend", "describe", "shorten", "edit", "get", "get_many", "list", "seed", "cancel"
+        "imagine",
+        "action",
+        "modal",
+        "blend",
+        "describe",
+        "shorten",
+        "edit",
+        "get",
+        "get_many",
+        "list",
+        "seed",
+        "cancel",
     }
     assert (made.batch_size, made.max_concurrent, made.nonce_field, made.supports_stream) == (100, 3, "state", False)
 
@@ -97,44 +121,147 @@ def test_single_step_canvas_ops_are_not_offered(dialect, op):
 
 # -- requests --------------------------------------------------------------------------------------
 REQUESTS = [
-    ("imagine plain", {}, "imagine", dict(prompt="a cat --ar 3:2"),
-     "POST", "/mj/submit/imagine", {"prompt": "a cat --ar 3:2"}),
-    ("imagine with images, niji, hook and state", {}, "imagine",
-     dict(prompt="a cat", images=("https://img.example/a.png", PNG, JPEG), bot="niji",
-          callback_url="https://hook.example/mj", options={"state": "run-7"}),
-     "POST", "/mj/submit/imagine",
-     {"prompt": "https://img.example/a.png a cat", "base64Array": [PNG, JPEG], "botType": "NIJI_JOURNEY",
-      "notifyHook": "https://hook.example/mj", "state": "run-7"}),
-    ("imagine bot mj", {}, "imagine", dict(prompt="a cat", bot="mj"),
-     "POST", "/mj/submit/imagine", {"prompt": "a cat", "botType": "MID_JOURNEY"}),
-    ("imagine relax mode as prompt flag", {}, "imagine", dict(prompt="a cat", mode="relax"),
-     "POST", "/mj/submit/imagine", {"prompt": "a cat --relax"}),
-    ("imagine draft mode", {}, "imagine", dict(prompt="a cat --fast", mode="draft"),
-     "POST", "/mj/submit/imagine", {"prompt": "a cat --fast --draft"}),
-    ("imagine mode already in prompt", {}, "imagine", dict(prompt="a cat --fast", mode="fast"),
-     "POST", "/mj/submit/imagine", {"prompt": "a cat --fast"}),
-    ("imagine under the turbo prefix (trueai-org)", {"mode": "turbo"}, "imagine", dict(prompt="a cat"),
-     "POST", "/mj-turbo/mj/submit/imagine", {"prompt": "a cat"}),
-    ("blend", {}, "blend", dict(images=(PNG, JPEG), dimensions="PORTRAIT", callback_url="http://hook.local/x"),
-     "POST", "/mj/submit/blend", {"base64Array": [PNG, JPEG], "dimensions": "PORTRAIT", "notifyHook": "http://hook.local/x"}),
-    ("describe a data URL", {}, "describe", dict(image=PNG),
-     "POST", "/mj/submit/describe", {"base64": PNG}),
-    ("describe a link", {}, "describe", dict(image="https://img.example/a.png", options={"language": "zh"}),
-     "POST", "/mj/submit/describe", {"link": "https://img.example/a.png", "language": "zh"}),
-    ("shorten", {}, "shorten", dict(prompt="a very very long prompt about a cat"),
-     "POST", "/mj/submit/shorten", {"prompt": "a very very long prompt about a cat"}),
-    ("edit (trueai-org edits)", {}, "edit", dict(image="https://img.example/a.png", mask=None, prompt="make it blue"),
-     "POST", "/mj/submit/edits", {"prompt": "make it blue", "image": "https://img.example/a.png"}),
-    ("get", {}, "get", dict(task_id="1689231405853400"),
-     "GET", "/mj/task/1689231405853400/fetch", None),
-    ("seed under the fast prefix", {"mode": "fast"}, "seed", None,
-     "GET", "/mj-fast/mj/task/1748339029401828/image-seed", None),
-    ("cancel", {}, "cancel", dict(task_id="1689231405853400"),
-     "POST", "/mj/task/1689231405853400/cancel", None),
-    ("list everything", {}, "list", dict(page=1, page_size=20, task_id=None, since=None, until=None, admin=False),
-     "GET", "/mj/task/list", None),
-    ("list one id", {}, "list", dict(page=1, page_size=20, task_id="1748339029401828", since=None, until=None, admin=False),
-     "POST", "/mj/task/list-by-condition", {"ids": ["1748339029401828"]}),
+    (
+        "imagine plain",
+        {},
+        "imagine",
+        dict(prompt="a cat --ar 3:2"),
+        "POST",
+        "/mj/submit/imagine",
+        {"prompt": "a cat --ar 3:2"},
+    ),
+    (
+        "imagine with images, niji, hook and state",
+        {},
+        "imagine",
+        dict(
+            prompt="a cat",
+            images=("https://img.example/a.png", PNG, JPEG),
+            bot="niji",
+            callback_url="https://hook.example/mj",
+            options={"state": "run-7"},
+        ),
+        "POST",
+        "/mj/submit/imagine",
+        {
+            "prompt": "https://img.example/a.png a cat",
+            "base64Array": [PNG, JPEG],
+            "botType": "NIJI_JOURNEY",
+            "notifyHook": "https://hook.example/mj",
+            "state": "run-7",
+        },
+    ),
+    (
+        "imagine bot mj",
+        {},
+        "imagine",
+        dict(prompt="a cat", bot="mj"),
+        "POST",
+        "/mj/submit/imagine",
+        {"prompt": "a cat", "botType": "MID_JOURNEY"},
+    ),
+    (
+        "imagine relax mode as prompt flag",
+        {},
+        "imagine",
+        dict(prompt="a cat", mode="relax"),
+        "POST",
+        "/mj/submit/imagine",
+        {"prompt": "a cat --relax"},
+    ),
+    (
+        "imagine draft mode",
+        {},
+        "imagine",
+        dict(prompt="a cat --fast", mode="draft"),
+        "POST",
+        "/mj/submit/imagine",
+        {"prompt": "a cat --fast --draft"},
+    ),
+    (
+        "imagine mode already in prompt",
+        {},
+        "imagine",
+        dict(prompt="a cat --fast", mode="fast"),
+        "POST",
+        "/mj/submit/imagine",
+        {"prompt": "a cat --fast"},
+    ),
+    (
+        "imagine under the turbo prefix (trueai-org)",
+        {"mode": "turbo"},
+        "imagine",
+        dict(prompt="a cat"),
+        "POST",
+        "/mj-turbo/mj/submit/imagine",
+        {"prompt": "a cat"},
+    ),
+    (
+        "blend",
+        {},
+        "blend",
+        dict(images=(PNG, JPEG), dimensions="PORTRAIT", callback_url="http://hook.local/x"),
+        "POST",
+        "/mj/submit/blend",
+        {"base64Array": [PNG, JPEG], "dimensions": "PORTRAIT", "notifyHook": "http://hook.local/x"},
+    ),
+    ("describe a data URL", {}, "describe", dict(image=PNG), "POST", "/mj/submit/describe", {"base64": PNG}),
+    (
+        "describe a link",
+        {},
+        "describe",
+        dict(image="https://img.example/a.png", options={"language": "zh"}),
+        "POST",
+        "/mj/submit/describe",
+        {"link": "https://img.example/a.png", "language": "zh"},
+    ),
+    (
+        "shorten",
+        {},
+        "shorten",
+        dict(prompt="a very very long prompt about a cat"),
+        "POST",
+        "/mj/submit/shorten",
+        {"prompt": "a very very long prompt about a cat"},
+    ),
+    (
+        "edit (trueai-org edits)",
+        {},
+        "edit",
+        dict(image="https://img.example/a.png", mask=None, prompt="make it blue"),
+        "POST",
+        "/mj/submit/edits",
+        {"prompt": "make it blue", "image": "https://img.example/a.png"},
+    ),
+    ("get", {}, "get", dict(task_id="1689231405853400"), "GET", "/mj/task/1689231405853400/fetch", None),
+    (
+        "seed under the fast prefix",
+        {"mode": "fast"},
+        "seed",
+        None,
+        "GET",
+        "/mj-fast/mj/task/1748339029401828/image-seed",
+        None,
+    ),
+    ("cancel", {}, "cancel", dict(task_id="1689231405853400"), "POST", "/mj/task/1689231405853400/cancel", None),
+    (
+        "list everything",
+        {},
+        "list",
+        dict(page=1, page_size=20, task_id=None, since=None, until=None, admin=False),
+        "GET",
+        "/mj/task/list",
+        None,
+    ),
+    (
+        "list one id",
+        {},
+        "list",
+        dict(page=1, page_size=20, task_id="1748339029401828", since=None, until=None, admin=False),
+        "POST",
+        "/mj/task/list-by-condition",
+        {"ids": ["1748339029401828"]},
+    ),
 ]
 
 
@@ -153,13 +280,24 @@ def test_requests(settings, op, kw, method, path, body):
 
 def test_action_sends_the_buttons_custom_id(dialect):
     task = grid_task(dialect)
-    request = dialect.prepare("action", task=task, action=task.action("U2"), prompt=None, callback_url=None,
-                              options={"enableRemix": True})
+    request = dialect.prepare(
+        "action", task=task, action=task.action("U2"), prompt=None, callback_url=None, options={"enableRemix": True}
+    )
     assert (request.method, request.path) == ("POST", "/mj/submit/action")
-    assert request.json == {"taskId": "1748339029401828", "customId": f"MJ::JOB::upsample::2::{HASH}", "enableRemix": True}
-    accepted = dialect.parse("action", request, answer(200, {"code": 1, "description": "提交成功", "result": "1748339100000123"}))
+    assert request.json == {
+        "taskId": "1748339029401828",
+        "customId": f"MJ::JOB::upsample::2::{HASH}",
+        "enableRemix": True,
+    }
+    accepted = dialect.parse(
+        "action", request, answer(200, {"code": 1, "description": "提交成功", "result": "1748339100000123"})
+    )
     assert (accepted.id, accepted.status, accepted.kind, accepted.parent_id) == (
-        "1748339100000123", TaskStatus.QUEUED, "UPSCALE", "1748339029401828")
+        "1748339100000123",
+        TaskStatus.QUEUED,
+        "UPSCALE",
+        "1748339029401828",
+    )
     assert accepted.prompt == "dog playing ball --v 7 --p m7318879261434052637"
 
 
@@ -167,7 +305,9 @@ def test_action_sends_the_buttons_custom_id(dialect):
 def test_action_predicts_the_kind_of_the_new_task(dialect, name, kind):
     task = grid_task(dialect)
     request = dialect.prepare("action", task=task, action=task.action(name))
-    assert dialect.parse("action", request, answer(200, {"code": 22, "description": "排队中", "result": "9"})).kind == kind
+    assert (
+        dialect.parse("action", request, answer(200, {"code": 22, "description": "排队中", "result": "9"})).kind == kind
+    )
 
 
 def test_vary_region_is_an_action_then_a_modal(dialect):
@@ -177,15 +317,28 @@ def test_vary_region_is_an_action_then_a_modal(dialect):
     opened = dialect.parse(
         "action",
         dataclasses.replace(dialect.prepare("action", task=parent, action=region, prompt="a red ball"), op="action"),
-        answer(200, {"code": 21, "description": "Waiting for window confirm", "result": "1748339200000456",
-                     "properties": {"finalPrompt": "dog playing ball --v 7", "remix": True}}),
+        answer(
+            200,
+            {
+                "code": 21,
+                "description": "Waiting for window confirm",
+                "result": "1748339200000456",
+                "properties": {"finalPrompt": "dog playing ball --v 7", "remix": True},
+            },
+        ),
     )
     assert (opened.id, opened.status, opened.kind, opened.final_prompt) == (
-        "1748339200000456", TaskStatus.AWAITING_INPUT, "VARIATION", "dog playing ball --v 7")
+        "1748339200000456",
+        TaskStatus.AWAITING_INPUT,
+        "VARIATION",
+        "dog playing ball --v 7",
+    )
     modal = dialect.prepare("modal", task=opened, prompt="a red ball", mask=PNG, callback_url=None, options=None)
     assert (modal.method, modal.path, modal.submit) == ("POST", "/mj/submit/modal", True)
     assert modal.json == {"taskId": "1748339200000456", "prompt": "a red ball", "maskBase64": PNG}
-    running = dialect.parse("modal", modal, answer(200, {"code": 1, "description": "提交成功", "result": "1748339200000456"}))
+    running = dialect.parse(
+        "modal", modal, answer(200, {"code": 1, "description": "提交成功", "result": "1748339200000456"})
+    )
     assert (running.status, running.kind, running.prompt) == (TaskStatus.QUEUED, "VARIATION", "a red ball")
 
 
@@ -227,7 +380,9 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize("op, kw, field", BAD_INPUT, ids=[f"{op}-{field}-{i}" for i, (op, _, field) in enumerate(BAD_INPUT)])
+@pytest.mark.parametrize(
+    "op, kw, field", BAD_INPUT, ids=[f"{op}-{field}-{i}" for i, (op, _, field) in enumerate(BAD_INPUT)]
+)
 def test_bad_input_names_the_field(dialect, op, kw, field):
     with pytest.raises(ValidationError) as caught:
         dialect.prepare(op, **kw)
@@ -272,13 +427,21 @@ ACCEPTED = [(a["case"], a["body"], TaskStatus[a["status"]], a["image_url"]) for 
 def test_accepted_submits(dialect, body, status, image):
     request = dialect.prepare("imagine", prompt="a cat")
     task = dialect.parse("imagine", request, answer(200, body))
-    assert (task.id, task.dialect, task.status, task.kind, task.prompt) == (body["result"], "mjproxy", status, "IMAGINE", "a cat")
+    assert (task.id, task.dialect, task.status, task.kind, task.prompt) == (
+        body["result"],
+        "mjproxy",
+        status,
+        "IMAGINE",
+        "a cat",
+    )
     assert task.image_url == image
     assert task.progress == (100 if status is TaskStatus.SUCCEEDED else None)
     assert task.raw == body
 
 
-ERRORS = {cls.__name__: cls for cls in (APIError, TaskNotFound, ValidationError, ServerError, RateLimitError, ModerationError)}
+ERRORS = {
+    cls.__name__: cls for cls in (APIError, TaskNotFound, ValidationError, ServerError, RateLimitError, ModerationError)
+}
 REFUSED = [(r["case"], r["http_status"], r["body"], ERRORS[r["error"]], r["code"]) for r in ANSWERS["refused"]]
 
 
@@ -296,21 +459,43 @@ def test_refused_submits(dialect, status, body, error, code):
 
 HTTP_ERRORS = [
     ("401 empty (novicezk)", 401, b"", {}, AuthenticationError, None),
-    ("401 text (trueai-org)", 401, b"Authorization header missing.", {}, AuthenticationError, "Authorization header missing."),
+    (
+        "401 text (trueai-org)",
+        401,
+        b"Authorization header missing.",
+        {},
+        AuthenticationError,
+        "Authorization header missing.",
+    ),
     ("403 text", 403, "账号不可用".encode(), {}, AuthenticationError, "账号不可用"),
     ("429 with seconds", 429, b"", {"retry-after": "7"}, RateLimitError, None),
-    ("429 with a past date", 429, b"slow down", {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, RateLimitError, "slow down"),
+    (
+        "429 with a past date",
+        429,
+        b"slow down",
+        {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"},
+        RateLimitError,
+        "slow down",
+    ),
     ("500", 500, b'{"code":9,"description":"boom"}', {}, ServerError, "boom"),
     ("502 html", 502, b"<html>Bad Gateway</html>", {}, ServerError, "<html>Bad Gateway</html>"),
     ("200 not json", 200, b"<html>login</html>", {}, ServerError, "HTTP 200"),
     ("200 empty", 200, b"", {}, ServerError, "submit result"),
     ("accepted without id", 200, b'{"code":1,"description":"ok","result":""}', {}, ServerError, "task id"),
-    ("404 without a code (no such endpoint)", 404, b'{"status":404,"error":"Not Found","path":"/mj/submit/imagine"}', {},
-     APIError, "/mj/submit/imagine"),
+    (
+        "404 without a code (no such endpoint)",
+        404,
+        b'{"status":404,"error":"Not Found","path":"/mj/submit/imagine"}',
+        {},
+        APIError,
+        "/mj/submit/imagine",
+    ),
 ]
 
 
-@pytest.mark.parametrize("status, content, headers, error, text", [h[1:] for h in HTTP_ERRORS], ids=[h[0] for h in HTTP_ERRORS])
+@pytest.mark.parametrize(
+    "status, content, headers, error, text", [h[1:] for h in HTTP_ERRORS], ids=[h[0] for h in HTTP_ERRORS]
+)
 def test_http_errors(dialect, status, content, headers, error, text):
     with pytest.raises(APIError) as caught:
         dialect.parse("imagine", dialect.prepare("imagine", prompt="a cat"), Response(status, headers, content))
@@ -328,7 +513,12 @@ def test_the_recorded_fetch_example(dialect):
     body = recorded("proxy_fetch_imagine_success.json")
     task = fetched(dialect, body)
     assert (task.id, task.dialect, task.status, task.raw_status, task.kind) == (
-        "1748339029401828", "mjproxy", TaskStatus.SUCCEEDED, "SUCCESS", "IMAGINE")
+        "1748339029401828",
+        "mjproxy",
+        TaskStatus.SUCCEEDED,
+        "SUCCESS",
+        "IMAGINE",
+    )
     assert task.progress == 100
     assert task.prompt == "dog playing ball --v 7 --p m7318879261434052637"
     assert task.final_prompt == "dog playing ball --v 7.0 --p 77724z8"
@@ -338,7 +528,12 @@ def test_the_recorded_fetch_example(dialect):
     assert task.fail_reason is None and task.texts == () and task.image_urls == ()
     assert task.action_names == ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4", "reroll")
     u2 = task.action("U2")
-    assert (u2.label, u2.index, dict(u2.native), u2.needs_input) == ("U2", 1, {"customId": f"MJ::JOB::upsample::2::{HASH}"}, False)
+    assert (u2.label, u2.index, dict(u2.native), u2.needs_input) == (
+        "U2",
+        1,
+        {"customId": f"MJ::JOB::upsample::2::{HASH}"},
+        False,
+    )
     v4 = task.action("V4")
     assert (v4.index, v4.native["customId"]) == (3, f"MJ::JOB::variation::4::{HASH}")
     assert task.action("reroll").native["customId"] == f"MJ::JOB::reroll::0::{HASH}::SOLO"
@@ -347,8 +542,21 @@ def test_the_recorded_fetch_example(dialect):
 
 def test_the_upscaled_button_set_in_unified_order(dialect):
     task = upscaled_task(dialect)
-    expected = ("upscale_subtle", "upscale_creative", "vary_subtle", "vary_strong", "vary_region", "zoom_out_2x",
-                "zoom_out_1.5x", "custom_zoom", "pan_left", "pan_right", "pan_up", "pan_down", "reroll")
+    expected = (
+        "upscale_subtle",
+        "upscale_creative",
+        "vary_subtle",
+        "vary_strong",
+        "vary_region",
+        "zoom_out_2x",
+        "zoom_out_1.5x",
+        "custom_zoom",
+        "pan_left",
+        "pan_right",
+        "pan_up",
+        "pan_down",
+        "reroll",
+    )
     assert set(task.action_names) == set(expected)
     assert list(task.action_names) == sorted(expected, key=ACTION_NAMES.index)
     assert sum("animate" in b["customId"] for b in task.raw["buttons"]) == 2
@@ -356,14 +564,25 @@ def test_the_upscaled_button_set_in_unified_order(dialect):
 
 
 BUTTON_TABLE = recorded("proxy_buttons.json")
-BUTTONS = [(b["customId"], b["name"], b["label"], b["index"], b["params"], b["needs_input"]) for b in BUTTON_TABLE["unified"]]
+BUTTONS = [
+    (b["customId"], b["name"], b["label"], b["index"], b["params"], b["needs_input"]) for b in BUTTON_TABLE["unified"]
+]
 IGNORED_BUTTONS = BUTTON_TABLE["ignored"]
 
 
-@pytest.mark.parametrize("custom_id, name, label, index, params, needs_input", BUTTONS, ids=[b[1] + ":" + b[0][:28] for b in BUTTONS])
+@pytest.mark.parametrize(
+    "custom_id, name, label, index, params, needs_input", BUTTONS, ids=[b[1] + ":" + b[0][:28] for b in BUTTONS]
+)
 def test_buttons_become_actions(dialect, custom_id, name, label, index, params, needs_input):
-    task = fetched(dialect, {"id": "5", "status": "SUCCESS", "imageUrl": "https://cdn.example/5.png",
-                             "buttons": [{"customId": custom_id, "label": "", "emoji": ""}]})
+    task = fetched(
+        dialect,
+        {
+            "id": "5",
+            "status": "SUCCESS",
+            "imageUrl": "https://cdn.example/5.png",
+            "buttons": [{"customId": custom_id, "label": "", "emoji": ""}],
+        },
+    )
     assert task.actions == (Action(name, label, index, params, {"customId": custom_id}, needs_input),)
 
 
@@ -379,16 +598,39 @@ STATES = [
     ("submitted", {"status": "SUBMITTED", "progress": "0%"}, TaskStatus.QUEUED, 0),
     ("blank status", {"status": "", "progress": "0%"}, TaskStatus.QUEUED, 0),
     ("missing status", {}, TaskStatus.QUEUED, None),
-    ("running", {"status": "IN_PROGRESS", "progress": "45%", "imageUrl": "https://cdn.example/p.webp"}, TaskStatus.RUNNING, 45),
+    (
+        "running",
+        {"status": "IN_PROGRESS", "progress": "45%", "imageUrl": "https://cdn.example/p.webp"},
+        TaskStatus.RUNNING,
+        45,
+    ),
     ("running with text progress", {"status": "IN_PROGRESS", "progress": "Waiting to start"}, TaskStatus.RUNNING, None),
     ("running fractional", {"status": "IN_PROGRESS", "progress": "12.5%"}, TaskStatus.RUNNING, 12),
     ("modal", {"status": "MODAL", "progress": "0%"}, TaskStatus.AWAITING_INPUT, 0),
-    ("success without progress", {"status": "SUCCESS", "progress": "", "imageUrl": "https://cdn.example/1.png"},
-     TaskStatus.SUCCEEDED, 100),
-    ("failure (novicezk blanks progress)", {"status": "FAILURE", "progress": "", "failReason": "任务超时"}, TaskStatus.FAILED, None),
-    ("failure at 100% is still a failure", {"status": "FAILURE", "progress": "100%", "failReason": "[Invalid parameter] Invalid value"},
-     TaskStatus.FAILED, 100),
-    ("cancelled by trueai-org's endpoint", {"status": "FAILURE", "progress": "", "failReason": "取消任务"}, TaskStatus.CANCELLED, None),
+    (
+        "success without progress",
+        {"status": "SUCCESS", "progress": "", "imageUrl": "https://cdn.example/1.png"},
+        TaskStatus.SUCCEEDED,
+        100,
+    ),
+    (
+        "failure (novicezk blanks progress)",
+        {"status": "FAILURE", "progress": "", "failReason": "任务超时"},
+        TaskStatus.FAILED,
+        None,
+    ),
+    (
+        "failure at 100% is still a failure",
+        {"status": "FAILURE", "progress": "100%", "failReason": "[Invalid parameter] Invalid value"},
+        TaskStatus.FAILED,
+        100,
+    ),
+    (
+        "cancelled by trueai-org's endpoint",
+        {"status": "FAILURE", "progress": "", "failReason": "取消任务"},
+        TaskStatus.CANCELLED,
+        None,
+    ),
     ("cancel status", {"status": "CANCEL", "progress": "30%"}, TaskStatus.CANCELLED, 30),
 ]
 
@@ -404,16 +646,28 @@ def test_status_and_progress(dialect, fields, status, progress):
 
 
 def test_a_failed_task_keeps_no_result_image(dialect):
-    task = fetched(dialect, {"id": "8", "status": "FAILURE", "imageUrl": "https://cdn.example/p.webp", "failReason": "boom"})
+    task = fetched(
+        dialect, {"id": "8", "status": "FAILURE", "imageUrl": "https://cdn.example/p.webp", "failReason": "boom"}
+    )
     assert (task.image_url, task.preview_url) == (None, None)
 
 
 def test_trueai_separate_images_and_size(dialect):
-    task = fetched(dialect, {
-        "id": "9", "action": "IMAGINE", "status": "SUCCESS", "imageUrl": "https://cdn.example/grid.png",
-        "imageUrls": [{"url": f"https://cdn.example/{i}.png", "thumbnail": f"https://cdn.example/t{i}.png"} for i in range(4)],
-        "imageWidth": 1024, "imageHeight": 1536, "parentId": "8",
-    })
+    task = fetched(
+        dialect,
+        {
+            "id": "9",
+            "action": "IMAGINE",
+            "status": "SUCCESS",
+            "imageUrl": "https://cdn.example/grid.png",
+            "imageUrls": [
+                {"url": f"https://cdn.example/{i}.png", "thumbnail": f"https://cdn.example/t{i}.png"} for i in range(4)
+            ],
+            "imageWidth": 1024,
+            "imageHeight": 1536,
+            "parentId": "8",
+        },
+    )
     assert task.image_urls == tuple(f"https://cdn.example/{i}.png" for i in range(4))
     assert (task.size, task.parent_id, task.image_url) == ((1024, 1536), "8", "https://cdn.example/grid.png")
 
@@ -425,22 +679,42 @@ def test_describe_result_texts(dialect):
 
 
 def test_describe_texts_from_trueai_prompt_en(dialect):
-    task = fetched(dialect, {"id": "3", "action": "DESCRIBE", "status": "SUCCESS", "properties": {"finalPrompt": ""},
-                             "promptEn": "a cat on a mat\r\na cat in a hat\r\na dog\r\na bird"})
+    task = fetched(
+        dialect,
+        {
+            "id": "3",
+            "action": "DESCRIBE",
+            "status": "SUCCESS",
+            "properties": {"finalPrompt": ""},
+            "promptEn": "a cat on a mat\r\na cat in a hat\r\na dog\r\na bird",
+        },
+    )
     assert task.texts == ("a cat on a mat", "a cat in a hat", "a dog", "a bird")
 
 
 def test_shorten_result_texts(dialect):
-    final = ("## Important tokens\nlong, **cat**, hat\n\n## Shortened prompts\n1️⃣ cat hat\n\n2️⃣ cat in hat\n\n"
-             "3️⃣ a cat wearing a hat\n\n4️⃣ cat, hat, long\n\n5️⃣ hat cat\n")
-    task = fetched(dialect, {"id": "4", "action": "SHORTEN", "status": "SUCCESS", "properties": {"finalPrompt": final},
-                             "buttons": [{"customId": "MJ::Job::PromptAnalyzer::1"}]})
+    final = (
+        "## Important tokens\nlong, **cat**, hat\n\n## Shortened prompts\n1️⃣ cat hat\n\n2️⃣ cat in hat\n\n"
+        "3️⃣ a cat wearing a hat\n\n4️⃣ cat, hat, long\n\n5️⃣ hat cat\n"
+    )
+    task = fetched(
+        dialect,
+        {
+            "id": "4",
+            "action": "SHORTEN",
+            "status": "SUCCESS",
+            "properties": {"finalPrompt": final},
+            "buttons": [{"customId": "MJ::Job::PromptAnalyzer::1"}],
+        },
+    )
     assert task.texts == ("cat hat", "cat in hat", "a cat wearing a hat", "cat, hat, long", "hat cat")
     assert task.actions == ()
 
 
 def test_an_imagine_prompt_with_keycaps_is_no_text_result(dialect):
-    task = fetched(dialect, {"id": "4", "action": "IMAGINE", "status": "SUCCESS", "properties": {"finalPrompt": "1️⃣ cat"}})
+    task = fetched(
+        dialect, {"id": "4", "action": "IMAGINE", "status": "SUCCESS", "properties": {"finalPrompt": "1️⃣ cat"}}
+    )
     assert task.texts == ()
 
 
@@ -459,17 +733,27 @@ def test_get_refused_key(dialect):
 # -- seed, cancel, list --------------------------------------------------------------------------------
 def test_seed(dialect):
     request = dialect.prepare("seed", task=grid_task(dialect))
-    assert dialect.parse("seed", request, answer(200, {"code": 1, "description": "成功", "result": "636646138"})) == "636646138"
+    assert (
+        dialect.parse("seed", request, answer(200, {"code": 1, "description": "成功", "result": "636646138"}))
+        == "636646138"
+    )
 
 
-@pytest.mark.parametrize("status, body, error", [
-    (400, {"code": 4, "description": "关联任务状态错误"}, ValidationError),
-    (404, {"code": 3, "description": "关联任务不存在或已失效"}, TaskNotFound),
-])
+@pytest.mark.parametrize(
+    "status, body, error",
+    [
+        (400, {"code": 4, "description": "关联任务状态错误"}, ValidationError),
+        (404, {"code": 3, "description": "关联任务不存在或已失效"}, TaskNotFound),
+    ],
+)
 def test_seed_errors(dialect, status, body, error):
     with pytest.raises(error) as caught:
         dialect.parse("seed", dialect.prepare("seed", task=grid_task(dialect)), answer(status, body))
-    assert (caught.value.code, caught.value.status_code, caught.value.message) == (body["code"], status, body["description"])
+    assert (caught.value.code, caught.value.status_code, caught.value.message) == (
+        body["code"],
+        status,
+        body["description"],
+    )
 
 
 def test_cancel_answers_nothing(dialect):
@@ -477,8 +761,16 @@ def test_cancel_answers_nothing(dialect):
 
 
 def _listed(n: int) -> list[dict]:
-    return [{"id": str(1000 + i), "action": "IMAGINE", "status": "SUCCESS", "prompt": f"cat {i}",
-             "submitTime": (1_700_000_000 + i * 100) * 1000} for i in range(n)]
+    return [
+        {
+            "id": str(1000 + i),
+            "action": "IMAGINE",
+            "status": "SUCCESS",
+            "prompt": f"cat {i}",
+            "submitTime": (1_700_000_000 + i * 100) * 1000,
+        }
+        for i in range(n)
+    ]
 
 
 def test_list_pages_on_our_side(dialect):
@@ -505,8 +797,9 @@ def test_list_must_be_an_array(dialect):
         dialect.parse("list", dialect.prepare("list"), answer(200, {"code": 1}))
 
 
-@pytest.mark.parametrize("op, offered_by", [("translate", ("acedata",)), ("retexture", ("evolink",)),
-                                            ("remove_bg", ("evolink",))])
+@pytest.mark.parametrize(
+    "op, offered_by", [("translate", ("acedata",)), ("retexture", ("evolink",)), ("remove_bg", ("evolink",))]
+)
 def test_acedata_and_evolink_only_ops_name_who_offers_them(dialect, op, offered_by):
     with pytest.raises(UnsupportedOperation) as caught:
         dialect.prepare(op, text="hola", image="https://c.example/a.png", prompt="jade", options={})
