@@ -234,9 +234,7 @@ class Flows:
 
         ``shown`` is the prompt the journal keeps for it; ``kw`` go to the dialect's ``prepare``.
         """
-        if getattr(self.dialect, "nonce_field", None) is not None:
-            kw["nonce"] = secrets.token_hex(8)
-        request = self._prepare(op, **kw)
+        request = self._prepare(op, nonce=secrets.token_hex(8), **kw)
         fp = fingerprint(service=self.service, op=op, prompt=shown, options=fp_options, parent_id=parent_id, tags=tags)
         return Submit(request, parent_id=parent_id, prompt=shown, tags=tags, fingerprint=fp)
 
@@ -741,7 +739,8 @@ class Flows:
         task_id = task.id if isinstance(task, Task) else _text(task, "task_id")
         if not isinstance(task, Task) and len(task_id) > 256:
             raise ValidationError(f"task_id: {len(task_id)} characters is too long (at most 256)", field="task_id")
-        fresh: Task = yield Fetch(self._prepare("get", task_id=task_id))
+        known = task if isinstance(task, Task) else None
+        fresh: Task = yield Fetch(self._prepare("get", task_id=task_id, task=known))
         if isinstance(task, Task):
             # Some servers do not echo what we already know (AceData: the parent, EvoLink: the prompt).
             fresh = fresh.evolve(prompt=fresh.prompt or task.prompt, parent_id=fresh.parent_id or task.parent_id)

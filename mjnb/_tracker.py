@@ -117,7 +117,8 @@ class TrackerCore:
             for tid in batch:
                 self.followed[tid].next_read = now + self._capped(self.followed[tid], self.interval)
         for tid in due:
-            reads.append(Read(self.dialect.prepare("get", task_id=tid), (tid,), False))
+            known = self.followed[tid].task
+            reads.append(Read(self.dialect.prepare("get", task_id=tid, task=known), (tid,), False))
             entry = self.followed[tid]
             entry.next_read = now + self._capped(entry, self.interval)  # until the answer says more
         self.reads += len(reads)
