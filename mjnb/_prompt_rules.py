@@ -9,6 +9,8 @@ Sources (searched, cited per rule below):
   Guide" (docs.evolink.ai …/midjourney-v7-prompt-guide, …/midjourney-v8-1-prompt-guide), the primary
   source of PROTOCOLS.md §5 for V7 ranges; EvoLink's mj-v7 route locks ``--v`` and refuses ``--niji``.
 - NIJI5: the niji・journey 5 announcement of ``--style cute|expressive|original|scenic``.
+- NIJI-P: nijijourney.com "Introducing Personalization" (``--p`` and shortcodes on niji 6).
+- ACE-MCP: AceData's Midjourney MCP ``imagine`` tool (``hd``: "HD mode (V8/V8.1)"; versions up to 8.1).
 - CREF: Midjourney's Character Reference announcement (MJ6 and Niji 6 only; ``--cw`` 0–100) and
   prompt-faqs' "cref (V6)" / "oref (V7)" pages (``--oref`` replaces ``--cref`` in V7; ``--ow`` 1–1000).
 
@@ -196,7 +198,8 @@ _ABSENT: dict[str, tuple[frozenset[Model], str]] = {
     "sref": (_BEFORE_6, "from 6 and niji 6"),  # MJ-PARAMS Style Reference: "Midjourney and Niji Version 6"
     "sw": (_BEFORE_6, "from 6 and niji 6"),
     "sv": (_BEFORE_6, "from 6 and niji 6"),
-    "p": (_BEFORE_6, "from 6 and niji 6"),  # personalization came with V6 / niji 6
+    "p": (_BEFORE_6, "from 6 and niji 6"),  # personalization came with V6; NIJI-P: niji 6 from Sep 2024
+    # ACE-MCP: HD mode is V8/V8.1 (EVO-V81: native 2K); V1–V3 had the older --hd of MJ-PARAMS
     "hd": (_versions("4", "5", "5.1", "5.2", "6", "6.1", "7", *_OLD_NIJI, "niji 6"), "in 1–3 and from 8"),
     "w": (_versions("1", "2", "3", "4", "niji 4"), "from 5"),  # MJ-PARAMS Weird
     "tile": (_versions("4"), "in 1–3 and from 5"),  # MJ-PARAMS Tile: not in V4
