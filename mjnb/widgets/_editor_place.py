@@ -46,7 +46,11 @@ class PlacementMixin:
     def set_canvas(self, size_or_aspect: Any) -> None:
         """A canvas of ``(w, h)`` source pixels, or of an aspect (``"16:9"``) just holding the image.
 
-        The image keeps its scale if it still fits (else it shrinks to fit) and is centred.
+        The image keeps its scale if it still fits (else it shrinks to fit) and is centred; the
+        Canvas preset dropdown shows the aspect when it is one of its presets, else "free".
+
+        Raises:
+            ValidationError: a side out of range for the dialect, or an aspect that is not W:H.
         """
         image_size = self.image_size
         if isinstance(size_or_aspect, str) or (isinstance(size_or_aspect, tuple) and len(size_or_aspect) == 2
@@ -60,6 +64,13 @@ class PlacementMixin:
         self._canvas, self._box = canvas, centred_box(canvas, image_size, scale)
         if (self._canvas, self._box) != before:
             self._logged(("place", before, (self._canvas, self._box)))
+        preset = self.controls.preset
+        if isinstance(size_or_aspect, str) and size_or_aspect.strip() in preset.options:
+            was, self._syncing = self._syncing, True  # the dropdown says which aspect made this canvas
+            try:
+                preset.value = size_or_aspect.strip()
+            finally:
+                self._syncing = was
         self._redraw(all_layers=True)
         self._sync_controls()
 
