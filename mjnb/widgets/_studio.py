@@ -79,7 +79,7 @@ class Studio(widgets.VBox):
         )
         self.mode_area = widgets.VBox([self.imagine_panel])
         traitlets.link((self.mode_buttons, "value"), (self, "mode"))
-        self.observe(self._mode_changed, names="mode")
+        self.observe(self._show_mode, names="mode")
         listen(self.history, "open", self._open_from_history)
         listen(self.progress, "done", self._refresh_history)
         listen(self.gallery, "edit", self.edit_on_canvas)
@@ -268,7 +268,7 @@ class Studio(widgets.VBox):
         return options
 
     # -- modes ---------------------------------------------------------------------------------------
-    def _mode_changed(self, change: Any) -> None:
+    def _show_mode(self, change: Any) -> None:
         name = change["new"]
         panel = self.imagine_panel if name == "imagine" else self.panels[name]
         with ui_lock:
@@ -286,10 +286,18 @@ class Studio(widgets.VBox):
         self.mode = "imagine"
 
     def edit_on_canvas(self, task: Task, image: Any = None) -> Any:
-        """Open ``task``'s result (``image``: the chosen sub-image) in "Edit an image"; returns the editor."""
+        """Open ``task``'s result (``image``: the chosen sub-image) in "Edit an image"; returns the editor.
+
+        A result that offers Vary (Region) is edited as that follow-up; any other (a grid, a blend)
+        is edited as an image of its own through the service's edit.
+        """
         panel = self.panels["edit_image"]
         assert isinstance(panel, EditImageMode)
         self.mode = "edit_image"
+        if image is not None and "vary_region" not in task.action_names:
+            # A grid (or any result without Vary Region) is edited as an image of its own, as
+            # Midjourney's editor does with "Edit": the service's edit takes the picture and the mask.
+            return panel.open_editor(image)
         selected = getattr(self.gallery, "selected", None)
         return panel.open_editor(task, image=image, index=selected if image is not None else None)
 

@@ -157,15 +157,17 @@ async def test_edit_an_uploaded_image_on_the_canvas_shows_before_and_after(diale
     assert studio.gallery.task == task
 
 
-async def test_edit_on_canvas_from_a_result_opens_the_edit_mode():
+async def test_edit_on_canvas_of_an_upscale_opens_vary_region_in_the_edit_mode():
     studio = Studio()
-    task = await studio.submit("a lighthouse at dusk").result()
+    await studio.submit("a lighthouse at dusk").result()
     await studio.gallery.loading
-    studio.gallery.select(0)
+    upscaled = await studio.gallery.run_action("U2").result()
+    await studio.gallery.loading
+    assert "vary_region" in upscaled.action_names
     studio.gallery.edit_button.click()
     panel = studio.panels["edit_image"]
     assert studio.mode == "edit_image" and panel.editor is not None
-    assert panel.editor.task == task and panel.editor.image.size == studio.gallery.images[0].size
+    assert panel.editor.task == upscaled and panel.editor.plan_for().operation == "inpaint"
 
 
 async def test_niji_callback_url_and_uploaded_image_prompts_reach_the_imagine():
@@ -235,3 +237,30 @@ def test_the_mode_is_a_trait_that_observe_and_link_work_on():
     studio.mode_buttons.value = "blend"
     studio.mode = "imagine"
     assert seen == ["blend", "imagine"] and studio.mode_buttons.value == "imagine"
+
+
+async def test_the_walk_headless_describe_pick_submit_v1_edit_paint_submit_compare():
+    """Issue 13 §7's walk, without a browser (the browser test repeats it in JupyterLab)."""
+    studio = Studio(dialect="acedata")
+    studio.mode = "describe"
+    describe = studio.panels["describe"]
+    upload(describe.upload, ("harbour.png", png("navy", (512, 512))))
+    await describe.run().result()
+    [b for b in describe.results.children if "mjnb-describe-choice" in getattr(b, "_dom_classes", ())][0].click()
+    grid = await studio.submit().result()
+    await studio.gallery.loading
+    variation = await studio.gallery.run_action("V1").result()
+    await studio.gallery.loading
+    assert studio.gallery.task == variation
+    studio.gallery.select(0)
+    studio.gallery.edit_button.click()
+    panel = studio.panels["edit_image"]
+    editor = panel.editor
+    assert studio.mode == "edit_image" and editor.image.size == studio.gallery.images[0].size
+    assert editor.plan_for().operation == "edit"  # a grid has no Vary (Region): its image is edited
+    editor.controls.brush_size.value = 40
+    drag(editor, [(100, 100), (200, 150), (300, 200)])
+    edited = await editor.submit("a red lighthouse").result()
+    await panel.showing
+    assert edited.succeeded and panel.compare.layout.display is None and panel.after.value
+    assert grid.id != variation.id != edited.id
