@@ -110,8 +110,9 @@ def levels_to_uint8(arr: npt.NDArray[Any], field: str, source: str) -> npt.NDArr
     if not np.isfinite(arr).all():
         raise ValidationError(f"{field}: {source} holds NaN or infinite values; pixels must be finite", field=field)
     low, high = float(arr.min()), float(arr.max())
-    for top, factor in ((1.0, 255.0), (255.0, 1.0), (65535.0, 1 / 257)):
-        if low >= -_FLOAT_SLACK * top and high <= top * (1 + _FLOAT_SLACK):
+    # 0..1 allows resampling overshoot; the others half a level, which rounds away.
+    for bottom, top, factor in ((-_FLOAT_SLACK, 1 + _FLOAT_SLACK, 255.0), (-0.5, 255.5, 1.0), (-0.5, 65535.5, 1 / 257)):
+        if low >= bottom and high <= top:
             scaled = np.rint(arr.astype(np.float32) * np.float32(factor))
             return np.clip(scaled, 0, 255).astype(np.uint8)
     raise ValidationError(
