@@ -21,7 +21,6 @@ from .._models import ACTION_LABELS, Action, Task, TaskStatus
 from ._base import Request, Response
 from ._common import (
     class_for_status,
-    is_http_url,
     positive_int,
     progress_of,
     retry_after,
@@ -31,6 +30,7 @@ from ._common import (
     wrong_route,
 )
 from ._proxy_common import NO_IMAGE, is_video_url, mapping
+from ._validate import is_result_url
 
 #: AceData's follow-up ``action`` strings → the unified names (§2.2, §6.5).
 _UNIFIED = {
@@ -165,7 +165,7 @@ def _actions(natives: Any, image_id: str | None, kind: str | None) -> tuple[Acti
 
 
 def _urls(value: Any) -> tuple[str, ...]:
-    return tuple(u for u in value if is_http_url(u)) if isinstance(value, list) else ()
+    return tuple(u for u in value if is_result_url(u)) if isinstance(value, list) else ()
 
 
 def _texts(result: Mapping[str, Any]) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ __all__ = [
     "unix_seconds",
     "host_address",
     "is_http_url",
+    "is_result_url",
     "is_data_url",
     "MAX_TASK_ID",
 ]
@@ -90,6 +91,17 @@ def is_http_url(value: Any) -> bool:
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and _port_ok(parts)
+
+
+def is_result_url(value: Any) -> bool:
+    """True for a URL a server handed back as a result: http(s) and no line break or NUL.  Laxer
+    than :func:`is_http_url` on purpose: a paid result whose URL has a space is kept, not lost."""
+    return (
+        isinstance(value, str)
+        and value.startswith(("http://", "https://"))
+        and len(value) > 8
+        and not any(ch in value for ch in "\r\n\x00")
+    )
 
 
 def is_data_url(value: Any) -> bool:

@@ -27,7 +27,6 @@ from ._common import (
     class_for_status,
     decode_json,
     invalid,
-    is_http_url,
     leading_urls,
     progress_of,
     retry_after,
@@ -64,7 +63,7 @@ from ._evolink_rules import (
     _without_speed_flags,
 )
 from ._proxy_common import NO_IMAGE
-from ._validate import checked_image_url, checked_task_id
+from ._validate import checked_image_url, checked_task_id, is_result_url
 
 __all__ = ["EvoLink", "make"]
 
@@ -466,7 +465,7 @@ class EvoLink(DialectBase):
         if status is TaskStatus.FAILED and code == "request_cancelled":
             status = TaskStatus.CANCELLED
         results = (
-            tuple(u for u in body.get("results") or () if is_http_url(u)) if status is TaskStatus.SUCCEEDED else ()
+            tuple(u for u in body.get("results") or () if is_result_url(u)) if status is TaskStatus.SUCCEEDED else ()
         )
         if status is TaskStatus.SUCCEEDED and not results:
             status, message = TaskStatus.FAILED, NO_IMAGE

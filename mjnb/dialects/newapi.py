@@ -64,7 +64,7 @@ _FIELDS = {
 }
 _OLD_PAGE_SIZE = 10  # NA-OLD's fixed ItemsPerPage
 #: What a dashboard 401 that names New-Api-User means for the user.
-_USER_HINT = "; this new-api wants the dashboard user id too: make('newapi', user_id=<your numeric id>)"
+_USER_HINT = "; this new-api wants the dashboard user id: pass user_id=<your numeric id> to the newapi dialect"
 
 
 class NewApi(MjProxy):
@@ -78,7 +78,7 @@ class NewApi(MjProxy):
     expected_seconds = 60.0
     nonce_field = "state"  # relayed untouched to the proxy and stored in the task row (§4.3, §4.4)
 
-    def __init__(self, mode: str | None = None, user_id: str | int | None = None) -> None:
+    def __init__(self, mode: str | None = None, user_id: str | int | None = "1") -> None:
         super().__init__(mode)
         self.user_id = _checked_user_id(user_id)
 
@@ -162,14 +162,26 @@ class NewApi(MjProxy):
         return task_from_dto(dto, self.name, raw=row, cost=cost)
 
     # -- the gateway's own errors (§4.2, §4.3) ----------------------------------------------------
+    def _decode(self, request: Request, response: Response) -> Any:
+        try:
+            return super()._decode(request, response)
+        except AuthenticationError as error:
+            if self.user_id is not None or "New-Api-User" not in error.message:
+                raise
+            raise AuthenticationError(
+                error.message + _USER_HINT,
+                status_code=error.status_code,
+                code=error.code,
+                dialect=self.name,
+                body=error.body,
+            ) from error
+
     def _raise_own_errors(self, response: Response, body: Any) -> None:
         if not isinstance(body, Mapping):
             return
         status = response.status_code
         if "success" in body and body.get("success") is not True:
             message = str(body.get("message") or "the dashboard refused the request").strip()
-            if "New-Api-User" in message and self.user_id is None:
-                message += _USER_HINT
             raise AuthenticationError(message, status_code=status, code=body.get("code"), dialect=self.name, body=body)
         if "type" in body and "description" in body:
             self._raise_envelope(response, body)
@@ -205,8 +217,9 @@ def _checked_user_id(user_id: Any) -> str | None:
     return text
 
 
-def make(mode: str | None = None, user_id: str | int | None = None) -> NewApi:
+def make(mode: str | None = None, user_id: str | int | None = "1") -> NewApi:
     """The new-api dialect; ``mode`` picks the ``/mj-<mode>`` relay prefix, ``user_id`` the
-    ``New-Api-User`` header of dashboard calls (NA-OLD requires it; None sends none, which an
-    access token of NA-NEW allows)."""
+    ``New-Api-User`` header of dashboard calls (default "1", the root user of a fresh install;
+    NA-OLD requires the header, so it is sent unless ``user_id=None``, for an administrator key of
+    a server that names the user from the token)."""
     return NewApi(mode, user_id)

@@ -59,7 +59,7 @@ def test_registry_builds_it_with_the_documented_defaults():
         "list",
         "seed",
     }
-    assert (made.batch_size, made.max_concurrent, made.nonce_field, made.user_id) == (100, 3, "state", None)
+    assert (made.batch_size, made.max_concurrent, made.nonce_field, made.user_id) == (100, 3, "state", "1")
 
 
 def test_there_is_no_cancel(dialect):
@@ -101,8 +101,9 @@ def test_relay_and_dashboard_auth(dialect):
     dashboard = dialect.prepare("list")
     assert dialect.auth_headers("sk-abc", relay) == {"Authorization": "Bearer sk-abc"}
     assert dialect.auth_headers("Bearer sk-abc", relay) == {"Authorization": "Bearer sk-abc"}
-    # no user id: none is sent (NA-NEW access tokens name their user); NA-OLD's 401 then says what to pass
-    assert dialect.auth_headers("tok123", dashboard) == {"Authorization": "tok123"}
+    assert dialect.auth_headers("tok123", dashboard) == {"Authorization": "tok123", "New-Api-User": "1"}
+    # user_id=None: no header, for a server that names the user from an (administrator) token
+    assert newapi.make(user_id=None).auth_headers("tok123", dashboard) == {"Authorization": "tok123"}
     assert newapi.make(user_id=42).auth_headers("tok123", dashboard) == {
         "Authorization": "tok123",
         "New-Api-User": "42",
@@ -529,3 +530,11 @@ def test_acedata_and_evolink_only_ops_name_who_offers_them(dialect, op, offered_
         dialect.prepare(op, text="hola", image="https://c.example/a.png", prompt="jade", options={})
     assert (caught.value.dialect, caught.value.operation, caught.value.supported_by) == ("newapi", op, offered_by)
     assert offered_by[0] in str(caught.value)
+
+
+def test_a_refusal_for_a_missing_user_id_says_what_to_pass():
+    dialect = newapi.make(user_id=None)
+    body = {"success": False, "message": "无权进行此操作，未提供 New-Api-User"}
+    with pytest.raises(AuthenticationError) as caught:
+        dialect.parse("list", dialect.prepare("list"), answer(401, body))
+    assert "pass user_id=" in caught.value.message

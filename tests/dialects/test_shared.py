@@ -470,3 +470,23 @@ def test_acedata_edit_takes_action_generate_and_service_timeout():
         "edit", image="https://c.example/a.png", prompt="a hat", options={"action": "generate", "service_timeout": 120}
     )
     assert (request.json["action"], request.json["timeout"]) == ("generate", 120)
+
+
+def test_a_paid_result_whose_url_has_a_space_is_kept_not_lost():
+    spaced = "https://media.evolink.ai/mj/a b.png"
+    task = _got("evolink", {"id": EVO_ID, "status": "completed", "model": "mj-v7", "results": [spaced]}, EVO_ID)
+    assert (task.status, task.image_urls) == (TaskStatus.SUCCEEDED, (spaced,))
+    ace = _got(
+        "acedata",
+        {
+            "id": "a-1",
+            "response": {
+                "success": True,
+                "image_url": "https://i.example/x.png",
+                "sub_image_urls": [spaced],
+                "task_id": "a-1",
+            },
+        },
+        "a-1",
+    )
+    assert ace.image_urls == (spaced,)
