@@ -295,13 +295,13 @@ class MjProxy(DialectBase):
         )
 
     # -- answers ----------------------------------------------------------------------------------
-    def _raise_own_errors(self, response: Response, body: Any) -> None:
+    def _raise_own_errors(self, request: Request, response: Response, body: Any) -> None:
         """A hook for error bodies that only one relay sends (new-api's envelope)."""
 
     def _decode(self, request: Request, response: Response) -> Any:
         route = wrong_route(self.name, request.method, request.path) if request.submit else None
         body = decode_body(self.name, response, wrong_route=route)
-        self._raise_own_errors(response, body)
+        self._raise_own_errors(request, response, body)
         if response.status_code >= 400:
             if isinstance(body, Mapping) and "code" in body:
                 raise_for_result(self.name, response, body, submit=request.submit)  # TAI: 404 + code 3, 400 + 4

@@ -176,7 +176,7 @@ class NewApi(MjProxy):
                 body=error.body,
             ) from error
 
-    def _raise_own_errors(self, response: Response, body: Any) -> None:
+    def _raise_own_errors(self, request: Request, response: Response, body: Any) -> None:
         if not isinstance(body, Mapping):
             return
         status = response.status_code
@@ -184,15 +184,17 @@ class NewApi(MjProxy):
             message = str(body.get("message") or "the dashboard refused the request").strip()
             raise AuthenticationError(message, status_code=status, code=body.get("code"), dialect=self.name, body=body)
         if "type" in body and "description" in body:
-            self._raise_envelope(response, body)
+            self._raise_envelope(response, body, submit=request.submit)
 
-    def _raise_envelope(self, response: Response, body: Mapping[str, Any]) -> None:
+    def _raise_envelope(self, response: Response, body: Mapping[str, Any], *, submit: bool) -> None:
+        """The gateway's ``{description, type, code}`` as its typed error; on a submit, a task that is
+        not found is the parent the follow-up names (new-api looks it up before relaying)."""
         message = str(body.get("description") or "").rstrip()  # "<desc> <result>" leaves a trailing space
         key = message.split(" ", 1)[0].split(":", 1)[0]
         code = body.get("code")
         kw: dict[str, Any] = dict(status_code=response.status_code, code=code, dialect=self.name, body=body)
         if key in ("task_not_found", "task_no_found"):
-            raise TaskNotFound(message, **kw)
+            raise TaskNotFound(f"the parent task is not known to new-api: {message}" if submit else message, **kw)
         if key == "quota_not_enough":  # an exhausted quota: retrying will not help until topped up
             raise RateLimitError(message, retry_after=None, **kw)
         if str(code) == "30" or response.status_code == 429:

@@ -207,7 +207,7 @@ ENVELOPES = [
         {"description": "task_not_found ", "type": "upstream_error", "code": 4},
         {},
         TaskNotFound,
-        "task_not_found",
+        "the parent task is not known to new-api: task_not_found",
         None,
         None,
     ),

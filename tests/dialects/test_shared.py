@@ -8,8 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from mjnb._errors import APIError, ServerError, TaskNotFound, UnsupportedOperation, ValidationError
-from mjnb._models import Task, TaskStatus
+from mjnb._errors import (
+    APIError,
+    ModerationError,
+    RateLimitError,
+    ServerError,
+    TaskNotFound,
+    UnsupportedOperation,
+    ValidationError,
+)
+from mjnb._models import Action, Task, TaskStatus
 from mjnb.dialects import DialectBase, Request, Response, get_dialect
 from mjnb.dialects._validate import host_address, unix_seconds
 
@@ -490,3 +498,84 @@ def test_a_paid_result_whose_url_has_a_space_is_kept_not_lost():
         "a-1",
     )
     assert ace.image_urls == (spaced,)
+
+
+# -- every SubmitResultVO code and new-api error, by operation (issue 12 §2.1) -------------------------
+def _vo(code: int, description: str) -> dict:
+    return {"code": code, "description": description, "result": None, "properties": {}}
+
+
+def _seed_request(name: str) -> Request:
+    return Request("GET", "/mj/task/1/image-seed", op="seed", task_id="1")
+
+
+VO_CODES = [
+    # code, description, on a submit, on a read (seed)
+    (3, "无可用的账号实例", ServerError, TaskNotFound),
+    (3, "关联任务不存在或已失效", TaskNotFound, TaskNotFound),
+    (4, "prompt不能为空", ValidationError, ValidationError),
+    (9, "提交失败，系统异常", ServerError, ServerError),
+    (9, "提交失败，队列已满，请稍后重试", RateLimitError, RateLimitError),
+    (23, "队列已满，请稍后尝试", RateLimitError, RateLimitError),
+    (24, "可能包含敏感词", ModerationError, ModerationError),
+    (99, "新的错误", APIError, APIError),
+]
+
+
+@pytest.mark.parametrize("name", ["mjproxy", "newapi"])
+@pytest.mark.parametrize(
+    "code, description, on_submit, on_read", VO_CODES, ids=[f"{c[0]}-{c[2].__name__}" for c in VO_CODES]
+)
+def test_every_return_code_by_operation(name, code, description, on_submit, on_read):
+    d = get_dialect(name)
+    for request, error in ((d.prepare("imagine", prompt="a cat"), on_submit), (_seed_request(name), on_read)):
+        with pytest.raises(APIError) as err:
+            d.parse(request.op, request, answer(200, _vo(code, description)))
+        assert type(err.value) is error and err.value.code == code and description in str(err.value)
+
+
+@pytest.mark.parametrize("code", [1, 21, 22])
+def test_accepted_codes_give_a_task(code):
+    d = get_dialect("mjproxy")
+    task = d.parse("imagine", d.prepare("imagine", prompt="a cat"), answer(200, {**_vo(code, "ok"), "result": "17"}))
+    assert task.id == "17"
+
+
+NEWAPI_ENVELOPES = [
+    # description, code, HTTP status, on a submit, on a read
+    ("task_not_found ", 4, 400, TaskNotFound, TaskNotFound),
+    ("task_no_found ", 4, 400, TaskNotFound, TaskNotFound),
+    ("quota_not_enough ", 4, 400, RateLimitError, RateLimitError),
+    ("get_channel_info_failed ", 5, 400, ServerError, ServerError),
+    ("group saturated", 30, 429, RateLimitError, RateLimitError),
+    ("prompt_is_required ", 4, 400, ValidationError, ValidationError),
+]
+
+
+@pytest.mark.parametrize(
+    "description, code, status, on_submit, on_read", NEWAPI_ENVELOPES, ids=[e[0].strip() for e in NEWAPI_ENVELOPES]
+)
+def test_new_api_errors_by_operation(description, code, status, on_submit, on_read):
+    d = get_dialect("newapi")
+    body = {"description": description, "type": "upstream_error", "code": code}
+    submit = d.prepare(
+        "action",
+        task=_got(
+            "newapi",
+            {
+                **PROXY_TASK,
+                "status": "SUCCESS",
+                "imageUrl": "https://c.example/1.png",
+                "buttons": [{"customId": "MJ::JOB::upsample::1::h"}],
+            },
+            PROXY_TASK["id"],
+        ),
+        action=Action("U1", "U1", 0, {}, {"customId": "MJ::JOB::upsample::1::h"}),
+    )
+    read = d.prepare("get", task_id="1")
+    for request, error in ((submit, on_submit), (read, on_read)):
+        with pytest.raises(APIError) as err:
+            d.parse(request.op, request, answer(status, body))
+        assert type(err.value) is error and description.strip() in str(err.value)
+        if error is TaskNotFound:
+            assert ("parent task" in str(err.value)) is request.submit
