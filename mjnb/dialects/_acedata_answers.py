@@ -33,7 +33,7 @@ from ._proxy_common import NO_IMAGE, is_video_url, mapping
 from ._validate import is_result_url
 
 #: AceData's follow-up ``action`` strings → the unified names (§2.2, §6.5).
-_UNIFIED = {
+UNIFIED = {
     **{f"upscale{n}": f"U{n}" for n in range(1, 5)},
     **{f"variation{n}": f"V{n}" for n in range(1, 5)},
     "reroll": "reroll",
@@ -46,7 +46,7 @@ _UNIFIED = {
     "zoom_out_1_5x": "zoom_out_1.5x",
     **{f"pan_{d}": f"pan_{d}" for d in ("left", "right", "up", "down")},
 }
-_NATIVE = {unified: native for native, unified in _UNIFIED.items()}
+NATIVE = {unified: native for native, unified in UNIFIED.items()}
 #: The actions AceData lists after an upscale (§2.2): an image carrying any of them is a single
 #: upscaled image, on which Vary (Region) works even though AceData does not list it.
 _SINGLE_IMAGE = frozenset(
@@ -92,7 +92,7 @@ _ERROR_CLASSES: dict[str, type[APIError]] = {
 _REQUEST_FIELDS = re.compile(r"\b(prompt|image_url|image_id|mask|mode|version|quality|callback_url|action|id)\b")
 
 
-def _kind_of(native: str | None) -> str | None:
+def kind_of(native: str | None) -> str | None:
     """The proxy-style kind (IMAGINE, UPSCALE, …) of the task an AceData action starts."""
     if not native:
         return None
@@ -101,7 +101,7 @@ def _kind_of(native: str | None) -> str | None:
 
 
 # -- answers (§2.2, §2.6) --------------------------------------------------------------------------
-def _error_parts(error: Any) -> tuple[Any, str | None]:
+def error_parts(error: Any) -> tuple[Any, str | None]:
     """``(code, message)`` of an ``error`` that is an object or, per ACE-SDK, a plain string."""
     if isinstance(error, Mapping):
         code = error.get("code")
@@ -109,11 +109,11 @@ def _error_parts(error: Any) -> tuple[Any, str | None]:
     return None, text_or_none(error)
 
 
-def _has_error(value: Any) -> bool:
+def has_error(value: Any) -> bool:
     return value not in (None, "", {}, [])
 
 
-def _is_record(payload: Mapping[str, Any]) -> bool:
+def is_record(payload: Mapping[str, Any]) -> bool:
     """A ``/midjourney/tasks`` document (vs. a result object, which carries ``task_id``)."""
     return "id" in payload or "response" in payload or "request" in payload
 
@@ -121,12 +121,12 @@ def _is_record(payload: Mapping[str, Any]) -> bool:
 def _state(record: Mapping[str, Any], result: Mapping[str, Any]) -> tuple[TaskStatus, Any, str | None, int | None]:
     """``(status, error_code, fail_reason, progress)`` derived as §2.6 and §6.2 say."""
     state = str(record.get("state") or "").strip().lower()
-    error = result.get("error") if _has_error(result.get("error")) else record.get("error")
-    code, message = _error_parts(error)
+    error = result.get("error") if has_error(result.get("error")) else record.get("error")
+    code, message = error_parts(error)
     progress = progress_of(result.get("progress", record.get("progress")))
     if state in _CANCELLED_STATES:
         return TaskStatus.CANCELLED, code, message or "the task was cancelled", progress
-    if result.get("success") is False or _has_error(error) or state in _FAILED_STATES:
+    if result.get("success") is False or has_error(error) or state in _FAILED_STATES:
         return TaskStatus.FAILED, code, message or "the task failed with no reason given", progress
     finished = seconds(record.get("finished_at")) is not None
     if result.get("success") is True or state in _DONE_STATES:
@@ -144,13 +144,13 @@ def _state(record: Mapping[str, Any], result: Mapping[str, Any]) -> tuple[TaskSt
 def _actions(natives: Any, image_id: str | None, kind: str | None) -> tuple[Action, ...]:
     if not image_id or not isinstance(natives, list):
         return ()
-    names = [a for a in natives if isinstance(a, str) and a in _UNIFIED]
+    names = [a for a in natives if isinstance(a, str) and a in UNIFIED]
     upscaled = kind == "UPSCALE" or any(a in _SINGLE_IMAGE for a in names)
     if upscaled and "variation_region" not in names:
         names.append("variation_region")  # accepted on an upscaled image though never listed (§2.2 ⚠️)
     found = []
     for native in names:
-        name = _UNIFIED[native]
+        name = UNIFIED[native]
         grid = name[0] in "UV" and name[1:].isdigit()
         found.append(
             Action(
@@ -175,7 +175,7 @@ def _texts(result: Mapping[str, Any]) -> tuple[str, ...]:
 
 def task_from_payload(payload: Mapping[str, Any], request: Request | None = None) -> Task:
     """A Task from a submit answer, an NDJSON line, a callback body or a ``/tasks`` document."""
-    record = payload if _is_record(payload) else {}
+    record = payload if is_record(payload) else {}
     result = payload.get("response") if record else payload
     result = result if isinstance(result, Mapping) else {}
     task_id = (
@@ -189,7 +189,7 @@ def task_from_payload(payload: Mapping[str, Any], request: Request | None = None
     status, code, reason, progress = _state(record, result)
     asked = mapping(record.get("request"))
     kind_source = asked.get("action") if record.get("type") in (None, "imagine") else record.get("type")
-    kind = _kind_of(text_or_none(kind_source)) or (request.kind if request else None)
+    kind = kind_of(text_or_none(kind_source)) or (request.kind if request else None)
     image_id = text_or_none(result.get("image_id")) or text_or_none(record.get("image_id"))
     full, thumb = text_or_none(result.get("raw_image_url")), text_or_none(result.get("image_url"))
     videos = _urls(result.get("video_urls"))
@@ -276,10 +276,10 @@ def error_for(
 
 
 #: The synchronous endpoints and the field that carries their text(s).
-_TEXT_ANSWERS = {"describe": "descriptions", "shorten": "prompts", "translate": "content"}
+TEXT_ANSWERS = {"describe": "descriptions", "shorten": "prompts", "translate": "content"}
 
 
-def _text_task(kind: str, request: Request, response: Response, body: Mapping[str, Any], texts: Any) -> Task:
+def text_task(kind: str, request: Request, response: Response, body: Mapping[str, Any], texts: Any) -> Task:
     """Describe / shorten answer at once with no task id: use one if present, else a stable hash of
     the exchange (``describe-<16 hex>``), so a journal can still tell the results apart."""
     task_id = text_or_none(body.get("task_id")) or text_or_none(body.get("trace_id"))

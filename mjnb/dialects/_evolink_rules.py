@@ -15,19 +15,19 @@ from ._common import (
     text_or_none,
 )
 
-_PATH = "/v1/images/generations"
-_TASK_PREFIX = "task-unified-"
+GENERATIONS_PATH = "/v1/images/generations"
+TASK_PREFIX = "task-unified-"
 _MAX_PROMPT = 8192
-_MAX_IMAGE_PROMPTS = 20
-_MAX_CALLBACK = 2048
+MAX_IMAGE_PROMPTS = 20
+MAX_CALLBACK = 2048
 _CANVAS_SIDES = (64, 4096)  # ⚠️ not documented for V7; LEGNEXT's mask sizes go to 4096
-_SPEEDS = ("draft", "fast", "turbo")
-_EDIT_SPEEDS = ("fast", "turbo")  # the edit docs name these two; draft is unconfirmed (§6.10)
-_PAN_SCALE = (1.1, 3.0)  # ⚠️ LEGNEXT's range
-_ZOOM_SCALE = (1.1, 2.0)  # ⚠️ LEGNEXT's range
-_DEFAULT_PAN_SCALE = 1.5  # ⚠️ Midjourney's pan extends a side by half; EvoLink documents no default
-_REMIX_MODES = ("strong", "subtle")  # ⚠️ only "strong" appears in the docs
-_STATUSES = {
+SPEEDS = ("draft", "fast", "turbo")
+EDIT_SPEEDS = ("fast", "turbo")  # the edit docs name these two; draft is unconfirmed (§6.10)
+PAN_SCALE = (1.1, 3.0)  # ⚠️ LEGNEXT's range
+ZOOM_SCALE = (1.1, 2.0)  # ⚠️ LEGNEXT's range
+DEFAULT_PAN_SCALE = 1.5  # ⚠️ Midjourney's pan extends a side by half; EvoLink documents no default
+REMIX_MODES = ("strong", "subtle")  # ⚠️ only "strong" appears in the docs
+STATUSES = {
     "pending": TaskStatus.QUEUED,
     "processing": TaskStatus.RUNNING,
     "completed": TaskStatus.SUCCEEDED,
@@ -37,13 +37,13 @@ _STATUSES = {
 }
 _LOCKED_FLAG = re.compile(r"(?<!\S)(?:--|—)(v|version|niji)(?!\S)", re.IGNORECASE)
 _SPEED_FLAG = re.compile(r"(?<!\S)(?:--|—)(fast|turbo|draft|relax)(?!\S)", re.IGNORECASE)
-_ZOOM_FLAG = re.compile(r"(?<!\S)--zoom\s+(\S+)")
-_FIRST_PARAM = re.compile(r"(?:^|\s)--\w")
+ZOOM_FLAG = re.compile(r"(?<!\S)--zoom\s+(\S+)")
+FIRST_PARAM = re.compile(r"(?:^|\s)--\w")
 _DIRECTIONS = ("left", "right", "up", "down")
 
 #: Unified follow-up → (model, fixed model_params).  V1–V4 and vary_* use ``mj-v7-variation``,
 #: which no EvoLink document describes (❓ §1.2); its ``type`` follows ``mj-v8.1-variation``.
-_RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
+RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
     **{f"U{n}": ("mj-v7-upscale", {"type": "standard"}) for n in range(1, 5)},
     "upscale_creative": ("mj-v7-upscale", {"type": "creative"}),
     **{f"V{n}": ("mj-v7-variation", {"type": "strong"}) for n in range(1, 5)},
@@ -60,9 +60,9 @@ _RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
     "reroll": ("mj-v7", {}),
 }
 #: Whether a model takes a top-level prompt: required, optional, or not at all.
-_PROMPTS = {"mj-v7-remix": "required", "mj-v7-pan": "optional", "mj-v7-outpaint": "optional"}
+PROMPT_NEEDS = {"mj-v7-remix": "required", "mj-v7-pan": "optional", "mj-v7-outpaint": "optional"}
 #: What finished single-image results offer; a grid offers these plus U/V per image.
-_ON_ANY_IMAGE = (
+ON_ANY_IMAGE = (
     "vary_region",
     *(f"pan_{d}" for d in _DIRECTIONS),
     "zoom_out_2x",
@@ -71,7 +71,7 @@ _ON_ANY_IMAGE = (
     "remix",
     "edit",
 )
-_NO_FOLLOW_UPS = frozenset({"mj-v7-remove-bg"})
+NO_FOLLOW_UPS = frozenset({"mj-v7-remove-bg"})
 
 
 # -- input checks ----------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def _pair(value: Any, size: int, field: str, shape: str) -> tuple[int, ...]:
     return tuple(_int(v, field, shape) for v in value)
 
 
-def _geometry(canvas: Any, image_box: Any) -> tuple[dict[str, int], dict[str, int]]:
+def geometry(canvas: Any, image_box: Any) -> tuple[dict[str, int], dict[str, int]]:
     """EvoLink's ``canvas`` and ``img_pos`` from ``(w, h)`` and ``(x, y, w, h)``."""
     cw, ch = _pair(canvas, 2, "canvas", "(width, height)")
     low, high = _CANVAS_SIDES
@@ -99,7 +99,7 @@ def _geometry(canvas: Any, image_box: Any) -> tuple[dict[str, int], dict[str, in
     return {"width": cw, "height": ch}, {"width": bw, "height": bh, "x": x, "y": y}
 
 
-def _with_speed(prompt: str | None, speed: str | None) -> str | None:
+def prompt_with_speed(prompt: str | None, speed: str | None) -> str | None:
     """The prompt a Task keeps: what was sent, plus the chosen speed as its flag (EvoLink sends it
     in ``model_params``), so that a reroll or an enhance after a restart knows it."""
     if prompt is None or speed is None or re.search(rf"(?<!\S)--{speed}(?!\S)", prompt):
@@ -107,17 +107,17 @@ def _with_speed(prompt: str | None, speed: str | None) -> str | None:
     return f"{prompt} --{speed}"
 
 
-def _one_of(allowed: tuple[str, ...]) -> Any:
+def one_of(allowed: tuple[str, ...]) -> Any:
     return lambda value, field: checked_choice(value, field, allowed)
 
 
-def _image_number(value: Any, field: str = "image_number") -> int:
+def image_number_of(value: Any, field: str = "image_number") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3:
         raise invalid(field, f"{value!r} is not allowed; use 0–3 (the 0-based image)")
     return value
 
 
-def _areas(mask: Any) -> list[dict[str, Any]]:
+def mask_areas(mask: Any) -> list[dict[str, Any]]:
     """``mask.areas``: ``[{"width", "height", "points": [x1, y1, …]}]`` (a ``{"areas": …}`` is accepted too)."""
     areas = mask.get("areas") if isinstance(mask, Mapping) else mask
     shape = "a list of {width, height, points: [x1, y1, x2, y2, …]} areas (at least 3 points each)"
@@ -138,7 +138,7 @@ def _areas(mask: Any) -> list[dict[str, Any]]:
     return [dict(area) for area in areas]
 
 
-def _prompt(value: Any, field: str = "prompt") -> str:
+def checked_prompt(value: Any, field: str = "prompt") -> str:
     """A prompt EvoLink's ``mj-v7`` family accepts: 1–8192 characters, no ``--v``/``--version``/``--niji``."""
     text = required_text(value, field, max_chars=_MAX_PROMPT)
     locked = _LOCKED_FLAG.search(text)
@@ -149,7 +149,7 @@ def _prompt(value: Any, field: str = "prompt") -> str:
     return text
 
 
-def _without_speed_flags(prompt: str) -> tuple[str, str | None]:
+def without_speed_flags(prompt: str) -> tuple[str, str | None]:
     """The prompt without ``--fast``/``--turbo``/``--draft`` (EvoLink strips them) and the speed they asked."""
     flags = {m.lower() for m in _SPEED_FLAG.findall(prompt)}
     if "relax" in flags:
@@ -160,7 +160,7 @@ def _without_speed_flags(prompt: str) -> tuple[str, str | None]:
     return text, (flags.pop() if flags else None)
 
 
-def _error_parts(body: Any) -> tuple[Any, str | None, str | None, str | None]:
+def error_parts(body: Any) -> tuple[Any, str | None, str | None, str | None]:
     """``(code, message, type, param)`` of EvoLink's ``{"error": {…}}``; ``code`` may be a string or an int."""
     error = body.get("error") if isinstance(body, Mapping) else None
     if isinstance(error, str):

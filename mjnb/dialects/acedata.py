@@ -6,7 +6,7 @@ call instead follows the job on one NDJSON answer (``parse_stream_line``).  AceD
 status field: the state is derived from ``response.success``, ``progress`` and ``finished_at``
 (§2.6).  Follow-ups replay ``{"action": <native>, "image_id": …}`` on ``/midjourney/imagine``.
 Describe and shorten answer at once with no task id: their Task gets a derived id (see
-:func:`_text_task`).
+:func:`text_task`).
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from .._errors import (
 )
 from .._models import Action, Page, Task, TaskStatus
 from ._acedata_answers import (
-    _NATIVE,
-    _TEXT_ANSWERS,
-    _UNIFIED,
-    _error_parts,
-    _has_error,
-    _is_record,
-    _kind_of,
-    _text_task,
+    NATIVE,
+    TEXT_ANSWERS,
+    UNIFIED,
     error_for,
+    error_parts,
+    has_error,
+    is_record,
+    kind_of,
     task_from_payload,
+    text_task,
 )
 from ._base import DialectBase, Request, Response
 from ._common import (
@@ -243,9 +243,9 @@ class AceData(DialectBase):
         task = self._source(task)
         if not isinstance(action, Action):
             raise invalid("action", "expected an Action of the task (task.action('U1'))")
-        native = action.native.get("action") or _NATIVE.get(action.name)
-        if native not in _UNIFIED:
-            allowed = ", ".join(n for n in _NATIVE if n != "vary_region")
+        native = action.native.get("action") or NATIVE.get(action.name)
+        if native not in UNIFIED:
+            allowed = ", ".join(n for n in NATIVE if n != "vary_region")
             raise invalid("action", f"{action.name!r} is not an acedata follow-up; allowed: {allowed}")
         if native == "variation_region":
             raise invalid("mask", "vary_region needs a mask; use inpaint(task, mask, prompt)")
@@ -262,7 +262,7 @@ class AceData(DialectBase):
             body,
             stream=stream,
             callback_url=callback_url,
-            kind=_kind_of(native),
+            kind=kind_of(native),
             prompt=body.get("prompt", task.prompt),
             parent_id=task.id,
         )
@@ -431,10 +431,10 @@ class AceData(DialectBase):
 
     def _parse_text(self, op: str, request: Request, response: Response) -> Task:
         body = self._decode(request, response)
-        texts = body.get(_TEXT_ANSWERS[op])
+        texts = body.get(TEXT_ANSWERS[op])
         if op == "translate" and isinstance(texts, str):  # the one endpoint that answers a single text
             texts = [texts]
-        return _text_task(op.upper(), request, response, body, texts)
+        return text_task(op.upper(), request, response, body, texts)
 
     def _parse_describe(self, request: Request, response: Response) -> Task:
         return self._parse_text("describe", request, response)
@@ -459,17 +459,17 @@ class AceData(DialectBase):
             raise ServerError(f"a streamed line is not JSON: {line[:200]!r}", dialect=self.name) from None
         if not isinstance(payload, Mapping):
             raise ServerError(f"a streamed line is not an object: {line[:200]!r}", dialect=self.name, body=payload)
-        failed = payload.get("success") is False or _has_error(payload.get("error"))
+        failed = payload.get("success") is False or has_error(payload.get("error"))
         if failed and not (text_or_none(payload.get("task_id")) or request.task_id):
-            code, message = _error_parts(payload.get("error"))
+            code, message = error_parts(payload.get("error"))
             raise error_for(code, message or "the job failed", status_code=None, body=payload)
         return task_from_payload(payload, request)
 
     def _decode(self, request: Request, response: Response) -> Mapping[str, Any]:
         body, decoded, text = decode_json(response)
-        failed = isinstance(body, Mapping) and (body.get("success") is False or _has_error(body.get("error")))
-        if response.status_code >= 400 or (failed and not _is_record(body) and not body.get("task_id")):
-            code, message = _error_parts(body.get("error")) if isinstance(body, Mapping) else (None, None)
+        failed = isinstance(body, Mapping) and (body.get("success") is False or has_error(body.get("error")))
+        if response.status_code >= 400 or (failed and not is_record(body) and not body.get("task_id")):
+            code, message = error_parts(body.get("error")) if isinstance(body, Mapping) else (None, None)
             raise error_for(
                 code,
                 message or text.strip()[:300] or None,
@@ -506,7 +506,7 @@ class AceData(DialectBase):
         if response.status_code < 400 and not body:
             self._missing(request, response, body)
         body = self._decode(request, response)
-        if not _is_record(body) and not body.get("task_id"):
+        if not is_record(body) and not body.get("task_id"):
             self._missing(request, response, body)
         return task_from_payload(body, request)
 

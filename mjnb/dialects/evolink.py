@@ -36,31 +36,31 @@ from ._common import (
     wrong_route,
 )
 from ._evolink_rules import (
-    _DEFAULT_PAN_SCALE,
-    _EDIT_SPEEDS,
-    _FIRST_PARAM,
-    _MAX_CALLBACK,
-    _MAX_IMAGE_PROMPTS,
-    _NO_FOLLOW_UPS,
-    _ON_ANY_IMAGE,
-    _PAN_SCALE,
-    _PATH,
-    _PROMPTS,
-    _RECIPES,
-    _REMIX_MODES,
-    _SPEEDS,
-    _STATUSES,
-    _TASK_PREFIX,
-    _ZOOM_FLAG,
-    _ZOOM_SCALE,
-    _areas,
-    _error_parts,
-    _geometry,
-    _image_number,
-    _one_of,
-    _prompt,
-    _with_speed,
-    _without_speed_flags,
+    DEFAULT_PAN_SCALE,
+    EDIT_SPEEDS,
+    FIRST_PARAM,
+    GENERATIONS_PATH,
+    MAX_CALLBACK,
+    MAX_IMAGE_PROMPTS,
+    NO_FOLLOW_UPS,
+    ON_ANY_IMAGE,
+    PAN_SCALE,
+    PROMPT_NEEDS,
+    RECIPES,
+    REMIX_MODES,
+    SPEEDS,
+    STATUSES,
+    TASK_PREFIX,
+    ZOOM_FLAG,
+    ZOOM_SCALE,
+    checked_prompt,
+    error_parts,
+    geometry,
+    image_number_of,
+    mask_areas,
+    one_of,
+    prompt_with_speed,
+    without_speed_flags,
 )
 from ._proxy_common import NO_IMAGE
 from ._validate import checked_image_url, checked_task_id, is_result_url
@@ -100,7 +100,7 @@ class EvoLink(DialectBase):
         if callback_url is None:
             return {}
         public = not self.allow_insecure_callbacks
-        return {"callback_url": checked_callback_url(callback_url, max_chars=_MAX_CALLBACK, public_https=public)}
+        return {"callback_url": checked_callback_url(callback_url, max_chars=MAX_CALLBACK, public_https=public)}
 
     def _submit(
         self,
@@ -114,18 +114,18 @@ class EvoLink(DialectBase):
         body.update(self._callback(callback_url))
         return Request(
             "POST",
-            _PATH,
+            GENERATIONS_PATH,
             json=body,
             submit=True,
             op=op,
             kind=body["model"],
-            prompt=_with_speed(body.get("prompt"), speed),
+            prompt=prompt_with_speed(body.get("prompt"), speed),
             parent_id=parent_id,
         )
 
     def _generation(self, prompt: Any, speed: str | None, *, images: Any = (), field: str = "prompt") -> dict[str, Any]:
         """An ``mj-v7`` body: image URLs first, speed flags moved into ``model_params.speed``."""
-        text, flagged = _without_speed_flags(_prompt(prompt, field))
+        text, flagged = without_speed_flags(checked_prompt(prompt, field))
         speed = speed or flagged
         urls = list(images or ())
         for url in urls:
@@ -138,9 +138,9 @@ class EvoLink(DialectBase):
             checked_image_url(url, "images")
         full = " ".join([*urls, text])
         lead, rest = leading_urls(full)
-        if len(lead) > _MAX_IMAGE_PROMPTS:
-            raise invalid("images", f"at most {_MAX_IMAGE_PROMPTS} image URLs per prompt")
-        words = _FIRST_PARAM.split(rest, maxsplit=1)[0].strip()
+        if len(lead) > MAX_IMAGE_PROMPTS:
+            raise invalid("images", f"at most {MAX_IMAGE_PROMPTS} image URLs per prompt")
+        words = FIRST_PARAM.split(rest, maxsplit=1)[0].strip()
         if not words and len(lead) < 2:
             what = (
                 "one image and no text is refused by evolink; add text or a second image"
@@ -148,15 +148,15 @@ class EvoLink(DialectBase):
                 else "must contain text (not only --parameters)"
             )
             raise invalid(field, what)
-        body: dict[str, Any] = {"model": "mj-v7", "prompt": _prompt(full, field)}
+        body: dict[str, Any] = {"model": "mj-v7", "prompt": checked_prompt(full, field)}
         if speed is not None:
             body["model_params"] = {"speed": speed}
         return body
 
     @staticmethod
-    def _speed(mode: Any, options: Mapping[str, Any] | None, where: str, allowed: tuple[str, ...] = _SPEEDS) -> Any:
+    def _speed(mode: Any, options: Mapping[str, Any] | None, where: str, allowed: tuple[str, ...] = SPEEDS) -> Any:
         """The speed from ``mode`` or ``options["speed"]`` (the only option ``where`` takes)."""
-        given = checked_options(f"evolink {where}", options, {"speed": _one_of(allowed)}).get("speed")
+        given = checked_options(f"evolink {where}", options, {"speed": one_of(allowed)}).get("speed")
         if mode is not None:
             checked_choice(mode, "mode", allowed)
             if given not in (None, mode):
@@ -192,8 +192,8 @@ class EvoLink(DialectBase):
     def _number(self, task: Task, *candidates: Any) -> int:
         """``image_number``: the first of ``candidates`` given, else 0; it must name an existing image."""
         given = [c for c in candidates if c is not None]
-        number = _image_number(given[0]) if given else 0
-        if any(_image_number(c) != number for c in given):
+        number = image_number_of(given[0]) if given else 0
+        if any(image_number_of(c) != number for c in given):
             raise invalid("image_number", f"{given} disagree; give one image index")
         if task.image_urls and number >= len(task.image_urls):
             count = len(task.image_urls)
@@ -213,8 +213,8 @@ class EvoLink(DialectBase):
     ) -> Request:
         task = self._source(task)
         name = action.name if isinstance(action, Action) else None
-        if name not in _RECIPES:
-            raise invalid("action", f"{name!r} is not an evolink follow-up; allowed: {', '.join(_RECIPES)}")
+        if name not in RECIPES:
+            raise invalid("action", f"{name!r} is not an evolink follow-up; allowed: {', '.join(RECIPES)}")
         options = dict(options or {})  # popped below: what remains must be an option of the model
         if name == "vary_region":
             raise invalid("mask", "vary_region needs a mask; use inpaint(task, mask, prompt)")
@@ -248,17 +248,17 @@ class EvoLink(DialectBase):
                 speed=generation.get("model_params", {}).get("speed"),
                 parent_id=task.id,
             )
-        model, fixed = _RECIPES[name]
-        checks: dict[str, Any] = {"image_number": _image_number}
+        model, fixed = RECIPES[name]
+        checks: dict[str, Any] = {"image_number": image_number_of}
         if model == "mj-v7-pan":
-            checks["scale"] = lambda v, f: checked_number(v, f, *_PAN_SCALE)
+            checks["scale"] = lambda v, f: checked_number(v, f, *PAN_SCALE)
         if model == "mj-v7-remix":
-            checks.update(mode=_one_of(_REMIX_MODES), speed=_one_of(_SPEEDS))
+            checks.update(mode=one_of(REMIX_MODES), speed=one_of(SPEEDS))
         extra = checked_options(f"evolink {name}", options, checks)
         number = self._number(task, action.index, extra.get("image_number"))
         params: dict[str, Any] = {"task_id": task.id, "image_number": number, **fixed}
         if model == "mj-v7-pan":
-            params["scale"] = extra.get("scale", _DEFAULT_PAN_SCALE)
+            params["scale"] = extra.get("scale", DEFAULT_PAN_SCALE)
         if model == "mj-v7-remix":
             params["mode"] = extra.get("mode", "strong")
             if "speed" in extra:
@@ -266,26 +266,26 @@ class EvoLink(DialectBase):
         if name == "custom_zoom":
             prompt, params["scale"] = self._zoom(prompt)
         body: dict[str, Any] = {"model": model}
-        need = _PROMPTS.get(model)
+        need = PROMPT_NEEDS.get(model)
         if prompt is not None and need is None:
             raise invalid("prompt", f"{model} takes no prompt; leave it out")
         if prompt is not None or need == "required":
-            body["prompt"] = _prompt(prompt)
+            body["prompt"] = checked_prompt(prompt)
         body["model_params"] = params
         return self._submit(body, callback_url, op="action", speed=params.get("speed"), parent_id=task.id)
 
     @staticmethod
     def _zoom(prompt: Any) -> tuple[str | None, float]:
         """Custom Zoom is ``mj-v7-outpaint`` with the ``--zoom N`` of the prompt as its scale."""
-        found = _ZOOM_FLAG.search(prompt) if isinstance(prompt, str) else None
+        found = ZOOM_FLAG.search(prompt) if isinstance(prompt, str) else None
         try:
             scale = float(found[1]) if found else None
         except ValueError:
             scale = None
         if scale is None:
             raise invalid("prompt", "custom_zoom needs --zoom N in the prompt (N from 1.1 to 2)")
-        rest = " ".join(_ZOOM_FLAG.sub(" ", prompt).split())
-        return (rest or None), checked_number(scale, "prompt", *_ZOOM_SCALE)
+        rest = " ".join(ZOOM_FLAG.sub(" ", prompt).split())
+        return (rest or None), checked_number(scale, "prompt", *ZOOM_SCALE)
 
     def _prepare_inpaint(
         self,
@@ -299,8 +299,8 @@ class EvoLink(DialectBase):
     ) -> Request:
         task = self._source(task)
         checked_options("evolink inpaint", options, {})
-        params = {"task_id": task.id, "image_number": self._number(task, index), "mask": {"areas": _areas(mask)}}
-        body = {"model": "mj-v7-inpaint", "prompt": _prompt(prompt), "model_params": params}
+        params = {"task_id": task.id, "image_number": self._number(task, index), "mask": {"areas": mask_areas(mask)}}
+        body = {"model": "mj-v7-inpaint", "prompt": checked_prompt(prompt), "model_params": params}
         return self._submit(body, callback_url, op="inpaint", parent_id=task.id)
 
     def _prepare_reposition(
@@ -316,8 +316,8 @@ class EvoLink(DialectBase):
     ) -> Request:
         """``mj-v7-edit`` exactly as §1.3: the image at ``image_box`` on a ``canvas``, the rest filled."""
         task = self._source(task)
-        canvas_size, img_pos = _geometry(canvas, image_box)
-        speed = self._speed(None, options, "reposition", _EDIT_SPEEDS)
+        canvas_size, img_pos = geometry(canvas, image_box)
+        speed = self._speed(None, options, "reposition", EDIT_SPEEDS)
         params: dict[str, Any] = {
             "task_id": task.id,
             "image_number": self._number(task, index),
@@ -326,7 +326,7 @@ class EvoLink(DialectBase):
         }
         if speed is not None:
             params["speed"] = speed
-        body = {"model": "mj-v7-edit", "prompt": _prompt(prompt), "model_params": params}
+        body = {"model": "mj-v7-edit", "prompt": checked_prompt(prompt), "model_params": params}
         return self._submit(body, callback_url, op="reposition", speed=speed, parent_id=task.id)
 
     def _prepare_edit(
@@ -340,11 +340,11 @@ class EvoLink(DialectBase):
     ) -> Request:
         """``mj-v7-upload-paint``; ``options`` carry ``canvas=(w, h)`` (default: the mask's size),
         ``image_box=(x, y, w, h)`` (default: filling the canvas) and ``speed``."""
-        keep = lambda value, field: value  # noqa: E731 - checked by _geometry below
-        checks = {"canvas": keep, "image_box": keep, "speed": _one_of(_EDIT_SPEEDS)}
+        keep = lambda value, field: value  # noqa: E731 - checked by geometry below
+        checks = {"canvas": keep, "image_box": keep, "speed": one_of(EDIT_SPEEDS)}
         extra = checked_options("evolink edit", options, checks)
         canvas, box = extra.get("canvas"), extra.get("image_box")
-        areas = _areas(mask) if mask is not None else None
+        areas = mask_areas(mask) if mask is not None else None
         if canvas is None:
             if areas is None:
                 raise invalid(
@@ -353,7 +353,7 @@ class EvoLink(DialectBase):
             canvas = (areas[0]["width"], areas[0]["height"])
         if box is None and isinstance(canvas, (tuple, list)) and len(canvas) == 2:
             box = (0, 0, *canvas)
-        canvas_size, img_pos = _geometry(canvas, box)
+        canvas_size, img_pos = geometry(canvas, box)
         params: dict[str, Any] = {"canvas": canvas_size, "img_pos": img_pos}
         if areas is not None:
             params["mask"] = {"areas": areas}
@@ -362,7 +362,7 @@ class EvoLink(DialectBase):
             params["speed"] = speed
         body = {
             "model": "mj-v7-upload-paint",
-            "prompt": _prompt(prompt),
+            "prompt": checked_prompt(prompt),
             "image_urls": [checked_image_ref(image, "image")],
             "model_params": params,
         }
@@ -372,10 +372,10 @@ class EvoLink(DialectBase):
         self, *, image: str, prompt: str, callback_url: str | None = None, options: Mapping[str, Any] | None = None
     ) -> Request:
         """``mj-v7-retexture``: a new texture/style for one uploaded image (four results)."""
-        extra = checked_options("evolink retexture", options, {"speed": _one_of(_SPEEDS)})
+        extra = checked_options("evolink retexture", options, {"speed": one_of(SPEEDS)})
         body: dict[str, Any] = {
             "model": "mj-v7-retexture",
-            "prompt": _prompt(prompt),
+            "prompt": checked_prompt(prompt),
             "image_urls": [checked_image_ref(image, "image")],
         }
         if extra.get("speed") is not None:
@@ -393,10 +393,10 @@ class EvoLink(DialectBase):
     @staticmethod
     def _checked_id(task_id: Any, field: str = "task_id") -> str:
         text = checked_task_id(task_id, field)
-        if not text.startswith(_TASK_PREFIX):
+        if not text.startswith(TASK_PREFIX):
             raise invalid(
                 field,
-                f"{text!r} is not an evolink task id; it must start with {_TASK_PREFIX!r} "
+                f"{text!r} is not an evolink task id; it must start with {TASK_PREFIX!r} "
                 "(e.g. task-unified-1757165031-mjv7)",
             )
         return text
@@ -427,7 +427,7 @@ class EvoLink(DialectBase):
 
     def _http_error(self, request: Request, response: Response, body: Any) -> APIError:
         """§1.7: the status decides the class; the envelope's code, message and param are kept."""
-        code, message, kind, param = _error_parts(body)
+        code, message, kind, param = error_parts(body)
         status = response.status_code
         text = message or (body.strip()[:300] if isinstance(body, str) else None) or f"HTTP {status}"
         if status == 404 and request.submit:
@@ -460,8 +460,8 @@ class EvoLink(DialectBase):
             raise ServerError(f"the answer names no task: {dict(body)!r:.200}", dialect=self.name, body=body)
         known = request if request is not None and request.task_id in (None, task_id) else None
         raw_status = text_or_none(body.get("status"))
-        status = _STATUSES.get((raw_status or "").lower(), TaskStatus.RUNNING)  # unknown: keep polling
-        code, message, _, _ = _error_parts(body)
+        status = STATUSES.get((raw_status or "").lower(), TaskStatus.RUNNING)  # unknown: keep polling
+        code, message, _, _ = error_parts(body)
         if status is TaskStatus.FAILED and code == "request_cancelled":
             status = TaskStatus.CANCELLED
         results = (
@@ -500,19 +500,19 @@ class EvoLink(DialectBase):
     @staticmethod
     def _actions(task_id: str, model: str | None, results: tuple[str, ...], prompt: str | None) -> tuple[Action, ...]:
         """The follow-ups EvoLink allows on a finished task (§6.5), which its answers never list."""
-        if not results or not model or not model.startswith("mj-v7") or model in _NO_FOLLOW_UPS:
+        if not results or not model or not model.startswith("mj-v7") or model in NO_FOLLOW_UPS:
             return ()
         names: list[tuple[str, int | None]] = []
         if model != "mj-v7-upscale":  # "already upscaled images cannot be upscaled again"
             names += [(f"{uv}{i + 1}", i) for uv in "UV" for i in range(min(len(results), 4))]
-        names += [(name, 0 if len(results) == 1 else None) for name in _ON_ANY_IMAGE]
+        names += [(name, 0 if len(results) == 1 else None) for name in ON_ANY_IMAGE]
         if model == "mj-v7" and prompt:
             names.append(("reroll", None))
             if re.search(r"(?<!\S)--draft(?!\S)", prompt):
                 names.append(("enhance", None))  # enhance takes draft tasks only
         found = []
         for name, index in names:
-            target, fixed = _RECIPES[name]
+            target, fixed = RECIPES[name]
             params: dict[str, Any] = {"task_id": task_id, **fixed}
             if index is not None:
                 params["image_number"] = index
