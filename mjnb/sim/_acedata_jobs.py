@@ -40,6 +40,7 @@ class ImageRecord:
     kind: str  # "grid" | "single" | "upscaled"
     prompt: str
     seed: int
+    scene: tuple[str, int] | None = None  # (prompt, seed) of a plain generated grid: its tiles can be redrawn
 
     @property
     def actions(self) -> list[str]:
@@ -175,26 +176,26 @@ async def run_job(state, store: AceStore, job: AceJob, plan: RunPlan) -> None:
     started = loop.time()
     final: dict[str, Any] | None = None
     # The full picture renders while progress advances, so previews keep their schedule.
-    rendering = asyncio.ensure_future(asyncio.to_thread(plan.produce))
+    rendering = asyncio.ensure_future(state.render(_produce_and_store, state, job, plan.produce))
     try:
-        sketch = await asyncio.to_thread(plan.sketch)
+        sketch = await state.render(plan.sketch, urgent=True)
         for fraction, progress in STAGES:
             await asyncio.sleep(max(0.0, started + fraction * plan.duration - loop.time()))
             if job.started_at is None:
                 job.started_at = state.now()
-            line = await asyncio.to_thread(_progress_line, state, job, sketch, progress, plan.url_for)
+            line = await state.render(_progress_line, state, job, sketch, progress, plan.url_for, urgent=True)
             job.running = line
             job.publish(line, last=False)
             if plan.callback_every_line and plan.callback_url:
                 state.spawn(state.post_callback(plan.callback_url, line, retries=()))
         await asyncio.sleep(max(0.0, started + plan.duration - loop.time()))
-        output = await rendering
+        output, stored = await rendering
         if plan.fault_message is not None:
             final = failure_body(job, *fault_code(plan.fault_message))
         elif plan.no_image:
             final = {"success": True, "task_id": job.task_id, "image_id": job.image_id, "progress": 100, "actions": []}
         else:
-            final = await asyncio.to_thread(_finish, state, store, job, output, plan.url_for)
+            final = _finish(store, job, output, stored, plan.url_for)
     except asyncio.CancelledError:  # the server is stopping: release waiters, tell nobody
         job.final = failure_body(job, "api_error", "The simulator stopped.")
         job.done.set()
@@ -241,14 +242,31 @@ def _progress_line(state, job: AceJob, sketch: Image.Image, progress: int, url_f
     return line
 
 
-def _finish(state, store: AceStore, job: AceJob, output: Output, url_for) -> dict[str, Any]:
-    raw_name = state.images.put(render.to_png(output.image))
-    record = ImageRecord(job.image_id, raw_name, output.kind, job.prompt, job.seed)
-    store.images[job.image_id] = record
-    raw_url = url_for(raw_name)
-    sub_urls = None
+@dataclass
+class _Stored:
+    """The stored PNG names of a finished picture (encoded on a render thread before the job's end)."""
+
+    raw: str
+    thumb: str
+    thumb_size: tuple[int, int]
+    tiles: list[str] | None
+
+
+def _produce_and_store(state, job: AceJob, produce: Callable[[], Output]) -> tuple[Output, _Stored]:
+    output = produce()
+    thumb = thumbnail(output.image, max(1, round(max(output.image.size) * THUMBNAIL_FACTOR)))
+    tiles = None
     if output.tiles and (job.split_images or job.type == "edits"):
-        sub_urls = [url_for(state.images.put(render.to_png(tile))) for tile in output.tiles]
+        tiles = [state.images.put(render.to_png(tile)) for tile in output.tiles]
+    return output, _Stored(state.images.put(render.to_png(output.image)), state.images.put(render.to_png(thumb)),
+                           thumb.size, tiles)
+
+
+def _finish(store: AceStore, job: AceJob, output: Output, stored: _Stored, url_for) -> dict[str, Any]:
+    record = ImageRecord(job.image_id, stored.raw, output.kind, job.prompt, job.seed, scene=output.scene)
+    store.images[job.image_id] = record
+    raw_url = url_for(stored.raw)
+    sub_urls = [url_for(name) for name in stored.tiles] if stored.tiles is not None else None
     if job.type == "edits":
         # Field order and set exactly as the §2.3 literal response.
         width, height = output.image.size
@@ -261,15 +279,14 @@ def _finish(state, store: AceStore, job: AceJob, output: Output, url_for) -> dic
             "task_id": job.task_id,
             "success": True,
         }
-    thumb = thumbnail(output.image, max(1, round(max(output.image.size) * THUMBNAIL_FACTOR)))
     body = {
         "success": True,
         "task_id": job.task_id,
         "image_id": job.image_id,
         "progress": 100,
-        "image_url": url_for(state.images.put(render.to_png(thumb))),
-        "image_width": thumb.width,
-        "image_height": thumb.height,
+        "image_url": url_for(stored.thumb),
+        "image_width": stored.thumb_size[0],
+        "image_height": stored.thumb_size[1],
         "raw_image_url": raw_url,
         "raw_image_width": output.image.width,
         "raw_image_height": output.image.height,

@@ -29,6 +29,7 @@ class Output:
     image: Image.Image
     tiles: list[Image.Image] | None
     kind: str  # "grid" | "single" | "upscaled"
+    scene: tuple[str, int] | None = None  # (prompt, seed) when the grid is render.render_grid's, unmixed
 
 
 def derive_seed(*parts: object) -> int:
@@ -63,7 +64,8 @@ def generate(prompt: str, seed: int, image_prompts: list[Image.Image], hd: bool 
         # An image prompt steers the picture: every tile leans towards the first reference.
         reference = image_prompts[0].convert("RGB")
         tiles = [Image.blend(t, reference.resize(t.size), _IMAGE_PROMPT_WEIGHT) for t in tiles]
-    return _grid_of(tiles)
+        return _grid_of(tiles)
+    return Output(grid, tiles, "grid", scene=(prompt, seed))
 
 
 def sketch(prompt: str, seed: int) -> Image.Image:
@@ -71,12 +73,18 @@ def sketch(prompt: str, seed: int) -> Image.Image:
     return render.render_grid(prompt, seed, size=render.aspect_size(prompt, base=SKETCH_SIDE)).convert("RGB")
 
 
-def follow_up(action: str, source: Image.Image, prompt: str, seed: int, mask: Image.Image | None) -> Output:
-    """The result of an imagine follow-up applied to the raw image it names."""
+def follow_up(action: str, source: Image.Image, prompt: str, seed: int, mask: Image.Image | None,
+              scene: tuple[str, int] | None = None) -> Output:
+    """The result of an imagine follow-up applied to the raw image it names.
+
+    ``upscaleN`` is tile N at the tile's resolution (half the grid's side), drawn again with an
+    upscale's detail when ``scene`` (the grid's prompt and seed) says how the tile was drawn.
+    """
     if action == "reroll":
         return generate(prompt, seed, [])
     if action.startswith("upscale") and action[-1].isdigit():
-        return Output(render.grid_tile(source, int(action[-1]) - 1).convert("RGB"), None, "single")
+        index0 = int(action[-1]) - 1
+        return Output(render.upscale_tile(source, index0, scene), None, "single")
     if action in ("upscale_2x", "upscale_4x"):
         factor = 2 if action == "upscale_2x" else 4
         return Output(source.convert("RGB").resize((source.width * factor, source.height * factor), Image.LANCZOS), None, "upscaled")

@@ -191,6 +191,14 @@ def _fetch(state, url: str) -> Image.Image:
         raise TaskFailure("image_processing_error", f"The image at {url[:200]} could not be decoded") from None
 
 
+def _produce_pngs(state, store: EvoStore, task: EvoTask, no_image: bool) -> list[str]:
+    """Render and store the task's images (render thread); ``no_image`` keeps none, as moderation can."""
+    images = produce(state, store, task)
+    if task.model in SINGLE_IMAGE_MODELS:
+        images = images[:1]
+    return [] if no_image else [state.images.put(render.to_png(image)) for image in images]
+
+
 async def run_task(state, store: EvoStore, task: EvoTask, fault_message: str | None, no_image: bool = False) -> None:
     """Advance ``task`` to completed or failed, then deliver its callback. Never leaves it running.
 
@@ -209,19 +217,15 @@ async def run_task(state, store: EvoStore, task: EvoTask, fault_message: str | N
         await until(STAGES[0][0])
         if _BANNED_RE.search(task.order.prompt):
             raise TaskFailure("content_policy_violation", POLICY_MESSAGE)
-        rendering = asyncio.ensure_future(asyncio.to_thread(produce, state, store, task))
+        rendering = asyncio.ensure_future(state.render(_produce_pngs, state, store, task, no_image))
         for fraction, progress in STAGES:
             await until(fraction)
             task.status, task.progress = "processing", progress
         await until(1.0)
-        images = await rendering
-        if task.model in SINGLE_IMAGE_MODELS:
-            images = images[:1]
-        if no_image:
-            images = []
+        names = await rendering
         if fault_message is not None:
             raise TaskFailure(*fault_code(fault_message))
-        task.result_names = await asyncio.to_thread(lambda: [state.images.put(render.to_png(i)) for i in images])
+        task.result_names = names
         task.status, task.progress = "completed", 100
     except asyncio.CancelledError:
         stopping = True

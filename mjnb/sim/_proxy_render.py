@@ -70,8 +70,8 @@ def render_recipe(recipe: Recipe, load: Callable[[str], Image.Image]) -> Output:
         return Output(texts=texts, markdown=markdown)
     source = load(recipe.source)
     if kind == "upscale":
-        tile = render.grid_tile(source, recipe.index - 1)
-        return Output(_fit(tile.resize((tile.width * 2, tile.height * 2), Image.LANCZOS), MAX_GRID_SIDE))
+        # One tile at the tile's resolution (a 2048² grid gives 1024² upscales), drawn with more detail.
+        return Output(render.upscale_tile(source, recipe.index - 1, recipe.options.get("scene")))
     if kind == "variation":
         tile = render.grid_tile(source, recipe.index - 1)
         return Output(_grid([render.vary(tile, prompt, s, VARIATION_STRENGTH) for s in seeds]))

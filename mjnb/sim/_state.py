@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import io
 import logging
+import os
 import re
 import threading
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,6 +30,10 @@ from ._faults import FaultPlan
 log = logging.getLogger("mjnb.sim")
 
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024
+# Pictures render on a few threads of their own, never on the event loop: Pillow, zlib and numpy
+# release the GIL while they work, so the loop keeps answering reads while hundreds of jobs render.
+RENDER_WORKERS = max(2, min(4, os.cpu_count() or 2))
+T = TypeVar("T")
 CALLBACK_TIMEOUT = 10.0
 _DATA_URL = re.compile(r"^data:([\w/+.-]*)(;[^,]*)?,", re.IGNORECASE)
 _FILE_PATH = re.compile(r"^/files/([0-9a-f]{16}\.png)$")
@@ -157,6 +164,23 @@ class SimState:
         # lookup here, so fetch_image decodes those URLs to the real picture too.
         self.url_resolvers: list[Callable[[str], bytes | None]] = []
         self._http: httpx.AsyncClient | None = None
+        self._render_pools: list[ThreadPoolExecutor] = []
+        self._pool_lock = threading.Lock()
+
+    async def render(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
+        """Run ``fn(*args)`` (CPU work: drawing, encoding, decoding) on the render threads and await it.
+
+        ``urgent`` work (small progress previews) has a thread of its own, so it never waits behind
+        the final renders of hundreds of jobs.
+        """
+        with self._pool_lock:
+            if not self._render_pools:
+                self._render_pools = [
+                    ThreadPoolExecutor(RENDER_WORKERS, thread_name_prefix="mjnb-sim-render"),
+                    ThreadPoolExecutor(1, thread_name_prefix="mjnb-sim-preview"),
+                ]
+            pool = self._render_pools[1 if urgent else 0]
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args))
 
     def now(self) -> float:
         return time.time()
@@ -277,3 +301,7 @@ class SimState:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+        with self._pool_lock:
+            pools, self._render_pools = self._render_pools, []
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -137,7 +137,7 @@ class _AceData:
 
     async def _fetch(self, url: str, field: str) -> Image.Image:
         try:
-            return await asyncio.to_thread(self.state.fetch_image, url)
+            return await self.state.render(self.state.fetch_image, url)
         except FetchFailed:
             raise fetch_failed() from None
         except BadImage:
@@ -180,7 +180,7 @@ class _AceData:
             produce = functools.partial(draw.generate, prompt, seed, image_prompts, req.hd)
             sketch = functools.partial(draw.sketch, prompt, seed)
         else:
-            source = await asyncio.to_thread(self._load, record.name)
+            source = await self.state.render(self._load, record.name)
             mask = None
             if req.mask:
                 mask = render.mask_to_l(await self._fetch(req.mask, "mask"))
@@ -190,7 +190,7 @@ class _AceData:
                         f"({source.width}x{source.height}), got {mask.width}x{mask.height}"
                     )
             seed = draw.derive_seed(record.seed, req.action, self.store.next_number())
-            produce = functools.partial(draw.follow_up, req.action, source, prompt, seed, mask)
+            produce = functools.partial(draw.follow_up, req.action, source, prompt, seed, mask, record.scene)
             sketch = functools.partial(draw.thumbnail, source, draw.SKETCH_SIDE)
         return await self._start(request, owner, req, prompt, seed, produce, sketch)
 
@@ -276,7 +276,7 @@ class _AceData:
         if not isinstance(image_url, str) or not image_url:
             raise bad_request("image_url is required")
         image = await self._fetch(image_url, "image_url")
-        descriptions = await asyncio.to_thread(describe, image)
+        descriptions = await self.state.render(describe, image)
         now = self.state.now()
         # Recorded so that /midjourney/tasks lists it; the answer itself is the §2.4 literal.
         job = AceJob(

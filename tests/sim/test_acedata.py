@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from mjnb.sim import Simulator
 
@@ -44,6 +44,11 @@ def grid(api):
     answer = api.post("/midjourney/imagine", json={"prompt": "a lighthouse at dusk", "split_images": True})
     assert answer.status_code == 200, answer.text
     return answer.json()
+
+
+def edge_energy(image: Image.Image) -> float:
+    """Mean edge strength: finer detail gives a larger value."""
+    return float(np.asarray(image.convert("L").filter(ImageFilter.FIND_EDGES), dtype=np.float64).mean())
 
 
 class Receiver:
@@ -279,7 +284,11 @@ def test_upscale_then_its_actions(api, grid):
     raw = download(api, upscaled["raw_image_url"])
     grid_image = download(api, grid["raw_image_url"]).convert("RGB")
     top_right = grid_image.crop((grid_image.width // 2, 0, grid_image.width, grid_image.height // 2))
-    assert np.array_equal(np.asarray(raw.convert("RGB")), np.asarray(top_right))
+    # The tile at the tile's resolution, the same picture drawn with more detail (not a crop, not a blow-up).
+    assert raw.size == top_right.size == (grid_image.width // 2, grid_image.height // 2)
+    tile, up = np.asarray(top_right, dtype=np.int16), np.asarray(raw.convert("RGB"), dtype=np.int16)
+    assert 0 < np.abs(up - tile).mean() < 12
+    assert edge_energy(raw) > 1.1 * edge_energy(top_right)
 
     bigger = api.post("/midjourney/imagine", json={"action": "upscale_2x", "image_id": upscaled["image_id"]}).json()
     assert (bigger["raw_image_width"], bigger["raw_image_height"]) == (raw.width * 2, raw.height * 2)

@@ -10,7 +10,7 @@ import time
 import httpx
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from mjnb.sim import render
 from mjnb.sim.mjproxy import BANNED_WORDS
@@ -66,6 +66,10 @@ def proxy(sim):
 
 def _px(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.int16)
+
+
+def _edges(image: Image.Image) -> float:
+    return float(np.asarray(image.convert("L").filter(ImageFilter.FIND_EDGES), dtype=np.float64).mean())
 
 
 def _distance(a: Image.Image, b: Image.Image) -> float:
@@ -127,16 +131,18 @@ def test_grid_buttons_follow_the_customid_grammar(proxy):
     assert all(b["type"] == 2 and b["style"] == 2 for b in task["buttons"])
 
 
-def test_upscale_is_tile_two_at_twice_the_size(proxy):
+def test_upscale_is_tile_two_at_the_tiles_size_with_more_detail(proxy):
     grid_task = proxy.run("imagine", {"prompt": "four pictures of a garden"})
     grid = proxy.image(grid_task["imageUrl"])
     upscale = proxy.run("action", {"taskId": grid_task["id"], "customId": proxy.button(grid_task, "U2")})
     assert upscale["action"] == "UPSCALE" and upscale["description"] == f"/up {grid_task['id']} U2"
     single = proxy.image(upscale["imageUrl"])
     tiles = [render.grid_tile(grid, i) for i in range(4)]
-    assert single.size == (tiles[1].width * 2, tiles[1].height * 2)
+    # A grid of four is twice the tile's size per side: the 1024² grid gives 512² upscales.
+    assert single.size == tiles[1].size == (grid.width // 2, grid.height // 2)
     distances = [_distance(tile, single) for tile in tiles]
-    assert distances[1] < 3 and min(distances[0], distances[2], distances[3]) > 15
+    assert 0 < distances[1] < 3 and min(distances[0], distances[2], distances[3]) > 15
+    assert _edges(single) > 1.1 * _edges(tiles[1])  # drawn again with detail, not cropped or blown up
     hash_ = upscale["properties"]["messageHash"]
     custom_ids = [b["customId"] for b in upscale["buttons"]]
     assert custom_ids == [
