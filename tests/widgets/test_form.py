@@ -5,45 +5,69 @@ from __future__ import annotations
 import pytest
 
 from mjnb.widgets import PromptForm
+from mjnb.widgets._style import css
 
 
 def shown_messages(form: PromptForm) -> dict[str, str]:
-    """The inline messages a user sees under the controls (not the internal error dict)."""
+    """The red messages a user sees under the controls (not the internal error dict)."""
     return {name: box.value for name, box in form._messages.items() if box.layout.display != "none" and box.value}
 
 
-def test_typing_a_prompt_enables_submit_and_shows_the_final_prompt():
+def shown_notes(form: PromptForm) -> dict[str, str]:
+    return {name: box.value for name, box in form._note_boxes.items() if box.layout.display != "none" and box.value}
+
+
+def test_typing_a_prompt_enables_submit_and_the_controls_write_into_it():
     form = PromptForm()
     assert form.submit_button.disabled  # nothing to send yet
     form.prompt_text.value = "a lighthouse at dusk"
     form.aspect.value = "3:2"
     form.controls["s"].value = "250"
-    assert form.final_prompt.value == "a lighthouse at dusk --ar 3:2 --s 250"
+    assert form.prompt_text.value == "a lighthouse at dusk --ar 3:2 --s 250"  # the control changed the text
+    assert form.final_prompt.value == form.prompt == "a lighthouse at dusk --ar 3:2 --s 250"
     assert form.final_prompt.disabled  # read-only
-    assert form.prompt == form.final_prompt.value
     assert not form.submit_button.disabled
 
 
-def test_from_prompt_puts_each_parameter_in_its_control():
-    form = PromptForm.from_prompt(
-        "https://a/x.png https://a/y.png two cats --ar 7:4 --niji 6 --s 50 --c 10 --w 20 --q 2 --seed 7 "
-        "--no dogs --tile --style raw --turbo --sref https://a/s.png --sw 300 --zoom 1.5"
-    )
-    assert form.prompt_text.value == "https://a/x.png https://a/y.png two cats"
+def test_controls_follow_the_typed_prompt_and_the_last_edit_wins():
+    form = PromptForm()
+    form.prompt_text.value = "a fox --ar 3:2"
+    assert form.aspect.value == "3:2"  # the control follows what was typed
+    form.aspect.value = "16:9"  # then the user picks another ratio: it replaces the typed one
+    assert form.prompt_text.value == "a fox --ar 16:9" and form.errors == {} and not form.submit_button.disabled
+    form.prompt_text.value = "a fox --ar 21:9"  # and typing again wins over the control
+    assert form.aspect.value == "21:9" and form.prompt == "a fox --ar 21:9"
+    form.prompt_text.value = "a fox --ar 7:4"
     assert (form.aspect.value, form.aspect_custom.value) == ("custom", "7:4")
-    assert form.controls["version"].value == "niji 6"
-    assert [form.controls[n].value for n in ("s", "c", "w", "q", "seed", "no", "sref", "sw")] == [
-        "50", "10", "20", "2", "7", "dogs", "https://a/s.png", "300"]
-    assert form.controls["tile"].value and form.controls["raw"].value
-    assert form.controls["speed"].value == "turbo"
-    assert form.controls["other"].value == "--zoom 1.5"  # no control of its own: kept, not lost
-    assert form.mode == "turbo"
-    assert "--turbo" not in form.prompt  # speed is sent as the job's mode
-    assert form.errors == {}
+    form.prompt_text.value = "a fox"
+    assert form.aspect.value == ""  # nothing typed: the service default
 
 
-def test_from_prompt_round_trips_a_plain_prompt():
-    assert PromptForm.from_prompt("a lighthouse at dusk --ar 3:2 --s 250").prompt == "a lighthouse at dusk --ar 3:2 --s 250"
+def test_the_form_never_rewrites_what_was_typed_except_the_changed_parameter():
+    typed = "https://a/x.png  two cats::2 {red, blue}  —ar 16:9 --stylize 50 --no dogs --no  birds --zoom 1.5 --v 6.0"
+    form = PromptForm.from_prompt(typed)
+    assert form.prompt_text.value == typed and form.prompt == typed  # byte for byte
+    assert form.controls["s"].value == "50" and form.aspect.value == "16:9"
+    assert form.controls["no"].value == "dogs, birds"  # both --no values are kept
+    assert form.controls["version"].value == "v 6.0" and "as typed" in form.controls["version"].label
+    assert form.controls["other"].value == "--zoom 1.5"  # no control of its own: kept in Other
+    assert form.controls["images"].value == "https://a/x.png"
+    form.controls["c"].value = "10"
+    assert form.prompt_text.value == typed + " --c 10"
+    form.controls["s"].value = "75"
+    assert form.prompt_text.value == typed.replace("--stylize 50", "--stylize 75") + " --c 10"
+
+
+def test_unknown_parameters_stay_in_other_with_a_note_and_other_can_replace_them():
+    form = PromptForm(prompt="a fox --colour red --ar 1:1")
+    assert form.controls["other"].value == "--colour red"
+    assert "unknown parameter" in shown_notes(form)["other"] and form.errors == {}
+    assert not form.submit_button.disabled  # passed through, not refused
+    form.controls["other"].value = "--zoom 1.5"
+    assert form.prompt_text.value == "a fox --ar 1:1 --zoom 1.5"
+    form.controls["other"].value = "a cat"
+    assert "other: only --parameters go here, not 'a cat'" in shown_messages(form)["other"]
+    assert form.submit_button.disabled and form.prompt_text.value == "a fox --ar 1:1 --zoom 1.5"
 
 
 @pytest.mark.parametrize(
@@ -51,10 +75,8 @@ def test_from_prompt_round_trips_a_plain_prompt():
     [
         ("s", "2000", "--s: 2000 is out of range; allowed: a whole number from 0 to 1000"),
         ("c", "-1", "--c: -1 is out of range"),
-        ("seed", "abc", "--seed: 'abc' is not a number"),
-        ("iw", "2", "--iw: needs an image prompt"),
+        ("seed", "abc", "--seed: 'abc' is not"),
         ("images", "not-a-url", "images: 'not-a-url' is not an image URL"),
-        ("other", "--bogus 3", "unknown parameter --bogus"),
     ],
 )
 def test_a_refused_value_shows_an_inline_message_and_disables_submit(control, value, words):
@@ -63,60 +85,69 @@ def test_a_refused_value_shows_an_inline_message_and_disables_submit(control, va
     form.controls[control].value = value
     assert words in shown_messages(form)[control]
     assert "mjnb-invalid" in form.controls[control]._dom_classes
-    assert form.submit_button.disabled
+    assert form.submit_button.disabled and "Submit is off" in form.message.value and "mjnb-error" in form.message.value
     form.controls[control].value = ""
     assert control not in shown_messages(form)
-    assert not form.submit_button.disabled
+    assert not form.submit_button.disabled and form.prompt_text.value == "a fox"
 
 
 def test_a_custom_aspect_ratio_is_checked():
     form = PromptForm(prompt="a fox")
     form.aspect.value = "custom"
     assert form.aspect_custom.layout.display != "none"
+    assert "write a custom ratio as W:H" in shown_messages(form)["ar"]
     form.aspect_custom.value = "3:0"
     assert "--ar: '3:0' is not allowed; allowed: W:H" in shown_messages(form)["ar"]
     form.aspect_custom.value = "5:4"
-    assert form.prompt == "a fox --ar 5:4"
+    assert form.prompt == "a fox --ar 5:4" and form.errors == {}
 
 
-def test_parameters_typed_in_the_text_are_kept_and_checked():
-    form = PromptForm()
-    form.prompt_text.value = "a fox --s 300 --tile"
-    assert form.prompt == "a fox --s 300 --tile"
-    form.controls["s"].value = "100"  # the same parameter twice, with two values
-    assert "--s is set twice" in shown_messages(form)["text"]
-    assert form.submit_button.disabled
-    form.prompt_text.value = "a fox --s 5000"
-    form.controls["s"].value = ""
-    assert "--s: 5000 is out of range" in shown_messages(form)["text"]  # shown where it was typed
-
-
-def test_a_parameter_the_dialect_refuses_is_disabled_with_the_reason():
-    form = PromptForm.from_prompt("a fox --v 6.1 --s 100")
-    form.set_dialect("evolink")
+def test_a_parameter_the_dialect_refuses_is_disabled_with_a_note_not_an_error():
+    form = PromptForm(dialect="evolink", prompt="a fox --s 100")
     version = form.controls["version"]
-    assert version.disabled
-    assert "not accepted by evolink" in version.tooltip and "locked to V7" in version.tooltip
-    assert "not accepted by evolink" in shown_messages(form)["version"]
-    assert version.value == "v 6.1"  # kept, so switching back loses nothing
-    assert form.prompt == "a fox --s 100"
-    assert not form.submit_button.disabled
+    assert version.disabled and "locked to V7" in version.tooltip
+    assert "version" not in shown_messages(form)  # nothing is wrong: no red block under Version
+    assert "not accepted by evolink" in shown_notes(form)["version"]
+    assert "mjnb-note" in form._note_boxes["version"]._dom_classes
+    assert "mjnb-field-error" not in form._note_boxes["version"]._dom_classes
+    assert ".mjnb-note" in css() and "#dc2626" not in css().split(".mjnb-note")[1].split("}")[0]
+    assert not form.submit_button.disabled and form.message.value == ""
+    form.prompt_text.value = "a fox --v 6.1"  # typed anyway: now it is an error, under its control
+    assert "--v: not accepted by evolink" in shown_messages(form)["version"] and form.submit_button.disabled
     form.set_dialect("mjproxy")
-    assert not version.disabled and "version" not in shown_messages(form)
-    assert form.prompt == "a fox --v 6.1 --s 100"
+    assert not version.disabled and version.value == "v 6.1" and form.errors == {}
+    assert form.prompt == "a fox --v 6.1"
 
 
 def test_evolink_refuses_the_speeds_it_lacks_in_the_text_and_the_control():
     form = PromptForm(dialect="evolink", prompt="a fox")
     form.prompt_text.value = "a fox --relax"
-    assert "--relax: not offered by evolink; speeds are fast, turbo, draft" in shown_messages(form)["text"]
+    assert "--relax: not offered by evolink; speeds are fast, turbo, draft" in shown_messages(form)["speed"]
     form.prompt_text.value = "a fox --turbo"
-    assert form.errors == {}
+    assert form.errors == {} and form.controls["speed"].value == "turbo" and form.mode is None  # typed: in the prompt
     form.prompt_text.value = "a fox"
+    assert form.controls["speed"].value == ""  # the typed flag is gone: so is the speed it set
     form.controls["speed"].value = "relax"
     assert "speed: evolink does not take 'relax'; allowed: fast, turbo, draft" in shown_messages(form)["speed"]
     form.controls["speed"].value = "draft"
     assert form.errors == {} and form.value["mode"] == "draft"
+
+
+def test_picking_a_speed_replaces_a_typed_speed_flag():
+    form = PromptForm(prompt="a fox --relax --s 10")
+    form.controls["speed"].value = "fast"
+    assert form.prompt_text.value == "a fox --s 10" and form.mode == "fast"
+
+
+def test_an_empty_prompt_says_why_submit_is_off():
+    form = PromptForm()
+    assert form.submit_button.disabled
+    assert "Submit is off: write a prompt first" in form.message.value and "mjnb-note" in form.message.value
+    assert form.submit_button.tooltip.startswith("Submit is off: write a prompt first")
+    form.prompt_text.value = "https://a/x.png"
+    assert "one image URL needs some text too" in form.message.value
+    form.prompt_text.value = "a fox"
+    assert form.message.value == "" and not form.submit_button.disabled
 
 
 def test_submit_calls_back_with_the_value_only_when_valid():
@@ -124,7 +155,7 @@ def test_submit_calls_back_with_the_value_only_when_valid():
     sent = []
     form.on_submit(sent.append)
     form.submit_button.click()
-    assert sent == [] and "write what to imagine" in form.message.value
+    assert sent == [] and "write a prompt first" in form.message.value
     form.prompt_text.value = "a fox"
     form.controls["c"].value = "500"
     form.submit()  # programmatic press: refused the same way
@@ -147,11 +178,24 @@ def test_a_failing_callback_keeps_the_form_and_says_why():
     assert form.prompt == "a fox --s 10"
 
 
-def test_an_unparseable_prompt_is_kept_whole_with_the_reason():
-    form = PromptForm.from_prompt("a fox --colour red")
-    assert form.prompt_text.value == "a fox --colour red"
-    assert "unknown parameter --colour" in shown_messages(form)["text"]
-    assert form.submit_button.disabled
+def test_set_prompt_and_the_prompt_trait_load_text_exactly():
+    form = PromptForm()
+    form.set_prompt("a fox  --q .5")
+    assert form.prompt_text.value == "a fox  --q .5" and form.controls["q"].value == ".5"
+    form.prompt = "a cat --q 0.5"
+    assert form.prompt_text.value == "a cat --q 0.5" and form.controls["q"].value == "0.5"
+
+
+def test_long_hints_end_with_an_ellipsis_and_show_in_full_as_a_tooltip():
+    form = PromptForm()
+    stylize = form.controls["s"]
+    assert stylize.placeholder == "0–1000 · default 100"
+    assert stylize.tooltip == "Stylize: 0–1000 · default 100"  # the whole text, whatever the width
+    assert "mjnb-ellipsis" in stylize._dom_classes
+    assert "text-overflow: ellipsis" in css()
+    for name in ("s", "c", "w", "seed", "no", "sref", "other"):
+        control = form.controls[name]
+        assert "mjnb-ellipsis" in control._dom_classes and control.placeholder in control.tooltip
 
 
 def test_every_control_carries_its_css_classes():
