@@ -108,7 +108,9 @@ def read_path(path: Any, field: str) -> bytes:
 
 
 def _bomb(exc: BaseException, field: str) -> ValidationError:
-    return ValidationError(f"{field}: over the {MAX_PIXELS:,} pixel limit, refused before decoding ({exc})", field=field)
+    return ValidationError(
+        f"{field}: over the {MAX_PIXELS:,} pixel limit, refused before decoding ({exc})", field=field
+    )
 
 
 def loaded(img: Image.Image, field: str) -> Image.Image:
@@ -127,14 +129,14 @@ def loaded(img: Image.Image, field: str) -> Image.Image:
 
 def open_bytes(data: bytes, field: str) -> Image.Image:
     """The decoded (not yet normalised) image in ``data``, with every limit checked."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     check_byte_count(len(data), field)
     try:
         img = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # Pillow's guard, at open
         raise _bomb(exc, field) from exc
-    except (UnidentifiedImageError, *DECODE_ERRORS) as exc:
+    except DECODE_ERRORS as exc:  # UnidentifiedImageError is an OSError
         raise ValidationError(
             f"{field}: not an image mjnb can read (accepted formats: {', '.join(ACCEPTED_FORMATS)})", field=field
         ) from exc

@@ -82,9 +82,10 @@ def _array_to_bits(arr: npt.NDArray[Any], field: str) -> Bits:
             field=field,
         )
     if arr.dtype == np.bool_:
-        return arr
+        return np.asarray(arr, dtype=np.bool_)
     if np.issubdtype(arr.dtype, np.integer):
-        return arr != 0
+        nonzero: Bits = arr != 0
+        return nonzero
     if np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
             raise ValidationError(f"{field}: the float mask holds NaN or infinite values", field=field)
@@ -94,7 +95,9 @@ def _array_to_bits(arr: npt.NDArray[Any], field: str) -> Bits:
                 f"{field}: float mask values must lie in 0..1 or 0..255, got {low:g}..{high:g}", field=field
             )
         return arr >= (0.5 if high <= 1 else 127.5)
-    raise ValidationError(f"{field}: arrays of dtype {arr.dtype} are not masks (allowed: bool, integers, floats)", field=field)
+    raise ValidationError(
+        f"{field}: arrays of dtype {arr.dtype} are not masks (allowed: bool, integers, floats)", field=field
+    )
 
 
 def _is_polygon_input(value: Any) -> bool:
@@ -139,21 +142,38 @@ def _check_size(size: Any, field: str) -> tuple[int, int]:
     if (
         not isinstance(size, (tuple, list))
         or len(size) != 2
-        or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in size)
+        or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) > 0 for v in size)
     ):
         raise ValidationError(f"{field}: size must be (width, height) in positive integers, got {size!r}", field=field)
     return int(size[0]), int(size[1])
 
 
 def as_mask(mask: Any, size: tuple[int, int] | None = None, *, field: str = "mask") -> Image.Image:
-    """A binary mode-"L" mask (255 = regenerate, 0 = keep) from any accepted input.
+    """A binary mode-"L" mask (255 = regenerate, white; 0 = keep, black) from any mask input.
 
-    Inputs: a PIL image (with transparency: alpha ≥ 128 paints; otherwise luminance ≥ 128),
-    a numpy array (bool; integers: nonzero paints; floats: ≥ 0.5 paints; H×W×3/4 as an
-    image), PNG bytes, a path, a data URL, or polygons: ``[{"width", "height", "points":
-    [x1, y1, …]}, …]``, ``{"areas": [...]}`` or ``[[(x, y), …], …]`` (the last needs ``size``;
-    areas drawn for another width/height are scaled to it).  ``size`` (width, height), when
-    given, must match the mask's.  An empty mask is refused.
+    Args:
+        mask: one of
+            * a Pillow image of any mode (normalised by :func:`load_image` first: EXIF
+              orientation, CMYK, 16-bit …): with transparency, alpha ≥ 128 paints (a stroke
+              layer); otherwise luminance ≥ 128 paints (a black-and-white mask);
+            * a numpy array H×W: bool (True paints), integers (nonzero paints), floats in
+              0..1 (≥ 0.5 paints) or, when any value exceeds 1, in 0..255 (≥ 127.5 paints);
+              H×W×1 likewise; H×W×3/4 is read as an RGB/RGBA image;
+            * PNG/JPEG/… bytes, a file path or a ``data:image/png;base64,…`` URL (as images);
+            * polygons: ``[{"width", "height", "points": [x1, y1, …]}, …]`` (EvoLink's
+              ``mask.areas``), ``{"areas": [...]}`` or ``[[(x, y), …], …]`` (the last needs
+              ``size``; areas drawn for another width/height are scaled to it).
+        size: ``(width, height)`` of the image the mask is for; when given, the mask must
+            have exactly that size (a mask is never resized silently).
+        field: the argument name used in errors.
+
+    Returns:
+        A mode-"L" Pillow image of the mask's size holding only 0 and 255.
+
+    Raises:
+        ValidationError: (with ``field``) unreadable input, float values that are NaN,
+            infinite or outside 0..255, a size that differs from ``size`` (both sizes are
+            named), or an empty mask (nothing painted).
     """
     if size is not None:
         size = _check_size(size, "size")
@@ -188,9 +208,22 @@ def _png_of_mask(mask: Image.Image) -> bytes:
 
 
 def encode_mask(mask: Any, fmt: str) -> Any:
-    """The mask in a dialect's wire format: ``"png_data_url"`` (``data:image/png;base64,…``
-    of the grayscale PNG), ``"png_base64"`` (bare base64) or ``"polygons"`` (see
-    :func:`mask_to_polygons`)."""
+    """The mask in a dialect's wire format.
+
+    Args:
+        mask: any mask input (see :func:`as_mask`); a feathered mask is made binary again.
+        fmt: ``"png_data_url"`` (``data:image/png;base64,…`` of the greyscale PNG:
+            midjourney-proxy's and new-api's ``maskBase64``), ``"png_base64"`` (bare base64:
+            AceData's ``mask``) or ``"polygons"`` (EvoLink's ``mask.areas``, see
+            :func:`mask_to_polygons`).
+
+    Returns:
+        A str for the PNG formats, a list of area dicts for ``"polygons"``.
+
+    Raises:
+        ValidationError: field "fmt" for an unknown format, field "mask" for a bad or empty
+            mask.
+    """
     if fmt not in MASK_FORMATS:
         raise ValidationError(f"fmt: unknown mask format {fmt!r}; allowed: {', '.join(MASK_FORMATS)}", field="fmt")
     img = as_mask(mask)  # binary and non-empty, whatever came in (a feathered mask too)
@@ -200,7 +233,7 @@ def encode_mask(mask: Any, fmt: str) -> Any:
     return to_data_url(png) if fmt == "png_data_url" else base64.b64encode(png).decode("ascii")
 
 
-def mask_to_polygons(mask: Any, *, max_points: int = 20_000, tolerance: float = 1.0) -> list[dict]:
+def mask_to_polygons(mask: Any, *, max_points: int = 20_000, tolerance: float = 1.0) -> list[dict[str, Any]]:
     """``[{"width": W, "height": H, "points": [x1, y1, x2, y2, …]}, …]`` (EvoLink ``mask.areas``).
 
     Points are integer pixel coordinates, clockwise from each area's top-left point.  Filled
@@ -208,8 +241,19 @@ def mask_to_polygons(mask: Any, *, max_points: int = 20_000, tolerance: float = 
     rectangles and unions of rectangles whose outline has no side shorter than 2 px, and
     within ``tolerance`` px along curved edges (``tolerance=0`` is exact for any mask).
     Holes are kept: each is opened by a slit to the left edge, since areas can only add.
-    Over ``max_points`` points in all, a tolerance below 2 px is raised to 2; if that is not
-    enough either, ``ValidationError``.
+    Over ``max_points`` points in all, a tolerance below 2 px is raised to 2.
+
+    Args:
+        mask: any mask input (see :func:`as_mask`); empty is allowed here (it gives ``[]``).
+        max_points: the most points in all areas together, an integer ≥ 3.
+        tolerance: how far (px, 0..8) a simplified outline may stray along curved edges.
+
+    Returns:
+        One dict per painted area, ``width``/``height`` being the mask's size in pixels.
+
+    Raises:
+        ValidationError: a bad mask (field "mask"), bad ``max_points`` or ``tolerance``, or
+            a mask too detailed for ``max_points`` even at 2 px.
     """
     if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 3:
         raise ValidationError(f"max_points: must be an integer of at least 3, got {max_points!r}", field="max_points")
@@ -232,7 +276,7 @@ def mask_to_polygons(mask: Any, *, max_points: int = 20_000, tolerance: float = 
     )
 
 
-def _areas(value: Any, field: str) -> list:
+def _areas(value: Any, field: str) -> list[Any]:
     if isinstance(value, dict) and "areas" in value:
         value = value["areas"]
     elif isinstance(value, dict):
@@ -274,8 +318,20 @@ def _area_points(area: Any, field: str) -> tuple[list[tuple[float, float]], tupl
 def polygons_to_mask(areas: Any, size: tuple[int, int], *, field: str = "mask") -> Image.Image:
     """Rasterise areas (or point lists) into an "L" mask of ``size``, as ImageDraw fills them.
 
-    An area whose width/height differ from ``size`` is scaled to it (pixel centres map to
-    pixel centres).  The result may be empty; :func:`as_mask` refuses that, this does not.
+    Args:
+        areas: ``[{"width", "height", "points": [x1, y1, …]}, …]``, ``{"areas": [...]}`` or
+            ``[[(x, y), …], …]`` in pixel coordinates; at least 3 finite points per area.
+            An area whose width/height differ from ``size`` is scaled to it (pixel centres
+            map to pixel centres).
+        size: ``(width, height)`` of the mask in pixels.
+        field: the argument name used in errors.
+
+    Returns:
+        A mode-"L" image of ``size``, 255 inside the areas.  It may be empty; :func:`as_mask`
+        refuses that, this does not.
+
+    Raises:
+        ValidationError: malformed areas (``field``) or size (field "size").
     """
     from PIL import Image, ImageDraw
 
@@ -318,7 +374,19 @@ def _scale_points(points: list[tuple[float, float]], sx: float, sy: float) -> li
 
 
 def feather_mask(mask: Any, radius: float) -> Image.Image:
-    """A soft copy of the mask (Gaussian blur of ``radius`` px): values between 0 and 255."""
+    """A soft copy of the mask for previewing an edge: a Gaussian blur of ``radius`` px.
+
+    Args:
+        mask: any mask input (see :func:`as_mask`); empty is allowed here.
+        radius: 0..512 px; 0 gives the binary mask itself.
+
+    Returns:
+        A mode-"L" image of the mask's size with values 0..255.  (:func:`encode_mask` sends
+        it binary again: the services take hard masks.)
+
+    Raises:
+        ValidationError: a bad mask (field "mask") or radius (field "radius").
+    """
     if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not 0 <= radius <= 512:
         raise ValidationError(f"radius: must be a number from 0 to 512, got {radius!r}", field="radius")
     from PIL import ImageFilter
@@ -354,6 +422,16 @@ def grow_mask(mask: Any, px: int) -> Image.Image:
     """Grow the painted region by ``px`` pixels (a square neighbourhood); negative shrinks.
 
     The image border does not count as unpainted: a mask touching the edge stays there.
+
+    Args:
+        mask: any mask input (see :func:`as_mask`); empty is allowed here.
+        px: an integer number of pixels.
+
+    Returns:
+        A binary mode-"L" image of the mask's size (255 = regenerate).
+
+    Raises:
+        ValidationError: a bad mask (field "mask") or ``px`` (field "px").
     """
     if not isinstance(px, numbers.Integral) or isinstance(px, bool):
         raise ValidationError(f"px: must be an integer number of pixels, got {px!r}", field="px")
@@ -367,6 +445,16 @@ def grow_mask(mask: Any, px: int) -> Image.Image:
 
 
 def invert_mask(mask: Any) -> Image.Image:
-    """Swap regenerate and keep."""
+    """Swap regenerate and keep (paint everything but the region painted).
+
+    Args:
+        mask: any mask input (see :func:`as_mask`); empty is allowed here.
+
+    Returns:
+        A binary mode-"L" image of the mask's size.
+
+    Raises:
+        ValidationError: (field "mask") a bad mask.
+    """
     return _bits_to_image(~_binary(mask))
 

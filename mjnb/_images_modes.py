@@ -114,7 +114,8 @@ def levels_to_uint8(arr: npt.NDArray[Any], field: str, source: str) -> npt.NDArr
     for bottom, top, factor in ((-_FLOAT_SLACK, 1 + _FLOAT_SLACK, 255.0), (-0.5, 255.5, 1.0), (-0.5, 65535.5, 1 / 257)):
         if low >= bottom and high <= top:
             scaled = np.rint(arr.astype(np.float32) * np.float32(factor))
-            return np.clip(scaled, 0, 255).astype(np.uint8)
+            levels: npt.NDArray[np.uint8] = np.clip(scaled, 0, 255).astype(np.uint8)
+            return levels
     raise ValidationError(
         f"{field}: {source} holds values {low:g}..{high:g}; float pixels must lie in 0..1, 0..255 or 0..65535",
         field=field,

@@ -21,7 +21,14 @@ How it works, and why:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
+
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+Floats = npt.NDArray[np.float64]
 
 __all__ = ["trace_polygons"]
 
@@ -37,7 +44,7 @@ class _Cracks:
     """Every boundary crack of a mask, as start points and directions, ordered so that the
     straight continuation of crack ``i`` is crack ``i + 1``.  Hole slits can be added."""
 
-    def __init__(self, fg: np.ndarray) -> None:
+    def __init__(self, fg: Bools) -> None:
         h, w = fg.shape
         self.width = w
         padded = np.zeros((h + 2, w + 2), dtype=bool)
@@ -57,7 +64,7 @@ class _Cracks:
         by_column = np.argsort(nx, kind="stable")[::-1]  # x and y descending
         self.north = (nx[by_column], ny[by_column])  # (x, y + 1) → (x, y)
 
-    def edges(self, slits: list[tuple[int, int]] = ()):
+    def edges(self, slits: Sequence[tuple[int, int]] = ()) -> tuple[Ints, Ints, Ints]:
         """(start x, start y, direction) arrays; each slit (grid row, end x) cuts the cracks
         of that row from x = 0 to the end into a boundary on both sides."""
         rows = self.between_rows
@@ -78,7 +85,7 @@ class _Cracks:
         return sx, sy, d
 
 
-def _link(sx, sy, d, width: int) -> np.ndarray:
+def _link(sx: Ints, sy: Ints, d: Ints, width: int) -> Ints:
     """For each crack, the crack that follows it: right turn, else straight, else left."""
     n = len(d)
     stride = width + 1
@@ -97,7 +104,7 @@ def _link(sx, sy, d, width: int) -> np.ndarray:
     return following
 
 
-def _walk(following_corner: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _walk(following_corner: list[int]) -> tuple[Ints, Ints]:
     """Corners in boundary order and the start offset of each loop (plus the end)."""
     m = len(following_corner)
     seen = bytearray(m)
@@ -116,7 +123,7 @@ def _walk(following_corner: list[int]) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(order, dtype=np.int64), np.asarray(starts, dtype=np.int64)
 
 
-def _loops(cracks: _Cracks, slits: list[tuple[int, int]]):
+def _loops(cracks: _Cracks, slits: list[tuple[int, int]]) -> tuple[Ints, Ints, Ints, Ints, Bools, Ints]:
     """Boundary loops as corner arrays in walk order: crack-grid corner points, inset pixel
     points, whether each corner is protected, and loop offsets."""
     sx, sy, d = cracks.edges(slits)
@@ -152,17 +159,17 @@ def _loops(cracks: _Cracks, slits: list[tuple[int, int]]):
     return cx, cy, px, py, protected, starts
 
 
-def _signed_areas(cx: np.ndarray, cy: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def _signed_areas(cx: Ints, cy: Ints, starts: Ints) -> Floats:
     """Twice the shoelace area of each loop: positive for outer (clockwise on screen) loops."""
     lengths = np.diff(starts)
     loop = np.repeat(np.arange(len(lengths)), lengths)
     local = np.arange(len(cx)) - starts[loop]
     nxt = starts[loop] + (local + 1) % lengths[loop]
     cross = cx * cy[nxt] - cx[nxt] * cy
-    return np.bincount(loop, weights=cross, minlength=len(lengths))
+    return np.bincount(loop, weights=cross, minlength=len(lengths)).astype(np.float64)
 
 
-def _hole_slits(cx, cy, starts, areas) -> list[tuple[int, int]]:
+def _hole_slits(cx: Ints, cy: Ints, starts: Ints, areas: Floats) -> list[tuple[int, int]]:
     """(grid row of the hole's top, x of its top-left corner) for every hole loop."""
     slits = []
     for k in np.nonzero(areas < 0)[0].tolist():
@@ -172,7 +179,7 @@ def _hole_slits(cx, cy, starts, areas) -> list[tuple[int, int]]:
     return slits
 
 
-def _drop_repeats(px, py, protected, starts):
+def _drop_repeats(px: Ints, py: Ints, protected: Bools, starts: Ints) -> tuple[Ints, Ints, Bools, Ints]:
     """Remove points equal to their predecessor in the loop (thin parts inset to one line)."""
     lengths = np.diff(starts)
     loop = np.repeat(np.arange(len(lengths)), lengths)
@@ -185,7 +192,7 @@ def _drop_repeats(px, py, protected, starts):
     return px[keep], py[keep], protected[keep], np.r_[0, np.cumsum(counts)]
 
 
-def _rotate_to_top_left(px, py, protected, starts):
+def _rotate_to_top_left(px: Ints, py: Ints, protected: Bools, starts: Ints) -> tuple[Ints, Ints, Bools]:
     lengths = np.diff(starts)
     loop = np.repeat(np.arange(len(lengths)), lengths)
     key = py * (int(px.max()) + 1) + px
@@ -198,7 +205,9 @@ def _rotate_to_top_left(px, py, protected, starts):
     return px[source], py[source], protected[source]
 
 
-def _douglas_peucker(px, py, protected, starts, inward: float, outward: float) -> np.ndarray:
+def _douglas_peucker(
+    px: Ints, py: Ints, protected: Bools, starts: Ints, inward: float, outward: float
+) -> Bools:
     """Which points to keep, all loops at once.
 
     Douglas–Peucker, one-sided: a point may be dropped when it lies within ``inward`` px on
@@ -251,7 +260,7 @@ def _douglas_peucker(px, py, protected, starts, inward: float, outward: float) -
     return keep[positions]
 
 
-def trace_polygons(fg: np.ndarray, inward: float, outward: float) -> list[list[int]]:
+def trace_polygons(fg: Bools, inward: float, outward: float) -> list[list[int]]:
     """Flat ``[x1, y1, x2, y2, …]`` point lists (at least 3 points), clockwise from the
     top-left point, whose filled polygons cover ``fg`` (a 2-D bool array)."""
     rows = np.nonzero(fg.any(axis=1))[0]

@@ -112,7 +112,7 @@ def _ints(value: Any, count: int, field: str, what: str) -> tuple[int, ...]:
             not isinstance(v, numbers.Integral) and not float(v).is_integer()
         ):
             raise ValidationError(f"{field}: expected {what} in whole pixels, got {value!r}", field=field)
-        out.append(int(v))
+        out.append(int(v) if isinstance(v, numbers.Integral) else int(float(v)))
     return tuple(out)
 
 

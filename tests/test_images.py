@@ -110,7 +110,9 @@ def test_load_image_keeps_rgb_rgba_and_l(mode):
     assert images.load_image(img).mode == mode
 
 
-@pytest.mark.parametrize(("mode", "expected"), [("1", "L"), ("LA", "RGBA"), ("P", "RGB"), ("CMYK", "RGB"), ("I;16", "L")])
+@pytest.mark.parametrize(
+    ("mode", "expected"), [("1", "L"), ("LA", "RGBA"), ("P", "RGB"), ("CMYK", "RGB"), ("I;16", "L")]
+)
 def test_load_image_normalises_other_modes(mode, expected):
     assert images.load_image(Image.new(mode, (3, 3))).mode == expected
 
