@@ -87,7 +87,7 @@ async def test_killed_sweep_resumes_in_a_new_process_without_resubmits(sim_proce
             client.close()
 
 
-@pytest.mark.parametrize("dialect", ["mjproxy"])  # new-api: see the report (its listing settles nothing yet)
+@pytest.mark.parametrize("dialect", ["mjproxy", "newapi"])
 async def test_lost_answer_is_settled_by_reconcile_through_the_nonce(exp_client, simulator, dialect):
     client = exp_client(dialect)
     # Two submits of the same prompt: only the nonce tells which job is the one whose answer was lost.
