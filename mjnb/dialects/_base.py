@@ -46,8 +46,10 @@ Every submit op (:data:`SUBMIT_OPS`) also takes ``nonce: str|None`` (1–255 pri
 characters): an exact marker for finding the job again when its answer was lost.  It is put
 in ``Request.nonce`` always, and on the wire in the dialect's free field named by
 ``nonce_field`` (midjourney-proxy ``state``, which new-api relays); a task read back carries it
-in ``raw`` as received (``task.raw.get("state")``).  AceData and EvoLink have no such field.
-AceData's submits take ``stream: bool`` (imagine, action, inpaint, edit).
+in ``raw`` as received (``task.raw.get("state")``).  A ``state`` the caller set in ``options`` is
+kept on the wire and becomes ``Request.nonce`` (match what was sent).  AceData and EvoLink have
+no such field: there ``Request.nonce`` is kept for the journal only.  AceData's submits also take
+``stream: bool`` (imagine, action, inpaint, edit, blend).
 
 The encoded mask is whatever ``mask_format`` says the dialect wants; the client converts a
 user's mask with :mod:`mjnb.images` before calling ``prepare``.
@@ -227,18 +229,17 @@ class DialectBase:
         return replace(request, kind=known.kind, prompt=known.prompt, parent_id=known.parent_id)
 
     def _with_nonce(self, request: Request, nonce: str) -> Request:
-        """``request`` carrying ``nonce``; a dialect with a ``nonce_field`` also puts it on the wire."""
+        """``request`` carrying ``nonce``; a dialect with a ``nonce_field`` also puts it on the wire.
+
+        A value the caller set in that field itself (``options={"state": …}``) is kept, and becomes
+        the request's nonce: what is matched later must be what was sent.
+        """
         field_name = self.nonce_field
         if field_name is None or not isinstance(request.json, Mapping):
             return replace(request, nonce=nonce)
-        from ._validate import invalid
-
         given = request.json.get(field_name)
-        if given is not None and given != nonce:
-            raise invalid(
-                field_name,
-                f"{field_name}={given!r} contradicts nonce={nonce!r}; the nonce travels in {field_name}, keep one",
-            )
+        if isinstance(given, str) and given:
+            return replace(request, nonce=given)
         return replace(request, nonce=nonce, json={**request.json, field_name: nonce})
 
     # -- answers ----------------------------------------------------------------------------------
