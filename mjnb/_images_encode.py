@@ -181,7 +181,7 @@ def to_jpeg(img: Any, quality: int = 92) -> bytes:
     return _save(_flatten(load_image(img, field="image")), "JPEG", quality=quality)
 
 
-def to_data_url(img_or_png_bytes: Any, fmt: str = "png") -> str:
+def to_data_url(img_or_png_bytes: Any, fmt: str = "png", *, field: str = "image") -> str:
     """``data:image/png;base64,…`` (or ``image/jpeg``) of any image input.
 
     Bytes already in ``fmt`` whose image needs no change (already upright, 8-bit RGB, RGBA or
@@ -191,23 +191,24 @@ def to_data_url(img_or_png_bytes: Any, fmt: str = "png") -> str:
     Args:
         img_or_png_bytes: anything :func:`load_image` takes.
         fmt: ``"png"``, ``"jpeg"`` or ``"jpg"``.
+        field: the argument name used in errors about the image.
 
     Raises:
-        ValidationError: a bad image (field "image") or ``fmt`` (field "fmt").
+        ValidationError: a bad image (``field``) or ``fmt`` (field "fmt").
     """
     spec = _DATA_URL_FORMATS.get(fmt) if isinstance(fmt, str) else None
     if spec is None:
         raise ValidationError(f"fmt: must be one of {', '.join(sorted(_DATA_URL_FORMATS))}, got {fmt!r}", field="fmt")
     mime, pil_format = spec
     if isinstance(img_or_png_bytes, (bytes, bytearray, memoryview)):
-        data = as_bytes(img_or_png_bytes, "image")
-        opened = open_bytes(data, "image")
-        img = normalise(opened, "image")
+        data = as_bytes(img_or_png_bytes, field)
+        opened = open_bytes(data, field)
+        img = normalise(opened, field)
         signature = PNG_SIGNATURE if pil_format == "PNG" else JPEG_SIGNATURE
         if img is opened and opened.format == pil_format and data.startswith(signature):
             return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     else:
-        img = load_image(img_or_png_bytes, field="image")
+        img = load_image(img_or_png_bytes, field=field)
     encoded = _save(img, "PNG") if pil_format == "PNG" else _save(_flatten(img), "JPEG", quality=92)
     return f"data:{mime};base64,{base64.b64encode(encoded).decode('ascii')}"
 

@@ -343,6 +343,14 @@ def test_all_eight_orientations_match_pillows_own_transpose(orientation):
         assert np.array_equal(np.asarray(out), np.asarray(upright.convert("RGB")))
 
 
+def test_to_data_url_names_the_callers_field_and_keeps_good_png_bytes():
+    with pytest.raises(ValidationError, match="^images: empty") as err:
+        images.to_data_url(b"", field="images")
+    assert err.value.field == "images"
+    png = images.to_png(REF)
+    assert images.to_data_url(png, field="images") == "data:image/png;base64," + base64.b64encode(png).decode()
+
+
 def test_to_data_url_does_not_pass_a_rotated_jpeg_through_unrotated():
     url = images.to_data_url(rotated_jpeg(), fmt="jpeg")
     assert is_upright(from_url(url))
