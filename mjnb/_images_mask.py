@@ -15,7 +15,6 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ValidationError
-from ._images_encode import to_data_url
 from ._images_io import check_pixel_count, load_image
 
 if TYPE_CHECKING:
@@ -230,7 +229,9 @@ def encode_mask(mask: Any, fmt: str) -> Any:
     if fmt == "polygons":
         return mask_to_polygons(img)
     png = _png_of_mask(img)
-    return to_data_url(png) if fmt == "png_data_url" else base64.b64encode(png).decode("ascii")
+    # The PNG was just made from a checked mask: no need for to_data_url to decode it again.
+    text = base64.b64encode(png).decode("ascii")
+    return "data:image/png;base64," + text if fmt == "png_data_url" else text
 
 
 def mask_to_polygons(mask: Any, *, max_points: int = 20_000, tolerance: float = 1.0) -> list[dict[str, Any]]:
