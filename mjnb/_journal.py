@@ -131,7 +131,7 @@ class Journal(QueryMixin):
         #: Progress updates skipped because nothing changed (for tests and the bench).
         self.skipped = 0
         try:
-            with self._store.lock:
+            with self._store.lock, self._store.mode(True, None):
                 migrate(self._store.conn)
         except BaseException as exc:
             self._store.close_connection()
@@ -291,7 +291,7 @@ class Journal(QueryMixin):
                       submitted_at=task.submitted_at or time.time())
         try:
             with self._locked():
-                self._apply(entry, values, task.dialect)
+                self._apply(entry, values)
                 return
         except (sqlite3.Error, JournalError) as exc:
             self._pending[entry] = _Pending(entry, values, task.dialect, task)
@@ -310,14 +310,14 @@ class Journal(QueryMixin):
         values: dict[str, Any] = {"state": "uncertain" if uncertain else "rejected", "error": safe_text(error)}
         try:
             with self._locked():
-                self._apply(entry, values, None)
+                self._apply(entry, values)
         except (sqlite3.Error, JournalError) as exc:
             _log.warning("journal: failure of entry %d kept in memory (%s)", entry, exc)
             if entry not in self._pending:  # an accepted id waiting there is worth more
                 self._pending[entry] = _Pending(entry, values, None, None)
 
-    def _apply(self, entry: int, values: Mapping[str, Any], dialect: str | None) -> None:
-        _apply(self._store, entry, values)
+    def _apply(self, entry: int, values: Mapping[str, Any], wait: float | None = None) -> None:
+        _apply(self._store, entry, values, wait)
         self._seen.clear()  # cheap to rebuild; never stale after a row changes hands
 
     def record_progress(self, task: Task) -> int | None:
@@ -352,10 +352,15 @@ class Journal(QueryMixin):
                 self.skipped += 1
                 self._seen[key] = seen
                 return entry
-            columns = ", ".join(f"{name} = ?" for name in _TRACKED)
-            self._store.write(f"UPDATE submits SET {columns}, updated_at = ? WHERE id = ?",
-                              (*merged.values(), time.time(), entry), durable=False)
+            # Only the changed columns: fewer bytes to the WAL, and indexed ones rewritten only when they change.
+            changed = {name: merged[name] for name in _TRACKED if merged[name] != old[name]}
             self._seen[key] = (entry, merged)
+            try:
+                self._store.write(f"UPDATE submits SET {''.join(f'{name} = ?, ' for name in changed)}updated_at = ?"
+                                  " WHERE id = ?", (*changed.values(), time.time(), entry), durable=False)
+            except sqlite3.OperationalError as exc:  # locked by another process: never stall a fetch on it
+                _log.warning("journal: progress of %s kept in memory until %s is free (%s)", task.id, self.path, exc)
+                self._pending.setdefault(entry, _Pending(entry, {}, task.dialect, None)).values.update(changed)
             return entry
 
     def resolve(self, journal_id: int, task_id: str) -> JournalEntry:
@@ -379,7 +384,7 @@ class Journal(QueryMixin):
             raise ValidationError(
                 f"journal_id: entry {journal_id} already has task id {current.task_id!r}", field="journal_id")
         with self._locked():
-            self._apply(journal_id, {"state": "accepted", "task_id": safe_text(task_id.strip())}, current.dialect)
+            self._apply(journal_id, {"state": "accepted", "task_id": safe_text(task_id.strip())})
         resolved = self.get(journal_id)
         assert resolved is not None  # just written under the lock; rows are never deleted
         return resolved
@@ -389,11 +394,7 @@ class Journal(QueryMixin):
         """Write what is pending (caller holds the lock); ``wait`` caps the lock wait (None: timeout)."""
         for entry, pending in list(self._pending.items()):
             try:
-                if wait is None:
-                    self._apply(entry, pending.values, pending.dialect)
-                else:
-                    with self._store.busy_timeout(wait):
-                        self._apply(entry, pending.values, pending.dialect)
+                self._apply(entry, pending.values, wait)
             except sqlite3.OperationalError:
                 return  # still locked: the next call tries again
             except (sqlite3.Error, JournalError) as exc:  # not a lock: kept for the sidecar, said once
@@ -428,11 +429,11 @@ class _RetryingLock:
         self._inner.__exit__(exc_type, exc, tb)
 
 
-def _apply(store: Store, entry: int, values: Mapping[str, Any]) -> None:
+def _apply(store: Store, entry: int, values: Mapping[str, Any], wait: float | None = None) -> None:
     """UPDATE row ``entry`` with ``values``, durably (caller holds the lock); an accepted id supersedes its twins."""
     # The journal's own prompt, parent and service win over what the answer echoes (or omits).
     columns = ", ".join(f"{name} = COALESCE({name}, ?)" if name in _JOURNAL_WINS else f"{name} = ?" for name in values)
-    with store.transaction(durable=True) as db:
+    with store.transaction(durable=True, wait=wait) as db:
         cursor = db.execute(f"UPDATE submits SET {columns}, updated_at = ? WHERE id = ?",
                             (*values.values(), time.time(), entry))
         if cursor.rowcount == 0:

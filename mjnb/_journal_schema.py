@@ -80,11 +80,13 @@ _STEPS = {1: _add_missing_columns}
 
 
 def migrate(db: sqlite3.Connection) -> int:
-    """Create or upgrade the table in place; returns the version found before (0 for a new file).
+    """Create or upgrade the table in place; returns the version found before (0 for a new or unversioned file).
 
     Runs in one ``BEGIN IMMEDIATE`` transaction, so two processes opening an old journal at once
     migrate it once.  Raises ``JournalError`` for a journal written by a newer mjnb.
     """
+    if int(db.execute("PRAGMA user_version").fetchone()[0]) == SCHEMA_VERSION:
+        return SCHEMA_VERSION  # the common case takes no write lock: opening never waits for a writer
     db.execute("BEGIN IMMEDIATE")
     try:
         found = int(db.execute("PRAGMA user_version").fetchone()[0])

@@ -27,6 +27,9 @@ __all__ = ["Store"]
 _log = logging.getLogger("mjnb.journal")
 T = TypeVar("T")
 
+#: Seconds a progress write waits for another process's lock before it is kept for later.
+LIGHT_WAIT = 0.25
+
 _Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], "concurrent.futures.Future[Any]"]
 
 
@@ -46,10 +49,10 @@ class Store:
         self._draining = False
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
-        self._busy_ms = int(timeout * 1000)
+        self._light_ms = int(min(timeout, LIGHT_WAIT) * 1000)
         try:
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+            with self.mode(True, None):  # switching to WAL takes the file's lock once
+                self.conn.execute("PRAGMA journal_mode=WAL")
         except BaseException:
             self.conn.close()
             raise
@@ -124,26 +127,37 @@ class Store:
             yield self.conn
 
     # -- writes -------------------------------------------------------------------------------
-    def write(self, sql: str, args: tuple[Any, ...] | list[Any], *, durable: bool) -> sqlite3.Cursor:
-        """One autocommitted statement (caller holds ``lock``); fsynced when ``durable``."""
+    # Two modes per write.  Durable (submit rows): synchronous=FULL and up to ``timeout`` waiting for
+    # another process's lock.  Light (progress): synchronous=NORMAL and a short wait, since a stalled
+    # progress write would stall a fetch; the caller keeps what it could not write.
+    @contextmanager
+    def mode(self, durable: bool, wait: float | None) -> Iterator[None]:
+        """Durable: ``synchronous=FULL`` and a ``wait`` (None: ``timeout``) for locks; else as is."""
         if not durable:
-            cursor = self.conn.execute(sql, args)
-            self.writes += 1
-            return cursor
+            yield
+            return
         self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute(f"PRAGMA busy_timeout={int((self.timeout if wait is None else wait) * 1000)}")
         try:
-            cursor = self.conn.execute(sql, args)
-            self.writes += 1
-            return cursor
+            yield
         finally:
             self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute(f"PRAGMA busy_timeout={self._light_ms}")
+
+    def write(self, sql: str, args: tuple[Any, ...] | list[Any], *, durable: bool) -> sqlite3.Cursor:
+        """One autocommitted statement (caller holds ``lock``); fsynced when ``durable``."""
+        with self.mode(durable, None):
+            cursor = self.conn.execute(sql, args)
+        self.writes += 1
+        return cursor
 
     @contextmanager
-    def transaction(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on error); fsynced at commit when ``durable``."""
-        if durable:
-            self.conn.execute("PRAGMA synchronous=FULL")
-        try:
+    def transaction(self, *, durable: bool, wait: float | None = None) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on error); fsynced when ``durable``.
+
+        ``wait`` caps the wait for another process's lock (None: ``timeout``).
+        """
+        with self.mode(durable, wait):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
@@ -153,18 +167,6 @@ class Store:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
-        finally:
-            if durable:
-                self.conn.execute("PRAGMA synchronous=NORMAL")
-
-    @contextmanager
-    def busy_timeout(self, seconds: float) -> Iterator[None]:
-        """A shorter wait for locks, for retries made on the way to another call."""
-        self.conn.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
-        try:
-            yield
-        finally:
-            self.conn.execute(f"PRAGMA busy_timeout={self._busy_ms}")
 
     # -- the end ------------------------------------------------------------------------------
     def stop_thread(self) -> None:
