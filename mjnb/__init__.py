@@ -48,7 +48,8 @@ _LAZY = {
     "Sweep": ("._sweep", "Sweep"),
     "AsyncSweep": ("._sweep", "AsyncSweep"),
     "SweepCell": ("._sweep", "SweepCell"),
-    "MjnbPromptWarning": ("._prompt", "MjnbPromptWarning"),
+    "MjnbPromptWarning": ("._prompt_rules", "MjnbPromptWarning"),
+    "Prompt": ("._prompt", "Prompt"),
 }
 
 

@@ -452,6 +452,7 @@ class Client(_Shared):
                 time.sleep(self._retry.delay(attempt, exc.retry_after))
                 attempt += 1
                 continue
+            self._tracker.renew(task)
             if self.max_concurrent is not None and self._accepted_job(step, task):
                 with self._slots:
                     self._inflight.add(task.id)
@@ -653,6 +654,7 @@ class AsyncClient(_Shared):
                 await asyncio.sleep(self._retry.delay(attempt, exc.retry_after))
                 attempt += 1
                 continue
+            self._tracker.renew(task)
             if self.max_concurrent is not None and self._accepted_job(step, task):
                 self._inflight.add(task.id)
                 self._tracker.follow([task])

@@ -311,9 +311,12 @@ class Flows:
         timeout = _seconds(timeout, "timeout")
         _callable(on_progress, "on_progress")
         tags = _tags(tags)
-        validate_prompt(prompt, self.dialect.name)
         if bot not in (None, "mj", "niji"):
             raise ValidationError(f"bot: {bot!r} is not allowed; use 'mj', 'niji' or None", field="bot")
+        # The version the service will use when the prompt names none: niji for the niji bot,
+        # AceData's own ``version`` field where given.
+        version = "niji" if bot == "niji" else options.get("version") if isinstance(options.get("version"), str) else None
+        validate_prompt(prompt, self.dialect.name, version=version)
         if isinstance(images, (str, bytes)):
             images = (images,)
         refs = tuple(_image_ref(img, "images") for img in images)

@@ -88,6 +88,13 @@ class TrackerCore:
             entry.cap = cap if entry.cap is None else min(entry.cap, cap)
             entry.next_read = min(entry.next_read, now + cap)
 
+    def renew(self, task: Task, now: float) -> None:
+        """A submit answered for ``task.id`` (a modal continuing a job): its state restarts from ``task``."""
+        entry = self.followed.get(task.id)
+        if entry is not None:
+            entry.task, entry.version, entry.error, entry.misses = task, entry.version + 1, None, 0
+            entry.next_read = now + self.interval
+
     def forget(self, task_id: str) -> None:
         self.followed.pop(task_id, None)
 
@@ -244,7 +251,13 @@ class _Waiting:
                         self._on_settled(entry.task)
 
 
-class SyncTracker(_Waiting):
+class _Renewing(_Waiting):
+    def renew(self, task: Task) -> None:
+        with self.lock:
+            self.core.renew(task, time.monotonic())
+
+
+class SyncTracker(_Renewing):
     """The tracker of a :class:`~mjnb.Client`: a daemon thread that reads while someone waits."""
 
     def __init__(self, client: Client, core: TrackerCore, on_settled: Callable[[Task], None]) -> None:
@@ -331,7 +344,7 @@ class SyncTracker(_Waiting):
             self._cond.notify_all()
 
 
-class AsyncTracker(_Waiting):
+class AsyncTracker(_Renewing):
     """The tracker of an :class:`~mjnb.AsyncClient`: one task on the running event loop."""
 
     def __init__(self, client: AsyncClient, core: TrackerCore, on_settled: Callable[[Task], None]) -> None:

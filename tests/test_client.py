@@ -163,7 +163,8 @@ async def test_queue_full_is_rate_limit_error(make_client):
     from mjnb.sim import Simulator
 
     with Simulator(duration=30) as slow:
-        client = make_client("mjproxy", base_url=slow.url("mjproxy"), max_retries=0)
+        # No account-concurrency gate: let the server's queue fill up and answer code 23.
+        client = make_client("mjproxy", base_url=slow.url("mjproxy"), max_retries=0, max_concurrent=None)
         accepted = []
         with pytest.raises(mjnb.RateLimitError) as info:
             for i in range(40):
@@ -256,6 +257,10 @@ async def test_bad_prompt_parameter_is_refused_before_sending(make_client, simul
         await client.imagine("a cat --stylize 5000")
     assert info.value.field == "--s" and "0 to 1000" in str(info.value)
     with pytest.raises(mjnb.ValidationError) as info:
-        await client.imagine("a cat --frobnicate 3")
-    assert info.value.field == "--frobnicate"
+        await client.imagine("a cat --q .5 --v 7")
+    assert info.value.field == "--q"
     assert simulator.state.jobs_created == before
+    # A parameter mjnb does not know yet passes through, with a warning naming it.
+    with pytest.warns(mjnb.MjnbPromptWarning, match="--frobnicate"):
+        await client.imagine("a cat --frobnicate 3")
+    assert simulator.state.jobs_created == before + 1
