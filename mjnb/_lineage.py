@@ -8,6 +8,7 @@ what the journal recorded for the child's submit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -50,20 +51,48 @@ class LineageNode:
         return "\n".join(lines)
 
 
+_EVOLINK_MODELS = {"upscale": "U", "variation": "V"}
+
+
 def _action_of(entry: JournalEntry) -> str:
-    """The follow-up a journaled submit ran: the unified action name where the request says it."""
+    """The follow-up a journaled submit ran, in the unified names (``U2``, ``V3``, ``vary_region``,
+    ``pan_left``, ``reposition`` …), read from what the journal kept of the request."""
     meta = entry.meta if isinstance(entry.meta, dict) else {}
     for key in ("action", "modal"):
         if isinstance(meta.get(key), str):
             return str(meta[key])
-    if entry.op in ("action", "modal"):
-        request = entry.request if isinstance(entry.request, dict) else {}
-        custom = str(request.get("customId") or request.get("action") or "")
-        named = _from_custom_id(custom)
-        if named:
-            return named
-        return (entry.kind or entry.op).lower()
-    return "vary_region" if entry.op == "inpaint" else entry.op
+    request = entry.request if isinstance(entry.request, dict) else {}
+    if entry.op == "modal":  # proxy's second step: a mask means Vary (Region), else a custom zoom
+        return "vary_region" if request.get("maskBase64") else "custom_zoom"
+    if entry.op == "inpaint":
+        return "vary_region"
+    if entry.op != "action":
+        return entry.op
+    named = _from_custom_id(str(request.get("customId") or "")) or _from_acedata(str(request.get("action") or ""))
+    return named or _from_evolink(request) or (entry.kind or entry.op).lower()
+
+
+def _from_acedata(action: str) -> str | None:
+    """AceData's ``upscale2`` → ``U2``, ``variation3`` → ``V3``; its other action names are already ours."""
+    match = re.fullmatch(r"(upscale|variation)([1-4])", action)
+    if match:
+        return ("U" if match.group(1) == "upscale" else "V") + match.group(2)
+    return action or None
+
+
+def _from_evolink(request: dict[str, Any]) -> str | None:
+    """EvoLink's ``mj-v7-upscale`` with ``image_number`` 1 (0-based) → ``U2``; ``mj-v7-pan`` → ``pan``."""
+    model = str(request.get("model") or "")
+    if not model.startswith("mj-"):
+        return None
+    kind = model.rsplit("-", 1)[-1]
+    params = request.get("model_params")
+    number = params.get("image_number") if isinstance(params, dict) else None
+    if kind in _EVOLINK_MODELS and isinstance(number, int):
+        return f"{_EVOLINK_MODELS[kind]}{number + 1}"
+    if isinstance(params, dict) and isinstance(params.get("direction"), str) and kind == "pan":
+        return f"pan_{params['direction']}"
+    return kind
 
 
 def _from_custom_id(custom: str) -> str | None:
@@ -75,7 +104,7 @@ def _from_custom_id(custom: str) -> str | None:
             return f"U{index}"
         if kind == "variation" and index.isdigit():
             return f"V{index}"
-        if kind == "reroll":
+        if kind.startswith("reroll"):
             return "reroll"
         if kind.startswith("pan_"):
             return kind

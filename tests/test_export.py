@@ -1,5 +1,5 @@
 """Export as a dataset folder: loaded back by ``datasets`` (imagefolder) and pandas with the right
-columns and row count, PNG text chunks, incremental re-export, split grids; lineage of a follow-up chain."""
+columns and row count, PNG text chunks, incremental re-export, split grids."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 
 from mjnb import images
 from mjnb._export import aexport, export, to_pandas
-from mjnb._lineage import lineage
 
 from _exp import call, exp_client  # noqa: F401  (the fixture)
 
@@ -65,36 +64,3 @@ async def test_split_export_writes_four_images_per_grid(exp_client, tmp_path):
     assert done.written == [f"{task.id}-{i}.png" for i in range(1, 5)]
     rows = [json.loads(line) for line in (folder / "metadata.jsonl").read_text().splitlines()]
     assert [r["image_index"] for r in rows] == [1, 2, 3, 4] and {r["task_id"] for r in rows} == {task.id}
-
-
-async def test_lineage_of_imagine_upscale_vary_region_reposition(exp_client):
-    from PIL import Image, ImageDraw
-
-    client = exp_client("evolink")
-    root = await call(client, "imagine", "a cabin in the woods", wait=True, timeout=60)
-    up = await call(client, "wait", await call(client, "upscale", root, 2), timeout=60)
-    picture = await call(client, "download", up)
-    mask = Image.new("L", picture.size, 0)
-    ImageDraw.Draw(mask).rectangle((10, 10, picture.width // 2, picture.height // 2), fill=255)
-    region = await call(client, "wait", await call(client, "inpaint", up, mask, "a red door"), timeout=60)
-    w, h = picture.size
-    moved = await call(client, "wait", await call(client, "reposition", region, (w * 2, h), (0, 0, w, h),
-                                                  "more forest"), timeout=60)
-    tree = lineage(moved, client)
-    assert tree.task.id == root.id and tree.action == "imagine"
-    path = [(depth, node.task.id) for depth, node in tree.walk()]
-    assert path == [(0, root.id), (1, up.id), (2, region.id), (3, moved.id)]
-    # EvoLink's journal rows name the model (mj-v7-upscale …) until the action name is journaled too.
-    actions = [node.action for _, node in tree.walk()]
-    assert actions[0] == "imagine" and ("U2" in actions[1] or "upscale" in actions[1]) and all(actions)
-    assert lineage(up, client).find(moved.id) is not None  # any node of the tree gives the same tree
-    frame_root = to_pandas([moved], client=client)["root_id"][0] if _has_pandas() else root.id
-    assert frame_root == root.id
-
-
-def _has_pandas() -> bool:
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        return False
-    return True
