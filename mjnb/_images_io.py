@@ -109,7 +109,8 @@ def read_path(path: Any, field: str) -> bytes:
 
 def _bomb(exc: BaseException, field: str) -> ValidationError:
     return ValidationError(
-        f"{field}: over the {MAX_PIXELS:,} pixel limit, refused before decoding ({exc})", field=field
+        f"{field}: refused before decoding: over Pillow's pixel limit, a possible decompression bomb ({exc})",
+        field=field,
     )
 
 
@@ -124,6 +125,12 @@ def loaded(img: Image.Image, field: str) -> Image.Image:
         raise _bomb(exc, field) from exc
     except DECODE_ERRORS as exc:
         raise ValidationError(f"{field}: the image could not be decoded ({exc})", field=field) from exc
+    except AssertionError as exc:  # Pillow asserts an open file when an opened image was closed unread
+        raise ValidationError(
+            f"{field}: the image's file was closed before its pixels were read; pass the path, or call "
+            ".load() inside the `with Image.open(...)` block",
+            field=field,
+        ) from exc
     return img
 
 

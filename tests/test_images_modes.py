@@ -486,6 +486,26 @@ def test_a_decompression_bomb_is_refused(name):
     refused(name, Image.new("1", (9000, 8000)), "pixel limit")  # a Pillow image too
 
 
+def test_pillows_own_lower_limit_is_kept_and_its_warning_becomes_a_validation_error(monkeypatch):
+    import warnings
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # a user's stricter limit: 100 warns, 200 refuses
+    data = images.to_png(REF)  # 192 pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        refused("load_image", data, "over Pillow's pixel limit")
+    refused("load_image", images.to_png(Image.new("L", (20, 20))), "over Pillow's pixel limit")
+
+
+def test_an_image_whose_file_was_closed_unread_is_a_validation_error(tmp_path):
+    path = tmp_path / "closed.png"
+    path.write_bytes(images.to_png(REF))
+    with Image.open(path) as opened:
+        pass
+    err = refused("load_image", opened, "file was closed before its pixels were read")
+    assert "pass the path" in str(err)
+
+
 def test_a_png_text_bomb_is_refused():
     from PIL import PngImagePlugin
 
