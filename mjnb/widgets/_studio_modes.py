@@ -20,7 +20,7 @@ import ipywidgets as widgets
 from .._errors import MjnbError, UnsupportedOperation
 from .._models import Task
 from ._progress import Job, ProgressView, plain_reason
-from ._runner import Handle, spawn, ui_lock
+from ._runner import ui_lock
 from ._style import classes
 from ._upload import ImageUpload
 
@@ -272,8 +272,9 @@ class RemoveBackgroundMode(ModePanel):
 
 
 class EditImageMode(ModePanel):
-    """Upload an image, paint what to change on the CanvasEditor, send ``client.edit``; the result
-    is shown beside the source, and can be edited again."""
+    """Upload an image (or come from a result's "Edit on canvas"), paint what to change on the
+    CanvasEditor and send it; the editor shows the result beside the source, the Gallery shows it
+    with its follow-ups."""
 
     name, title, operation, css, run_label = "edit_image", "Edit an image", "edit", "mjnb-edit-image", "Open in editor"
 
@@ -283,13 +284,8 @@ class EditImageMode(ModePanel):
                                       "from a result).")
         self.editor: Any = None
         self.editor_area = classes(widgets.VBox([]), "mjnb-editor-area")
-        self.before = classes(widgets.Image(format="png", layout=widgets.Layout(max_width="48%")), "mjnb-before")
-        self.after = classes(widgets.Image(format="png", layout=widgets.Layout(max_width="48%")), "mjnb-after")
-        self.compare = classes(widgets.HBox([self.before, self.after], layout=widgets.Layout(display="none")),
-                               "mjnb-compare")
         self.result: Task | None = None
-        self.showing: Handle | None = None
-        return [self.upload, self.editor_area, self.compare]
+        return [self.upload, self.editor_area]
 
     def start(self) -> None:
         self.open_editor(self.upload.sources()[0])
@@ -300,36 +296,18 @@ class EditImageMode(ModePanel):
         Gallery gives them); returns the editor."""
         from . import CanvasEditor
 
+        # 640 px leaves room for the editor's result panel beside the canvas in a notebook's output area
         editor = CanvasEditor(image_or_task, image=image, index=index, client=self.host.client,
-                              progress=self.host.progress)
+                              progress=self.host.progress, display_size=640)
         listen(editor, "result", self._edited)
         with ui_lock:
             self.editor = editor
             self.editor_area.children = (editor,)
-            self.compare.layout.display = "none"
         return editor
 
-    def _edited(self, task: Task) -> Handle:
+    def _edited(self, task: Task) -> Any:
         self.result = task
-        self.showing = spawn(lambda: self._show_compare(task))
-        return self.showing
-
-    async def _show_compare(self, task: Task) -> Task:
-        from .. import images as image_tools
-
-        source = self.editor.image if self.editor is not None else None
-        downloaded = await self.host.client.download(task)
-        result = downloaded[0] if isinstance(downloaded, list) else downloaded
-        with ui_lock:
-            if source is not None:
-                self.before.value = image_tools.thumbnail_png(source, 512)
-                self.before.tooltip = "before"
-            self.after.value = image_tools.thumbnail_png(result, 512)
-            self.after.tooltip = f"after · {task.id}"
-            self.compare.layout.display = None
-            self._say(f"Before and after: task {task.id}. “Edit result” in the editor continues from it.")
-        self.host.show(task)
-        return task
+        return self.host.show(task)
 
 
 def listen(widget: Any, event: str, callback: Callable[..., Any]) -> None:

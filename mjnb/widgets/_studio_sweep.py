@@ -98,6 +98,11 @@ class SweepLauncher(widgets.VBox):
             with ui_lock:
                 self.count_label.value = f"<span class='mjnb-field-error'>{html.escape(plain_reason(exc))}</span>"
             return None
+        except Exception as exc:  # not the user's input: say so on the row, and let the Handle carry it
+            with ui_lock:
+                self.count_label.value = ("<span class='mjnb-field-error'>could not count the jobs: "
+                                          f"{html.escape(plain_reason(exc))}</span>")
+            raise
         jobs = len(sweep.cells)
         with ui_lock:
             if self.prompt() != prompt:
@@ -139,7 +144,7 @@ class SweepLauncher(widgets.VBox):
         client = self.host.client
         try:
             sweep = await _resolve(client.sweep(prompt, max_jobs=max(jobs, 1), **options))
-        except MjnbError as exc:
+        except Exception as exc:
             with ui_lock:
                 self.message.value = f"<span class='mjnb-field-error'>{html.escape(plain_reason(exc))}</span>"
                 self.submit_button.disabled = False

@@ -47,6 +47,8 @@ def _sample_png(path: Path) -> Path:
 
 def _open_studio(ui: NotebookUI) -> None:
     ui.open(NOTEBOOK)
+    # the file browser closed, as a user makes room for a wide app
+    ui.page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
     ui.run_all()
     ui.wait_for_widget(f"{STUDIO} button.mjnb-submit", timeout=120)
     ui.wait_cells_done(timeout=120)
@@ -82,7 +84,10 @@ def test_walk_upload_describe_pick_submit_v1_edit_paint_submit(ui, tmp_path):
 
     # -- upload an image and describe it ----------------------------------------------------------
     _click_mode(ui, "Describe")
-    ui.page.set_input_files(f"{STUDIO} .mjnb-describe .mjnb-upload input[type=file]", str(_sample_png(tmp_path / "harbour.png")))
+    # ipywidgets' FileUpload opens the browser's file chooser from a detached <input type=file>
+    with ui.page.expect_file_chooser(timeout=30_000) as chooser:
+        ui.page.locator(f"{STUDIO} .mjnb-describe button.mjnb-upload").click()
+    chooser.value.set_files(str(_sample_png(tmp_path / "harbour.png")))
     ui.page.wait_for_selector(f"{STUDIO} .mjnb-describe .mjnb-upload-field img", timeout=30_000)
     ui.page.locator(f"{STUDIO} .mjnb-describe button.mjnb-mode-run").click()
     ui.page.wait_for_selector(f"{STUDIO} button.mjnb-describe-choice", timeout=90_000)
@@ -92,8 +97,8 @@ def test_walk_upload_describe_pick_submit_v1_edit_paint_submit(ui, tmp_path):
     choices.nth(1).click()
 
     # -- the prompt is in the form: Submit ----------------------------------------------------------
-    ui.page.wait_for_function("""([sel, text]) => document.querySelector(sel + ' .mjnb-prompt-text textarea')
-        .value.includes(text.split(' --')[0])""", arg=[STUDIO, chosen], timeout=15_000)
+    ui.page.wait_for_function("""([sel, text]) => { const t = document.querySelector(sel + ' .mjnb-prompt-text textarea');
+        return !!t && t.value.includes(text.split(' --')[0]); }""", arg=[STUDIO, chosen], timeout=15_000)
     ui.page.wait_for_selector(f"{STUDIO} .mjnb-imagine button.mjnb-submit:not([disabled])", timeout=15_000)
     ui.page.locator(f"{STUDIO} .mjnb-imagine button.mjnb-submit").click()
     _gallery_shows(ui, "IMAGINE")
@@ -122,17 +127,18 @@ def test_walk_upload_describe_pick_submit_v1_edit_paint_submit(ui, tmp_path):
               + ui.page.locator(f"{STUDIO} .mjnb-editor .mjnb-edit-reason").inner_text())
     submit.click()
 
-    # -- the result beside the source ------------------------------------------------------------------
-    ui.page.wait_for_function(IMAGE_SHOWN_JS, arg=[f"{STUDIO} .mjnb-compare img.mjnb-after"], timeout=120_000)
-    ui.page.wait_for_function(IMAGE_SHOWN_JS, arg=[f"{STUDIO} .mjnb-compare img.mjnb-before"], timeout=10_000)
-    before = ui.page.locator(f"{STUDIO} .mjnb-compare img.mjnb-before").bounding_box()
-    after = ui.page.locator(f"{STUDIO} .mjnb-compare img.mjnb-after").bounding_box()
-    ui.page.locator(f"{STUDIO} .mjnb-compare").scroll_into_view_if_needed()
+    # -- the result beside the source (the editor's result panel, right of its canvas) ------------------
+    result_img = f"{STUDIO} .mjnb-edit-image .mjnb-result img"
+    ui.page.wait_for_function(IMAGE_SHOWN_JS, arg=[result_img], timeout=120_000)
+    ui.page.locator(CANVAS).scroll_into_view_if_needed()
+    source = ui.page.locator(CANVAS).bounding_box()
+    result = ui.page.locator(result_img).first.bounding_box()
     shot = _keep_screenshot(ui, "studio-walk.png")
-    ui.expect(after["x"] > before["x"] + before["width"] - 1 and abs(after["y"] - before["y"]) < 40,
-              f"the result is not beside the source: before {before}, after {after} (screenshot {shot})")
+    ui.expect(result["x"] >= source["x"] + source["width"] - 1 and result["y"] < source["y"] + source["height"],
+              f"the result is not beside the source: source {source}, result {result} (screenshot {shot})")
+    _gallery_shows(ui, "acedata", timeout=30)
     kinds = ui.kernel_json("[e.op for e in studio.client.journal.entries()][::-1]")
-    ui.expect(kinds[:4] == ["describe", "imagine", "action", "edit"], f"what was sent, in order: {kinds}")
+    ui.expect(kinds == ["describe", "imagine", "action", "edit"], f"what was sent, in order: {kinds}")
 
 
 def test_a_two_by_two_sweep_shows_four_labelled_images(ui):

@@ -134,7 +134,7 @@ async def test_evolink_only_modes_say_so_elsewhere_and_run_on_evolink(mode):
 
 
 @pytest.mark.parametrize("dialect", ["acedata", "evolink"])  # the edits that take a mask
-async def test_edit_an_uploaded_image_on_the_canvas_shows_before_and_after(dialect):
+async def test_edit_an_uploaded_image_on_the_canvas_shows_the_result(dialect):
     studio = Studio(dialect=dialect)
     studio.mode = "edit_image"
     panel = studio.panels["edit_image"]
@@ -145,16 +145,12 @@ async def test_edit_an_uploaded_image_on_the_canvas_shows_before_and_after(diale
     assert editor.image.size == (512, 512)
     editor.controls.brush_size.value = 40
     drag(editor, [(100, 100), (200, 150), (300, 200)])
-    job = editor.submit("a red armchair")
-    task = await job.result()
-    assert task.succeeded
-    await panel.showing
-    assert panel.compare.layout.display is None
-    before = Image.open(io.BytesIO(panel.before.value))
-    after = Image.open(io.BytesIO(panel.after.value))
-    assert before.size[0] > 0 and after.size[0] > 0 and panel.before.value != panel.after.value
+    task = await editor.submit("a red armchair").result()
+    await studio.gallery.loading
+    assert task.succeeded and panel.result == task and studio.gallery.task == task
     assert "edit" in journal_ops(studio.client)
-    assert studio.gallery.task == task
+    # the editor shows the result beside the source (its own result panel)
+    assert editor.result == task and editor.controls.result_panel.layout.display != "none"
 
 
 async def test_edit_on_canvas_of_an_upscale_opens_vary_region_in_the_edit_mode():
@@ -261,6 +257,7 @@ async def test_the_walk_headless_describe_pick_submit_v1_edit_paint_submit_compa
     editor.controls.brush_size.value = 40
     drag(editor, [(100, 100), (200, 150), (300, 200)])
     edited = await editor.submit("a red lighthouse").result()
-    await panel.showing
-    assert edited.succeeded and panel.compare.layout.display is None and panel.after.value
+    await studio.gallery.loading
+    assert edited.succeeded and panel.result == edited and editor.controls.result_panel.layout.display != "none"
+    assert [e.op for e in studio.client.journal.entries()][::-1] == ["describe", "imagine", "action", "edit"]
     assert grid.id != variation.id != edited.id
