@@ -176,26 +176,28 @@ async def run_job(state, store: AceStore, job: AceJob, plan: RunPlan) -> None:
     started = loop.time()
     final: dict[str, Any] | None = None
     # The full picture renders while progress advances, so previews keep their schedule.
-    rendering = asyncio.ensure_future(state.render(_produce_and_store, state, job, plan.produce))
+    split = bool(job.split_images or job.type == "edits")
+    rendering = asyncio.ensure_future(state.render(_render_output, plan.produce, split))
     try:
         sketch = await state.render(plan.sketch, urgent=True)
         for fraction, progress in STAGES:
             await asyncio.sleep(max(0.0, started + fraction * plan.duration - loop.time()))
             if job.started_at is None:
                 job.started_at = state.now()
-            line = await state.render(_progress_line, state, job, sketch, progress, plan.url_for, urgent=True)
+            png, size = await state.render(_preview_png, sketch, progress, urgent=True)
+            line = _progress_line(job, state.images.put(png), size, progress, plan.url_for)
             job.running = line
             job.publish(line, last=False)
             if plan.callback_every_line and plan.callback_url:
                 state.spawn(state.post_callback(plan.callback_url, line, retries=()))
         await asyncio.sleep(max(0.0, started + plan.duration - loop.time()))
-        output, stored = await rendering
+        rendered = await rendering
         if plan.fault_message is not None:
             final = failure_body(job, *fault_code(plan.fault_message))
         elif plan.no_image:
             final = {"success": True, "task_id": job.task_id, "image_id": job.image_id, "progress": 100, "actions": []}
         else:
-            final = _finish(store, job, output, stored, plan.url_for)
+            final = _finish(state, store, job, rendered, plan.url_for)
     except asyncio.CancelledError:  # the server is stopping: release waiters, tell nobody
         job.final = failure_body(job, "api_error", "The simulator stopped.")
         job.done.set()
@@ -224,10 +226,14 @@ def fault_code(message: str) -> tuple[str, str]:
     return "api_error", message
 
 
-def _progress_line(state, job: AceJob, sketch: Image.Image, progress: int, url_for) -> dict[str, Any]:
+def _preview_png(sketch: Image.Image, progress: int) -> tuple[bytes, tuple[int, int]]:
+    """A progress preview's PNG and size (in the preview process)."""
     small = thumbnail(sketch, PREVIEW_SIDE)
-    name = state.images.put(render.to_png(render.preview(small, progress)))
-    url, (width, height) = url_for(name), small.size
+    return render.to_png(render.preview(small, progress)), small.size
+
+
+def _progress_line(job: AceJob, name: str, size: tuple[int, int], progress: int, url_for) -> dict[str, Any]:
+    url, (width, height) = url_for(name), size
     line = {
         "image_url": url, "image_width": width, "image_height": height,
         "image_id": job.image_id,
@@ -243,33 +249,35 @@ def _progress_line(state, job: AceJob, sketch: Image.Image, progress: int, url_f
 
 
 @dataclass
-class _Stored:
-    """The stored PNG names of a finished picture (encoded on a render thread before the job's end)."""
+class Rendered:
+    """A finished picture as PNGs (made in a render process before the job's end) and what it is."""
 
-    raw: str
-    thumb: str
+    kind: str
+    scene: tuple[str, int] | None
+    size: tuple[int, int]
+    raw: bytes
+    thumb: bytes
     thumb_size: tuple[int, int]
-    tiles: list[str] | None
+    tiles: list[bytes] | None
 
 
-def _produce_and_store(state, job: AceJob, produce: Callable[[], Output]) -> tuple[Output, _Stored]:
+def _render_output(produce: Callable[[], Output], split: bool) -> Rendered:
     output = produce()
     thumb = thumbnail(output.image, max(1, round(max(output.image.size) * THUMBNAIL_FACTOR)))
-    tiles = None
-    if output.tiles and (job.split_images or job.type == "edits"):
-        tiles = [state.images.put(render.to_png(tile)) for tile in output.tiles]
-    return output, _Stored(state.images.put(render.to_png(output.image)), state.images.put(render.to_png(thumb)),
-                           thumb.size, tiles)
+    tiles = [render.to_png(tile) for tile in output.tiles] if output.tiles and split else None
+    return Rendered(output.kind, output.scene, output.image.size, render.to_png(output.image),
+                    render.to_png(thumb), thumb.size, tiles)
 
 
-def _finish(store: AceStore, job: AceJob, output: Output, stored: _Stored, url_for) -> dict[str, Any]:
-    record = ImageRecord(job.image_id, stored.raw, output.kind, job.prompt, job.seed, scene=output.scene)
+def _finish(state, store: AceStore, job: AceJob, rendered: Rendered, url_for) -> dict[str, Any]:
+    raw = state.images.put(rendered.raw)
+    record = ImageRecord(job.image_id, raw, rendered.kind, job.prompt, job.seed, scene=rendered.scene)
     store.images[job.image_id] = record
-    raw_url = url_for(stored.raw)
-    sub_urls = [url_for(name) for name in stored.tiles] if stored.tiles is not None else None
+    raw_url = url_for(raw)
+    sub_urls = [url_for(state.images.put(png)) for png in rendered.tiles] if rendered.tiles is not None else None
     if job.type == "edits":
         # Field order and set exactly as the §2.3 literal response.
-        width, height = output.image.size
+        width, height = rendered.size
         return {
             "sub_image_urls": sub_urls,
             "image_url": raw_url, "image_width": width, "image_height": height,
@@ -284,12 +292,12 @@ def _finish(store: AceStore, job: AceJob, output: Output, stored: _Stored, url_f
         "task_id": job.task_id,
         "image_id": job.image_id,
         "progress": 100,
-        "image_url": url_for(stored.thumb),
-        "image_width": stored.thumb_size[0],
-        "image_height": stored.thumb_size[1],
+        "image_url": url_for(state.images.put(rendered.thumb)),
+        "image_width": rendered.thumb_size[0],
+        "image_height": rendered.thumb_size[1],
         "raw_image_url": raw_url,
-        "raw_image_width": output.image.width,
-        "raw_image_height": output.image.height,
+        "raw_image_width": rendered.size[0],
+        "raw_image_height": rendered.size[1],
         "actions": record.actions,
     }
     if sub_urls is not None:

@@ -143,18 +143,22 @@ def load_image(state, name: str) -> Image.Image:
         return image.copy()
 
 
-def produce(state, store: EvoStore, task: EvoTask) -> list[Image.Image]:
-    """The task's result images (worker thread). Fetch problems fail the task, as upstream does."""
-    order, seed, prompt = task.order, task.seed, task.order.prompt
+def sources(state, store: EvoStore, task: EvoTask) -> tuple[list[Image.Image], str]:
+    """The input images (fetched or loaded, on a thread) and the prompt a task draws with."""
+    order, prompt = task.order, task.order.prompt
     if order.model == GENERATE:
-        return draw.generate(prompt, seed, order.speed == "draft", [_fetch(state, u) for u in order.image_urls])
+        return [_fetch(state, u) for u in order.image_urls], prompt
     if order.image_urls:
-        source = _fetch(state, order.image_urls[0])
-    else:
-        parent = store.tasks[order.source_task_id or ""]
-        source = load_image(state, parent.result_names[order.image_number])
-        prompt = prompt or parent.order.prompt
-    params = order.params
+        return [_fetch(state, order.image_urls[0])], prompt
+    parent = store.tasks[order.source_task_id or ""]
+    return [load_image(state, parent.result_names[order.image_number])], prompt or parent.order.prompt
+
+
+def produce(order: Order, seed: int, prompt: str, images: list[Image.Image]) -> list[Image.Image]:
+    """The task's result images (in a render process)."""
+    if order.model == GENERATE:
+        return draw.generate(prompt, seed, order.speed == "draft", images)
+    source, params = images[0], order.params
     if order.model == "mj-v7-upscale":
         return draw.upscale(source, params["type"], prompt, seed)
     if order.model == "mj-v7-variation":
@@ -191,12 +195,18 @@ def _fetch(state, url: str) -> Image.Image:
         raise TaskFailure("image_processing_error", f"The image at {url[:200]} could not be decoded") from None
 
 
-def _produce_pngs(state, store: EvoStore, task: EvoTask, no_image: bool) -> list[str]:
-    """Render and store the task's images (render thread); ``no_image`` keeps none, as moderation can."""
-    images = produce(state, store, task)
-    if task.model in SINGLE_IMAGE_MODELS:
-        images = images[:1]
-    return [] if no_image else [state.images.put(render.to_png(image)) for image in images]
+def _produce_pngs(order: Order, seed: int, prompt: str, images: list[Image.Image], keep: int) -> list[bytes]:
+    """Render the task's images as PNGs (in a render process); ``keep`` images at most (0: none, as moderation can)."""
+    pictures = produce(order, seed, prompt, images)
+    if order.model in SINGLE_IMAGE_MODELS:
+        pictures = pictures[:1]
+    return [render.to_png(picture) for picture in pictures[:keep]]
+
+
+async def _render(state, store: EvoStore, task: EvoTask, no_image: bool) -> list[str]:
+    images, prompt = await state.in_thread(sources, state, store, task)
+    pngs = await state.render(_produce_pngs, task.order, task.seed, prompt, images, 0 if no_image else 1000)
+    return [state.images.put(png) for png in pngs]
 
 
 async def run_task(state, store: EvoStore, task: EvoTask, fault_message: str | None, no_image: bool = False) -> None:
@@ -217,7 +227,7 @@ async def run_task(state, store: EvoStore, task: EvoTask, fault_message: str | N
         await until(STAGES[0][0])
         if _BANNED_RE.search(task.order.prompt):
             raise TaskFailure("content_policy_violation", POLICY_MESSAGE)
-        rendering = asyncio.ensure_future(state.render(_produce_pngs, state, store, task, no_image))
+        rendering = asyncio.ensure_future(_render(state, store, task, no_image))
         for fraction, progress in STAGES:
             await until(fraction)
             task.status, task.progress = "processing", progress

@@ -303,14 +303,14 @@ class ProxyEngine(ProxyLifecycle):
         try:
             if "://" in mask_text[:16]:
                 raise BadImage("maskBase64 must be a data URL or base64, not a URL")
-            mask = await self.state.render(self.state.fetch_image, mask_text)
+            mask = await self.state.in_thread(self.state.fetch_image, mask_text)
         except (BadImage, FetchFailed):
             return _invalid(BAD_BASE64)
         parent = self.get(task.parent_id or "")
         expected = parent.image_size if parent else None
         if expected and mask.size != tuple(expected):
             return _invalid(f"maskBase64 must be {expected[0]}x{expected[1]} (the image's size), got {mask.size[0]}x{mask.size[1]}")
-        mask_png = await self.state.render(lambda: render.to_png(render.mask_to_l(mask)))
+        mask_png = await self.state.in_thread(lambda: render.to_png(render.mask_to_l(mask)))
         task.recipe.options["mask"] = self.state.images.put(mask_png)
         return None
 
@@ -381,8 +381,8 @@ class ProxyEngine(ProxyLifecycle):
         """Decode an uploaded image (data URL, bare base64, or a URL when allowed) and store it as PNG."""
         if not fetch_urls and "://" in reference[:16]:
             raise BadImage("expected a data URL")
-        image = await self.state.render(self.state.fetch_image, reference)
-        return self.state.images.put(await self.state.render(render.to_png, image))
+        image = await self.state.in_thread(self.state.fetch_image, reference)
+        return self.state.images.put(await self.state.in_thread(render.to_png, image))
 
 
 def _action_of(parsed: ParsedAction, parent: ProxyTask) -> str:

@@ -14,7 +14,7 @@ from collections import deque
 from PIL import Image
 
 from . import render
-from ._proxy_render import Output, render_recipe
+from ._proxy_render import preview_pngs, produce, recipe_images
 from ._proxy_tasks import (
     DISCORD_INSTANCE_ID,
     FAILURE,
@@ -88,10 +88,20 @@ class ProxyLifecycle:
     async def _run(self, task: ProxyTask) -> None:
         loop = asyncio.get_running_loop()
         began, duration = loop.time(), self.state.config.duration
-        # Both render off the loop while progress advances on schedule: small previews on the
-        # urgent thread, the result on the render threads.
-        previews = asyncio.ensure_future(self.state.render(self._previews, task, urgent=True))
-        rendering = asyncio.ensure_future(self.state.render(self._produce, task))
+        # Both render in processes while progress advances on schedule: small previews in the
+        # urgent one, the result in the others.
+        try:
+            blobs = {name: self._blob(name) for name in recipe_images(task.recipe)}
+        except LookupError:
+            log.exception("simulated proxy job %s lost its input image", task.id)
+            self._fail(task, "执行错误，系统异常")
+            self._release(task)
+            return
+        percents = [percent for _, percent in PROGRESS_STEPS]
+        previews = asyncio.ensure_future(
+            self.state.render(preview_pngs, task.recipe, blobs, PREVIEW_SIDE, percents, urgent=True))
+        rendering = asyncio.ensure_future(self.state.render(produce, task.recipe, blobs))
+        shown: dict[int, str] = {}
         try:
             task.status, task.progress = SUBMITTED, "0%"
             task.start_time = int(self.state.now() * 1000)
@@ -103,7 +113,9 @@ class ProxyLifecycle:
                     # Show at least one preview if it can be drawn before the end (the end is never delayed).
                     await asyncio.wait({previews}, timeout=max(0.0, began + duration - loop.time()))
                 if previews.done():  # earlier steps skip a preview not drawn yet
-                    task.image_name = previews.result().get(percent, task.image_name)
+                    if not shown:
+                        shown = {p: self.state.images.put(png) for p, png in previews.result().items()}
+                    task.image_name = shown.get(percent, task.image_name)
                 self._notify(task)
             await asyncio.sleep(max(0.0, began + duration - loop.time()))
             output, final_png = await rendering
@@ -122,25 +134,11 @@ class ProxyLifecycle:
                     future.cancel()
             self._release(task)
 
-    def _produce(self, task: ProxyTask) -> tuple[Output, bytes | None]:
-        """Render the result (render thread): the output and its PNG."""
-        output = render_recipe(task.recipe, self._load)
-        return output, (render.to_png(output.image) if output.image is not None else None)
-
-    def _previews(self, task: ProxyTask) -> dict[int, str]:
-        """Stored preview PNGs by progress percent, drawn small from what the job starts from (urgent thread)."""
-        recipe = task.recipe
-        if recipe.kind in ("describe", "shorten"):
-            return {}
-        if recipe.source is not None and recipe.kind not in ("imagine", "blend"):
-            start = self._load(recipe.source).convert("RGB")
-            if recipe.kind in ("upscale", "variation") and recipe.index:
-                start = render.grid_tile(start, recipe.index - 1)
-            start.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-        else:
-            start = render.render_grid(recipe.prompt, recipe.seed, render.aspect_size(recipe.prompt, base=PREVIEW_SIDE))
-        return {percent: self.state.images.put(render.to_png(render.preview(start, percent)))
-                for _, percent in PROGRESS_STEPS}
+    def _blob(self, name: str) -> bytes:
+        data = self.state.images.get(name)
+        if data is None:
+            raise LookupError(f"stored image {name!r} is gone")
+        return data
 
     def _load(self, name: str | None) -> Image.Image:
         data = self.state.images.get(name) if name else None

@@ -13,6 +13,7 @@ from PIL import Image, ImageFilter, ImageStat
 
 from . import render
 from ._proxy_tasks import NUMBER_EMOJI, Recipe
+from ._state import decode_image
 
 MAX_GRID_SIDE = 2048  # long side of any result; keeps PNG encoding in tens of milliseconds
 BLEND_ASPECT = {"PORTRAIT": "2:3", "SQUARE": "1:1", "LANDSCAPE": "3:2"}
@@ -54,6 +55,32 @@ def _grid(tiles: list[Image.Image]) -> Image.Image:
 def _tile_base(image: Image.Image) -> Image.Image:
     """A single image sized so that a grid of four of it fits MAX_GRID_SIDE."""
     return _fit(image.convert("RGB"), MAX_GRID_SIDE // 2)
+
+
+def recipe_images(recipe: Recipe) -> list[str]:
+    """The stored image names a recipe reads (its source, mask and image prompts)."""
+    names = [recipe.source, recipe.options.get("mask"), *recipe.options.get("images", [])]
+    return [name for name in names if name]
+
+
+def produce(recipe: Recipe, blobs: dict[str, bytes]) -> tuple[Output, bytes | None]:
+    """The job's result and its PNG (in a render process); ``blobs`` are the stored images it reads."""
+    output = render_recipe(recipe, lambda name: decode_image(blobs[name]))
+    return output, (render.to_png(output.image) if output.image is not None else None)
+
+
+def preview_pngs(recipe: Recipe, blobs: dict[str, bytes], side: int, percents: list[int]) -> dict[int, bytes]:
+    """Progress previews by percent (in the preview process), drawn small from what the job starts from."""
+    if recipe.kind in ("describe", "shorten"):
+        return {}
+    if recipe.source is not None and recipe.kind not in ("imagine", "blend"):
+        start = decode_image(blobs[recipe.source]).convert("RGB")
+        if recipe.kind in ("upscale", "variation") and recipe.index:
+            start = render.grid_tile(start, recipe.index - 1)
+        start.thumbnail((side, side))
+    else:
+        start = render.render_grid(recipe.prompt, recipe.seed, render.aspect_size(recipe.prompt, base=side))
+    return {percent: render.to_png(render.preview(start, percent)) for percent in percents}
 
 
 def render_recipe(recipe: Recipe, load: Callable[[str], Image.Image]) -> Output:

@@ -15,6 +15,7 @@ import hashlib
 import math
 import random
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 SUPERSAMPLE = 2
@@ -108,12 +109,10 @@ def draw_scene(prompt: str, seed: int, size: tuple[int, int], detail: int = 0) -
 
 
 def _sky(look: _Look, W: int, H: int) -> Image.Image:
-    column = Image.new("RGB", (1, H))
-    horizon_row = max(1, int(H * 0.6))
-    column.putdata([
-        _mix(look.sky_top, look.horizon, min(1.0, y / horizon_row) ** 1.4) for y in range(H)
-    ])
-    return column.resize((W, H), Image.NEAREST)
+    t = np.minimum(1.0, np.arange(H, dtype=np.float32) / max(1, int(H * 0.6))) ** 1.4
+    top, bottom = np.array(look.sky_top, dtype=np.float32), np.array(look.horizon, dtype=np.float32)
+    column = (top + (bottom - top) * t[:, None]).round().astype(np.uint8).reshape(H, 1, 3)
+    return Image.fromarray(column, "RGB").resize((W, H), Image.NEAREST)
 
 
 def _ridge(rng: random.Random, extra: random.Random, W: int, H: int, base: float, amplitude: float,
@@ -122,13 +121,10 @@ def _ridge(rng: random.Random, extra: random.Random, W: int, H: int, base: float
     if detail:  # finer octaves: crags and bumps a grid tile does not show
         waves += [(extra.uniform(0.8, 1.4) * 2 ** k, extra.uniform(0, math.tau), 0.45 ** k) for k in range(3, 7)]
     steps = 96 + 160 * detail
-    points = []
-    for n in range(steps + 1):
-        x = W * n / steps
-        t = n / steps * math.tau
-        y = base - amplitude * sum(a * math.sin(f * t + p) for f, p, a in waves)
-        points.append((x, y))
-    return points
+    t = np.linspace(0.0, math.tau, steps + 1)
+    y = base - amplitude * sum(a * np.sin(f * t + p) for f, p, a in waves)
+    x = np.linspace(0.0, W, steps + 1)
+    return list(zip(x.tolist(), y.tolist()))
 
 
 def _strata(draw: ImageDraw.ImageDraw, extra: random.Random, ridge: list[tuple[float, float]], colour: Colour,

@@ -11,6 +11,7 @@ import time
 
 import uvicorn
 
+from . import _workers
 from ._app import DIALECTS, build_app
 from ._config import SimConfig
 from ._guard import bounded_protocol
@@ -86,6 +87,7 @@ class Simulator:
             self._error = None
             self._thread = threading.Thread(target=self._run, name=f"mjnb-sim:{self.state.bound_port}", daemon=True)
             self._thread.start()
+            _workers.warm()  # render processes start while the server does
             deadline = time.monotonic() + START_TIMEOUT
             while not self._server.started:
                 if not self._thread.is_alive():

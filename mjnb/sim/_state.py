@@ -23,15 +23,15 @@ from urllib.parse import urlsplit
 import httpx
 from PIL import Image
 
-from . import render
+from . import _workers, render
 from ._config import SimConfig
 from ._faults import FaultPlan
 
 log = logging.getLogger("mjnb.sim")
 
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024
-# Pictures render on a few threads of their own, never on the event loop: Pillow, zlib and numpy
-# release the GIL while they work, so the loop keeps answering reads while hundreds of jobs render.
+# Work that needs the state (decoding uploads, reading stored images) runs on a few threads;
+# pictures render in processes (``_workers``), never on the event loop.
 RENDER_WORKERS = max(2, min(4, os.cpu_count() or 2))
 T = TypeVar("T")
 CALLBACK_TIMEOUT = 10.0
@@ -164,23 +164,24 @@ class SimState:
         # lookup here, so fetch_image decodes those URLs to the real picture too.
         self.url_resolvers: list[Callable[[str], bytes | None]] = []
         self._http: httpx.AsyncClient | None = None
-        self._render_pools: list[ThreadPoolExecutor] = []
+        self._threads: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
     async def render(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
-        """Run ``fn(*args)`` (CPU work: drawing, encoding, decoding) on the render threads and await it.
+        """Run ``fn(*args)`` (drawing, encoding) in a render process and await it.
 
-        ``urgent`` work (small progress previews) has a thread of its own, so it never waits behind
-        the final renders of hundreds of jobs.
+        ``fn`` must be a module-level function and ``args`` picklable; ``urgent`` work (small
+        progress previews) has a process of its own, so it never waits behind final renders.
         """
+        return await asyncio.get_running_loop().run_in_executor(_workers.pool(urgent), functools.partial(fn, *args))
+
+    async def in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` that needs this state (decoding uploads, reading stored images) off the loop."""
         with self._pool_lock:
-            if not self._render_pools:
-                self._render_pools = [
-                    ThreadPoolExecutor(RENDER_WORKERS, thread_name_prefix="mjnb-sim-render"),
-                    ThreadPoolExecutor(1, thread_name_prefix="mjnb-sim-preview"),
-                ]
-            pool = self._render_pools[1 if urgent else 0]
-        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args))
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(RENDER_WORKERS, thread_name_prefix="mjnb-sim-io")
+            threads = self._threads
+        return await asyncio.get_running_loop().run_in_executor(threads, functools.partial(fn, *args))
 
     def now(self) -> float:
         return time.time()
@@ -302,6 +303,6 @@ class SimState:
             await self._http.aclose()
             self._http = None
         with self._pool_lock:
-            pools, self._render_pools = self._render_pools, []
-        for pool in pools:
-            pool.shutdown(wait=False, cancel_futures=True)
+            threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=False, cancel_futures=True)

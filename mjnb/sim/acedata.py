@@ -137,7 +137,7 @@ class _AceData:
 
     async def _fetch(self, url: str, field: str) -> Image.Image:
         try:
-            return await self.state.render(self.state.fetch_image, url)
+            return await self.state.in_thread(self.state.fetch_image, url)
         except FetchFailed:
             raise fetch_failed() from None
         except BadImage:
@@ -180,7 +180,7 @@ class _AceData:
             produce = functools.partial(draw.generate, prompt, seed, image_prompts, req.hd)
             sketch = functools.partial(draw.sketch, prompt, seed)
         else:
-            source = await self.state.render(self._load, record.name)
+            source = await self.state.in_thread(self._load, record.name)
             mask = None
             if req.mask:
                 mask = render.mask_to_l(await self._fetch(req.mask, "mask"))
@@ -276,7 +276,7 @@ class _AceData:
         if not isinstance(image_url, str) or not image_url:
             raise bad_request("image_url is required")
         image = await self._fetch(image_url, "image_url")
-        descriptions = await self.state.render(describe, image)
+        descriptions = await self.state.in_thread(describe, image)
         now = self.state.now()
         # Recorded so that /midjourney/tasks lists it; the answer itself is the §2.4 literal.
         job = AceJob(

@@ -59,11 +59,25 @@ def render_image(prompt: str, seed: int, size: tuple[int, int], detail: int = 0)
     img = draw_scene(prompt, seed, (w, h), detail=detail)
     caption = " ".join(words_of(prompt))
     if caption and min(w, h) >= 48:
-        font = _font(max(10, min(w, h) // 16))
-        draw = ImageDraw.Draw(img)
-        draw.text((w // 24, h - h // 24), caption, fill=(255, 255, 255), font=font, anchor="ld",
-                  stroke_width=max(1, min(w, h) // 256), stroke_fill=(0, 0, 0))
+        fill, outline = _caption(caption, max(10, min(w, h) // 16), max(1, min(w, h) // 256))
+        # Bottom-left, its baseline h/24 above the edge (the masks include the descent below it).
+        x, y = w // 24, h - h // 24 - fill.height + fill.info["descent"]
+        img.paste((0, 0, 0), (x, y), outline)
+        img.paste((255, 255, 255), (x, y), fill)
     return img
+
+
+@functools.lru_cache(maxsize=64)
+def _caption(text: str, size: int, stroke: int) -> tuple[Image.Image, Image.Image]:
+    """(fill, outline) masks of a caption: rendered once, pasted on every tile and preview that shows it."""
+    font = _font(size)
+    left, top, right, bottom = font.getbbox(text, stroke_width=stroke, anchor="ls")
+    w, h = max(1, right - left), max(1, bottom - top)
+    fill, outline = Image.new("L", (w, h)), Image.new("L", (w, h))
+    ImageDraw.Draw(outline).text((-left, -top), text, fill=255, font=font, anchor="ls", stroke_width=stroke)
+    ImageDraw.Draw(fill).text((-left, -top), text, fill=255, font=font, anchor="ls")
+    fill.info["descent"] = bottom
+    return fill, outline
 
 
 def tile_seed(seed: int, index0: int) -> int:

@@ -1,0 +1,200 @@
+"""Does the simulator keep up with many jobs? (issue 10 §2; prints figures, asserts nothing)
+
+    .venv/bin/python bench/sim_load.py [--jobs 300] [--duration 20] [--poll 1.0]
+
+Starts ``python -m mjnb.sim`` in its own process (so the bench's client does not share its GIL),
+submits ``--jobs`` imagines at once spread over the four dialects with raw httpx, and polls every
+task every ``--poll`` seconds. Prints:
+
+- lateness: when the server finished a job minus (its submit + ``--duration``), from the
+  services' own timestamps (proxy/new-api ``finishTime - submitTime``, AceData ``finished_at -
+  created_at``) and, for EvoLink (no finish time on its tasks), the arrival of its callback;
+- fetch latency p50/p95/max of every task read made while the jobs ran;
+- the simulator process's CPU seconds.
+Targets: lateness ≤ 0.5 s, fetch p95 ≤ 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+
+KEY = "bench-key"
+DIALECTS = ("mjproxy", "newapi", "acedata", "evolink")
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.fetch: list[float] = []
+        self.late: dict[str, list[float]] = {d: [] for d in DIALECTS}
+        self.failed: list[str] = []
+        self.callbacks: dict[str, float] = {}
+        self.callback_event = asyncio.Event()
+
+
+async def _callback_server(figures: Figures) -> tuple[asyncio.AbstractServer, int]:
+    """A tiny HTTP server recording when each EvoLink callback arrives (by task id)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                arrived = time.monotonic()
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                body = await reader.readexactly(length)
+
+
+                payload: dict[str, Any] = json.loads(body or b"{}")
+                if payload.get("status") in ("completed", "failed"):
+                    figures.callbacks.setdefault(str(payload.get("id")), arrived)
+                    figures.callback_event.set()
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+def _start_simulator(jobs: int, duration: float) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "MJNB_SIM_API_KEY": KEY}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mjnb.sim", "--port", "0", "--duration", str(duration),
+         "--proxy-core-size", str(jobs), "--proxy-queue-size", str(jobs), "--allow-insecure-callbacks"],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    if "http://" not in first:
+        proc.kill()
+        raise SystemExit(f"the simulator did not start: {first!r}")
+    return proc, first.split("on ", 1)[1].split()[0]
+
+
+def _headers(dialect: str) -> dict[str, str]:
+    return {"mjproxy": {"mj-api-secret": KEY}, "newapi": {"authorization": f"Bearer sk-{KEY}"},
+            "acedata": {"authorization": f"Bearer {KEY}"}, "evolink": {"authorization": f"Bearer {KEY}"}}[dialect]
+
+
+async def _job(http: httpx.AsyncClient, base: str, dialect: str, n: int, args: argparse.Namespace,
+               hook: str, figures: Figures) -> None:
+    url, headers = f"{base}/{dialect}", _headers(dialect)
+    prompt = f"bench picture {n} of a valley --ar 3:2"
+    if dialect in ("mjproxy", "newapi"):
+        answer = (await http.post(f"{url}/mj/submit/imagine", json={"prompt": prompt}, headers=headers)).json()
+        task_id = answer["result"]
+        read = lambda: http.get(f"{url}/mj/task/{task_id}/fetch", headers=headers)  # noqa: E731
+    elif dialect == "acedata":
+        answer = (await http.post(f"{url}/midjourney/imagine", json={"prompt": prompt, "async": True},
+                                  headers=headers)).json()
+        task_id = answer["task_id"]
+        read = lambda: http.post(f"{url}/midjourney/tasks", json={"action": "retrieve", "id": task_id},  # noqa: E731
+                                 headers=headers)
+    else:
+        answer = (await http.post(f"{url}/v1/images/generations", headers=headers,
+                                  json={"model": "mj-v7", "prompt": prompt, "callback_url": hook})).json()
+        task_id = answer["id"]
+        read = lambda: http.get(f"{url}/v1/tasks/{task_id}", headers=headers)  # noqa: E731
+    submitted = time.monotonic()
+    await asyncio.sleep(random.uniform(0, args.poll))  # spread the polls
+    while True:
+        started = time.perf_counter()
+        body = (await read()).json()
+        figures.fetch.append(time.perf_counter() - started)
+        late = _lateness(dialect, body, args.duration)
+        if late is not None:
+            figures.late[dialect].append(late)
+            return
+        if dialect == "evolink" and body.get("status") in ("completed", "failed"):
+            while task_id not in figures.callbacks:
+                figures.callback_event.clear()
+                await figures.callback_event.wait()
+            figures.late[dialect].append(figures.callbacks[task_id] - submitted - args.duration)
+            return
+        if _failed(dialect, body):
+            figures.failed.append(f"{dialect} {task_id}")
+            return
+        await asyncio.sleep(args.poll)
+
+
+def _lateness(dialect: str, body: dict[str, Any], duration: float) -> float | None:
+    if dialect in ("mjproxy", "newapi") and body.get("status") == "SUCCESS":
+        return (body["finishTime"] - body["submitTime"]) / 1000 - duration
+    if dialect == "acedata" and "finished_at" in body and (body.get("response") or {}).get("success"):
+        return float(body["finished_at"]) - float(body["created_at"]) - duration
+    return None
+
+
+def _failed(dialect: str, body: dict[str, Any]) -> bool:
+    return body.get("status") in ("FAILURE", "failed") or (body.get("response") or {}).get("success") is False
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+
+
+async def _run(args: argparse.Namespace) -> None:
+    figures = Figures()
+    server, port = await _callback_server(figures)
+    proc, base = _start_simulator(args.jobs, args.duration)
+    try:
+        limits = httpx.Limits(max_connections=args.jobs + 10, max_keepalive_connections=args.jobs + 10)
+        async with httpx.AsyncClient(timeout=60, limits=limits, trust_env=False) as http:
+            hook = f"http://127.0.0.1:{port}/hook"
+            began = time.monotonic()
+            await asyncio.gather(*(
+                _job(http, base, DIALECTS[n % len(DIALECTS)], n, args, hook, figures) for n in range(args.jobs)
+            ))
+            wall = time.monotonic() - began
+        cpu = _cpu_seconds(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        server.close()
+    every = [x for samples in figures.late.values() for x in samples]
+    print(f"{args.jobs} jobs of {args.duration:g} s over {len(DIALECTS)} dialects, polled every {args.poll:g} s; "
+          f"wall {wall:.1f} s, simulator CPU {cpu:.1f} s, failed {len(figures.failed)}")
+    print(f"  lateness all      p50 {statistics.median(every):6.3f} s  p95 {_pct(every, 0.95):6.3f} s  "
+          f"max {max(every):6.3f} s")
+    for dialect, samples in figures.late.items():
+        if samples:
+            print(f"  lateness {dialect:8} p50 {statistics.median(samples):6.3f} s  p95 {_pct(samples, 0.95):6.3f} s  "
+                  f"max {max(samples):6.3f} s  ({len(samples)} jobs)")
+    ms = [x * 1000 for x in figures.fetch]
+    print(f"  fetch ({len(ms)} reads) p50 {statistics.median(ms):6.1f} ms  p95 {_pct(ms, 0.95):6.1f} ms  "
+          f"max {max(ms):6.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=300, help="jobs submitted at once (default 300)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per job (default 20)")
+    parser.add_argument("--poll", type=float, default=1.0, help="seconds between reads of one task (default 1)")
+    asyncio.run(_run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
