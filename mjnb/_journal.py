@@ -219,12 +219,15 @@ class Journal(QueryMixin):
         Writes stay in order with the direct ones.  A failure is raised by the next ``flush()``
         or ``close()``.
         """
-        self._store.submit(self._progress_job, task)
+        try:
+            self._store.submit_nowait(self._progress_job, task)
+        except sqlite3.ProgrammingError as exc:
+            raise JournalError(f"journal: {self.path} is closed") from exc
 
     def _progress_job(self, task: Task) -> None:
         try:
             self.record_progress(task)
-        except Exception as exc:  # nobody awaits this write: keep it for flush()/close()
+        except BaseException as exc:  # nobody awaits this write: keep it for flush()/close()
             _log.warning("journal: progress of %s %s not written: %s", task.dialect, task.id, exc)
             self._errors.append(exc)
 

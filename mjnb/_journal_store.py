@@ -30,7 +30,7 @@ T = TypeVar("T")
 #: Seconds a progress write waits for another process's lock before it is kept for later.
 LIGHT_WAIT = 0.25
 
-_Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], "concurrent.futures.Future[Any]"]
+_Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], "concurrent.futures.Future[Any] | None"]
 
 
 class Store:
@@ -69,6 +69,14 @@ class Store:
         self._wake.set()
         return future
 
+    def submit_nowait(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Queue ``fn(*args)`` for the writer thread with no future (``fn`` handles its own errors)."""
+        if self.closed:
+            raise sqlite3.ProgrammingError(f"journal {self.path} is closed")
+        self._start_thread()
+        self._jobs.put((fn, args, {}, None))
+        self._wake.set()
+
     def _start_thread(self) -> None:
         if self._thread is not None:
             return
@@ -106,6 +114,9 @@ class Store:
                     self._wake.set()
                     return False
                 fn, args, kwargs, future = job
+                if future is None:
+                    fn(*args, **kwargs)
+                    continue
                 if not future.set_running_or_notify_cancel():
                     continue
                 try:

@@ -513,6 +513,8 @@ def test_closed_by_with_by_close_and_by_garbage_collection(tmp_path: Path) -> No
         conn.execute("SELECT 1")
     with pytest.raises(JournalError, match="closed"):
         send(j)
+    with pytest.raises(JournalError, match="closed"):
+        j.record_progress_nowait(task("x"))
     j.close()  # twice is fine
     g = Journal(tmp_path / "b.sqlite")
     g.submit(len, "x").result(timeout=30)  # starts the writer thread
