@@ -246,7 +246,7 @@ class Studio(widgets.VBox):
         )
         self.image_prompts = ImageUpload("Image prompts", field="images", min_count=0, max_count=5, urls=False)
         self.more = widgets.Accordion([widgets.VBox([self.bot, self.callback_url, self.image_prompts])],
-                                      titles=("More parameters (bot, callback URL, image prompt uploads)",))
+                                      titles=("Bot (Niji), callback URL, image prompt uploads",))
         self.more.selected_index = None
 
     def submit_options(self) -> dict[str, Any]:
