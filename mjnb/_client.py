@@ -20,7 +20,7 @@ from typing import (
 )
 
 from ._config import ApiKey, mjnb_home, resolve_settings
-from ._errors import APIError, RateLimitError, SubmitUncertain, TaskFailed, TaskTimeout, TransportError, ValidationError
+from ._errors import APIError, RateLimitError, ServerError, SubmitUncertain, TaskFailed, TaskTimeout, TransportError, ValidationError
 from ._flows import Download, Fetch, Flow, Flows, Notify, Now, Sleep, Stream, Submit, Update, _seconds
 from ._journal import Journal
 from ._models import Task
@@ -446,10 +446,11 @@ class Client(_Shared):
                 raise self._submit_failed(step, entry, exc) from exc
             try:
                 task = self._parse_submit(step, entry, response)
-            except RateLimitError as exc:  # the answer proves no job was created: wait, then resubmit
+            except (RateLimitError, ServerError) as exc:  # uncertain ones became SubmitUncertain
+                # A queue-full / 429 / no-free-account answer proves no job was created: wait, resubmit.
                 if attempt >= self._retry.max_retries:
                     raise
-                time.sleep(self._retry.delay(attempt, exc.retry_after))
+                time.sleep(self._retry.delay(attempt, getattr(exc, "retry_after", None)))
                 attempt += 1
                 continue
             self._tracker.renew(task)
@@ -648,10 +649,11 @@ class AsyncClient(_Shared):
                 raise await self._journal(self._submit_failed, step, entry, exc) from exc
             try:
                 task = await self._journal(self._parse_submit, step, entry, response)
-            except RateLimitError as exc:  # the answer proves no job was created: wait, then resubmit
+            except (RateLimitError, ServerError) as exc:  # uncertain ones became SubmitUncertain
+                # A queue-full / 429 / no-free-account answer proves no job was created: wait, resubmit.
                 if attempt >= self._retry.max_retries:
                     raise
-                await asyncio.sleep(self._retry.delay(attempt, exc.retry_after))
+                await asyncio.sleep(self._retry.delay(attempt, getattr(exc, "retry_after", None)))
                 attempt += 1
                 continue
             self._tracker.renew(task)

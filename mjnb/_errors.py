@@ -73,6 +73,8 @@ class APIError(MjnbError):
     ) -> None:
         super().__init__(message)
         self.message = message
+        #: The service's request id for support (AceData ``trace_id``), when it gives one.
+        self.trace_id: str | None = None
         #: True when the server says it failed *after* a job may have been created upstream
         #: (a gateway that lost the upstream answer): a submit is then treated as uncertain.
         self.job_may_exist = job_may_exist

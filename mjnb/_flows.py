@@ -166,7 +166,7 @@ def _image_ref(image: Any, field: str) -> str:
     """A URL stays a URL; anything local becomes a PNG data URL (validated on the way)."""
     if isinstance(image, str) and image.startswith(("http://", "https://")):
         return image
-    return str(_images().to_data_url(_images().load_image(image, field=field)))
+    return str(_images().to_data_url(image, field=field))
 
 
 def _text(value: Any, field: str) -> str:
@@ -196,6 +196,16 @@ def _tags(tags: Any) -> Mapping[str, str] | None:
     if not isinstance(tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
         raise ValidationError("tags: must be a mapping of str to str", field="tags")
     return dict(tags)
+
+
+def _bot(bot: Any) -> None:
+    if bot not in (None, "mj", "niji"):
+        raise ValidationError(f"bot: {bot!r} is not allowed; use 'mj', 'niji' or None", field="bot")
+
+
+def _bot_kw(bot: str | None) -> dict[str, Any]:
+    # Only the proxies' blend/describe/shorten take bot=; the others are sent without it.
+    return {"bot": bot} if bot is not None else {}
 
 
 def _callable(value: Any, field: str) -> None:
@@ -311,8 +321,7 @@ class Flows:
         timeout = _seconds(timeout, "timeout")
         _callable(on_progress, "on_progress")
         tags = _tags(tags)
-        if bot not in (None, "mj", "niji"):
-            raise ValidationError(f"bot: {bot!r} is not allowed; use 'mj', 'niji' or None", field="bot")
+        _bot(bot)
         # The version the service will use when the prompt names none: niji for the niji bot,
         # AceData's own ``version`` field where given.
         version = "niji" if bot == "niji" else options.get("version") if isinstance(options.get("version"), str) else None
@@ -615,15 +624,16 @@ class Flows:
         ))
 
     def blend(
-        self, images: Sequence[Any], dimensions: str = "SQUARE", *, callback_url: str | None = None,
-        tags: Mapping[str, str] | None = None, **options: Any,
+        self, images: Sequence[Any], dimensions: str = "SQUARE", *, bot: str | None = None,
+        callback_url: str | None = None, tags: Mapping[str, str] | None = None, **options: Any,
     ) -> Flow[Task]:
         """Blend 2–5 images into a new grid (Midjourney ``/blend``).
 
         Args:
             images: 2 to 5 images (URLs, paths, bytes or PIL images).
             dimensions: ``"PORTRAIT"`` (2:3), ``"SQUARE"`` (1:1) or ``"LANDSCAPE"`` (3:2).
-            callback_url, tags, **options: as for :meth:`imagine`.
+            bot: ``"mj"``, ``"niji"`` or None (midjourney-proxy / new-api ``botType``).
+            callback_url, tags, **options: as for :meth:`imagine`.  AceData takes http(s) image URLs only.
 
         Returns:
             The BLEND Task as submitted.
@@ -639,19 +649,23 @@ class Flows:
         if dimensions not in _DIMENSIONS:
             raise ValidationError(f"dimensions: {dimensions!r} is not allowed; use one of {', '.join(_DIMENSIONS)}", field="dimensions")
         tags = _tags(tags)
+        _bot(bot)
         if "blend" not in self.dialect.operations:
             raise UnsupportedOperation(self.dialect.name, "blend", offered_by("blend"))
         refs = tuple(_image_ref(i, "images") for i in images)
         return (yield self._submit(
             "blend", None, tags=tags, fp_options={"images": refs, "dimensions": dimensions, **options},
-            images=refs, dimensions=dimensions, callback_url=callback_url, options=options,
+            images=refs, dimensions=dimensions, callback_url=callback_url, options=options, **_bot_kw(bot),
         ))
 
-    def describe(self, image: Any, *, callback_url: str | None = None, **options: Any) -> Flow[Task]:
+    def describe(
+        self, image: Any, *, bot: str | None = None, callback_url: str | None = None, **options: Any
+    ) -> Flow[Task]:
         """Describe an image: four prompts that could have made it (``task.texts``).
 
         Args:
             image: an http(s) URL, a path, bytes or a PIL image.
+            bot: ``"mj"``, ``"niji"`` or None (midjourney-proxy / new-api ``botType``).
             callback_url, **options: as for :meth:`imagine`.
 
         Returns:
@@ -662,16 +676,21 @@ class Flows:
 
         Service docs: PROTOCOLS.md §3.1 (``/mj/submit/describe``), §2.5 (AceData ``/midjourney/describe``).
         """
+        _bot(bot)
         ref = _image_ref(image, "image")
         return (yield self._submit("describe", None, fp_options={"image": ref, **options},
-                                   image=ref, callback_url=callback_url, options=options))
+                                   image=ref, callback_url=callback_url, options=options, **_bot_kw(bot)))
 
-    def shorten(self, prompt: str, *, callback_url: str | None = None, **options: Any) -> Flow[Task]:
+    def shorten(
+        self, prompt: str, *, bot: str | None = None, callback_url: str | None = None, **options: Any
+    ) -> Flow[Task]:
         """Shorten a prompt: Midjourney's ``/shorten`` suggestions (``task.texts``).
 
         Args:
             prompt: the prompt to analyse (non-empty).
-            callback_url: where the service takes one (midjourney-proxy), as for :meth:`imagine`.
+            bot: ``"mj"``, ``"niji"`` or None (midjourney-proxy / new-api ``botType``).
+            callback_url: where the service takes one (midjourney-proxy, new-api), as for :meth:`imagine`;
+                AceData answers at once and refuses it.
 
         Returns:
             A Task whose ``texts`` hold the shorter prompts once finished.
@@ -682,7 +701,8 @@ class Flows:
         Service docs: PROTOCOLS.md §3.1 (``/mj/submit/shorten``), §2.5 (AceData ``/midjourney/shorten``).
         """
         prompt = _text(prompt, "prompt")
-        kw: dict[str, Any] = {"prompt": prompt, "options": options}
+        _bot(bot)
+        kw: dict[str, Any] = {"prompt": prompt, "options": options, **_bot_kw(bot)}
         if callback_url is not None:
             kw["callback_url"] = callback_url
         return (yield self._submit("shorten", prompt, fp_options=options, **kw))
