@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import glob
 import json
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -542,3 +545,57 @@ def test_queued_writes_are_written_at_interpreter_exit(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-X", "dev", "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "Warning" not in done.stderr, done.stderr
     assert raw_rows(path)[0]["progress"] == 199
+
+
+def _python_that_warns_on_leaks() -> str | None:
+    """A Python ≥ 3.13 (which warns about unclosed SQLite connections), or None."""
+    if sys.version_info >= (3, 13):
+        return sys.executable
+    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[3-9]*/bin/python3")))
+    candidates = [shutil.which("python3.13"), *pyenv]
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", "import sqlite3"], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+def test_no_connection_is_leaked_on_python_3_13() -> None:
+    python = _python_that_warns_on_leaks()
+    if python is None:
+        pytest.skip("no Python >= 3.13 on this machine")
+    package = Path(__file__).resolve().parents[1] / "mjnb"
+    # Only the journal's modules (standard library only) are loaded: mjnb's other dependencies
+    # need not be installed for that Python.
+    script = textwrap.dedent(f"""
+        import gc, os, sqlite3, sys, tempfile, types
+        package = types.ModuleType("mjnb")
+        package.__path__ = [{str(package)!r}]
+        sys.modules["mjnb"] = package
+        from mjnb._journal import Journal
+        from mjnb._models import Task, TaskStatus
+        folder = tempfile.mkdtemp()
+
+        def use(name, close):
+            j = Journal(os.path.join(folder, name))
+            e = j.record_sending(dialect="newapi", base_url="u", op="imagine", path="/p", body={{}})
+            j.record_accepted(e, Task(id="T", dialect="newapi", status=TaskStatus.QUEUED))
+            j.record_progress_nowait(Task(id="T", dialect="newapi", status=TaskStatus.RUNNING, progress=5))
+            j.entries(), j.spend()
+            if close:
+                j.close()
+
+        use("closed.sqlite", True)
+        use("dropped.sqlite", False)
+        gc.collect()
+        kept = Journal(os.path.join(folder, "left-for-exit.sqlite"))
+        if len(sys.argv) > 1:  # the control: a bare leaked connection is reported
+            bare = sqlite3.connect(":memory:")
+            del bare
+            gc.collect()
+    """)
+    clean = subprocess.run([python, "-X", "dev", "-c", script], capture_output=True, text=True, timeout=60)
+    control = subprocess.run([python, "-X", "dev", "-c", script, "control"], capture_output=True, text=True,
+                             timeout=60)
+    assert clean.returncode == 0, clean.stderr
+    assert "unclosed database" in control.stderr
+    assert "Warning" not in clean.stderr, clean.stderr
