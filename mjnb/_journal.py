@@ -260,9 +260,12 @@ class Journal(QueryMixin):
         now = time.time()
         try:
             request = dump_json(shrink(body))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"body: must be JSON-serialisable to be journaled ({exc})", field="body") from exc
+        try:
             meta_text = dump_json(dict(meta)) if meta else None
         except (TypeError, ValueError) as exc:
-            raise ValidationError(f"journal: body and meta must be JSON-serialisable: {exc}", field="meta") from exc
+            raise ValidationError(f"meta: must be a JSON-serialisable mapping ({exc})", field="meta") from exc
         args = (now, now, dialect, base_url, op, path, request, safe_text(parent_id), safe_text(prompt),
                 safe_text(service), safe_text(nonce), fingerprint, meta_text)
         try:
@@ -298,9 +301,12 @@ class Journal(QueryMixin):
                 return
         except (sqlite3.Error, JournalError) as exc:
             self._pending[entry] = _Pending(entry, values, task.dialect, task)
+            if self._store.closed:  # no later call or close will write it: keep it for the next open
+                _write_sidecar(self._sidecar, [self._pending.pop(entry)])
             raise JournalError(
                 f"journal: task {task.id} was created but its id could not be written to {self.path} ({exc}). "
-                "It is kept in memory and written once the file is free; err.task holds the task.",
+                "It is kept (in memory; in the -pending.json beside the journal once closed) and written as soon "
+                "as the file is free; err.task holds the task.",
                 task=task, journal_id=entry,
             ) from exc
 
@@ -478,7 +484,15 @@ def _close_store(store: Store, pending: dict[int, _Pending], sidecar: Path) -> N
             except (sqlite3.Error, JournalError) as exc:
                 _log.error("journal: entry %d still locked at close (%s); kept in %s", entry, exc, sidecar)
         if pending:
-            kept = [{"entry": p.entry, "dialect": p.dialect, "values": p.values} for p in pending.values()]
-            sidecar.write_text(json.dumps(kept), encoding="utf-8")
+            _write_sidecar(sidecar, list(pending.values()))
         store.close_connection()
+
+
+def _write_sidecar(sidecar: Path, items: list[_Pending]) -> None:
+    """Add ``items`` to ``<journal>-pending.json`` (another Journal on the same file may have written it)."""
+    kept = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else []
+    ours = {p.entry for p in items}
+    kept = [k for k in kept if int(k["entry"]) not in ours]
+    kept += [{"entry": p.entry, "dialect": p.dialect, "values": p.values} for p in items]
+    sidecar.write_text(json.dumps(kept), encoding="utf-8")
 

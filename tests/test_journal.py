@@ -519,6 +519,13 @@ def test_closed_by_with_by_close_and_by_garbage_collection(tmp_path: Path) -> No
     with pytest.raises(JournalError, match="closed"):
         j.record_progress_nowait(task("x"))
     j.close()  # twice is fine
+    with Journal(tmp_path / "c.sqlite") as c:
+        entry = send(c)
+    with pytest.raises(JournalError) as caught:  # e.g. an answer arriving after the client was closed
+        c.record_accepted(entry, task("LATE"))
+    assert caught.value.task is not None and caught.value.task.id == "LATE"
+    with Journal(tmp_path / "c.sqlite") as c:
+        assert c.by_task_id("mjproxy", URL, "LATE") is not None and c.pending == ()
     g = Journal(tmp_path / "b.sqlite")
     g.submit(len, "x").result(timeout=30)  # starts the writer thread
     conn, thread = g._store.conn, g._store._thread
