@@ -58,9 +58,13 @@ async def test_acedata_polled_task_describe_shorten_seed_and_listing(make_client
     assert (await client.seed(done)).isdigit()
     page = await client.tasks(page=1, page_size=50)
     assert done.id in [t.id for t in page.items]
-    with pytest.raises(mjnb.UnsupportedOperation) as info:
+    # AceData blends by imagining with the images' URLs: local images are refused before sending.
+    with pytest.raises(mjnb.ValidationError) as info:
         await client.blend([Image.new("RGB", (64, 64)), Image.new("RGB", (64, 64))])
-    assert "mjproxy" in str(info.value)
+    assert info.value.field == "images" and "URL" in str(info.value)
+    urls = [done.image_url, "https://example.com/forest.png"]  # the simulator draws what it cannot fetch
+    blended = await client.wait(await client.blend(urls, "LANDSCAPE"), timeout=60)
+    assert blended.succeeded
 
 
 async def test_acedata_edit_with_mask_changes_only_the_mask(make_client):
@@ -165,7 +169,8 @@ async def test_evolink_retexture_completes_with_four_images(make_client):
     client = make_client("evolink")
     photo = Image.new("RGB", (256, 256), (180, 90, 40))
     submitted = await client.retexture(photo, "carved in green jade", speed="turbo")
-    assert submitted.kind == "mj-v7-retexture" and submitted.prompt == "carved in green jade"
+    # The chosen speed stays in the prompt as Midjourney writes it, so a reroll after a restart keeps it.
+    assert submitted.kind == "mj-v7-retexture" and submitted.prompt == "carved in green jade --turbo"
     done = await client.wait(submitted)
     assert done.succeeded and done.kind == "mj-v7-retexture" and len(done.image_urls) == 4
     assert done.action_names[:4] == ("U1", "U2", "U3", "U4")
