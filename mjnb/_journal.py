@@ -128,6 +128,7 @@ class Journal(QueryMixin):
         self._pending: dict[int, _Pending] = {}
         self._seen: dict[tuple[str, str, str], tuple[int, dict[str, Any]]] = {}
         self._errors: list[BaseException] = []
+        self._data_version = -1
         #: Progress updates skipped because nothing changed (for tests and the bench).
         self.skipped = 0
         try:
@@ -343,6 +344,10 @@ class Journal(QueryMixin):
                 if pending.dialect == task.dialect and pending.values.get("task_id") == task.id:
                     pending.values.update(_merge(pending.values, new))
                     return pending.entry
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:  # another connection committed: what we saw may have moved
+                self._seen.clear()
+                self._data_version = version
             key = (task.dialect, task.id, task.service or "")
             seen = self._seen.get(key)
             if seen is None:

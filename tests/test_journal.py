@@ -507,6 +507,42 @@ def test_many_threads_and_the_writer_thread_at_once(journal: Journal) -> None:
     assert {(e.status, e.progress) for e in journal.entries(limit=-1)} == {("succeeded", 100)}
 
 
+def test_nowait_returns_while_the_journal_is_busy(journal: Journal) -> None:
+    entry = accepted(journal, "T1")
+    held, release, queued = threading.Event(), threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with journal._store.lock:  # a long write in progress
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(30)
+    caller = threading.Thread(target=lambda: (journal.record_progress_nowait(task("T1", TaskStatus.RUNNING,
+                                                                                     progress=3)), queued.set()))
+    caller.start()
+    assert queued.wait(30)  # returned although the lock is still held
+    assert holder.is_alive()
+    release.set()
+    holder.join()
+    caller.join()
+    journal.flush()
+    assert journal.get(entry).progress == 3  # type: ignore[union-attr]
+
+
+def test_two_journals_on_one_file_follow_each_others_rows(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as a, Journal(path) as b:  # e.g. a Client and the Studio's AsyncClient
+        first = send(a, "action", parent_id="IMG")
+        a.record_accepted(first, task("M", TaskStatus.AWAITING_INPUT))
+        assert a.record_progress(task("M", TaskStatus.AWAITING_INPUT, progress=0)) == first
+        second = send(b, "modal", prompt="a hat")
+        b.record_accepted(second, task("M", TaskStatus.QUEUED))
+        assert a.record_progress(task("M", TaskStatus.RUNNING, progress=40)) == second
+        assert [(e.id, e.progress) for e in b.entries()] == [(second, 40)]
+
+
 # -- closing --------------------------------------------------------------------------------------------
 def test_closed_by_with_by_close_and_by_garbage_collection(tmp_path: Path) -> None:
     with Journal(tmp_path / "a.sqlite") as j:
