@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import inspect
-import re
 from typing import Any, Callable
 
 import ipywidgets as widgets
@@ -20,7 +19,7 @@ import traitlets
 from .._models import Task
 from ._gallery import Gallery
 from ._progress import plain_reason
-from ._runner import Handle, as_async_client, client_for, default_client, spawn, ui_lock
+from ._runner import Handle, as_async_client, client_for, close_clients, default_client, spawn, ui_lock
 from ._style import classes, stylesheet
 
 __all__ = ["LineageView", "edge_label"]
@@ -29,14 +28,13 @@ _THUMB_PX = 96
 
 
 def edge_label(action: str | None) -> str:
-    """The caption of an edge: ``U2``, ``Vary (Region)``, ``Reposition`` (text only, no emoji)."""
-    from .._models import ACTION_LABELS
+    """The caption of an edge, as the Gallery's buttons say it: ``U2``, ``Vary (Region)``, ``Reroll``."""
+    from .._display import action_text
+    from .._models import ACTION_LABELS, Action
 
     if not action:
         return "follow-up"
-    caption = ACTION_LABELS.get(action, action.replace("_", " ").capitalize() if "_" in action or action.islower()
-                                else action)
-    return re.sub(r"^[^\w(]+", "", caption).strip() or action  # the emoji is decoration: fonts may lack it
+    return action_text(Action(action, ACTION_LABELS.get(action, action.replace("_", " ").capitalize())))
 
 
 def _walk(node: Any) -> list[Any]:
@@ -70,7 +68,9 @@ class LineageView(widgets.VBox):
         if not isinstance(task, Task):
             raise TypeError(f"task: expected a mjnb.Task, got {type(task).__name__}")
         self.task = task
-        self.client = as_async_client(client) or default_client(task.dialect)
+        self._owned: list[Any] = []  # clients the view made: closed with it
+        self.closing: list[Handle] = []
+        self.client = as_async_client(client, self._owned) or default_client(task.dialect, owned=self._owned)
         self._other_clients: dict[str, Any] = {}
         self._open_handlers = widgets.CallbackDispatcher()
         self._own_gallery = gallery is None
@@ -165,6 +165,16 @@ class LineageView(widgets.VBox):
         whole = picture[0] if isinstance(picture, list) else picture  # separate images: the first stands for all
         with ui_lock:
             self.nodes[task.id].children[0].value = images.thumbnail_png(whole, 2 * _THUMB_PX)
+
+    def close(self) -> None:
+        """Close the view (and its own Gallery) and the AsyncClients it made."""
+        if not self.loading.done():
+            self.loading.cancel()
+        if self._own_gallery:
+            self.gallery.close()
+        self.closing = close_clients(self._owned + list(self._other_clients.values()))
+        self._other_clients = {}
+        super().close()
 
     def __repr__(self) -> str:
         return f"LineageView(task={self.task.id!r}, nodes={len(self.nodes)})"

@@ -24,8 +24,8 @@ from ._form import PromptForm
 from ._gallery import Gallery
 from ._history import History
 from ._progress import Job, ProgressView
-from ._runner import Handle, as_async_client, default_client, ui_lock
-from ._studio_modes import MODE_PANELS, EditImageMode, ModePanel, listen, unsupported_reason
+from ._runner import Handle, as_async_client, close_clients, default_client, ui_lock
+from ._studio_modes import MODE_PANELS, EditImageMode, ModePanel, unsupported_reason
 from ._studio_sweep import SweepLauncher
 from ._style import classes, stylesheet
 from ._upload import ImageUpload
@@ -61,7 +61,9 @@ class Studio(widgets.VBox):
     sweep_threshold = traitlets.Int(8, help="a sweep of more jobs than this asks for confirmation first")
 
     def __init__(self, client: Any = None, dialect: str | None = None, **kw: Any) -> None:
-        self.client = as_async_client(client) or default_client(dialect)
+        self._owned: list[Any] = []  # AsyncClients the Studio made: closed with it
+        self.closing: list[Handle] = []
+        self.client = as_async_client(client, self._owned) or default_client(dialect, owned=self._owned)
         self._result_handlers = widgets.CallbackDispatcher()
         self._build_connection()
         self.form = PromptForm(dialect=self.client.dialect)
@@ -80,11 +82,10 @@ class Studio(widgets.VBox):
         self.mode_area = widgets.VBox([self.imagine_panel])
         traitlets.link((self.mode_buttons, "value"), (self, "mode"))
         self.observe(self._show_mode, names="mode")
-        listen(self.history, "open", self._open_from_history)
-        listen(self.progress, "done", self._refresh_history)
-        listen(self.gallery, "edit", self.edit_on_canvas)
-        if callable(getattr(type(self.gallery), "on_lineage", None)):  # the Gallery's Lineage button, once it has one
-            listen(self.gallery, "lineage", self.open_lineage)
+        self.history.on_open(self._open_from_history)
+        self.progress.on_done(self._refresh_history)
+        self.gallery.on_edit(self.edit_on_canvas)
+        self.gallery.on_lineage(self.open_lineage)
         self.form.on_submit(self._submit)
         self.sweep_area = widgets.VBox([widgets.HTML("<i>No sweep yet: write a prompt with {a, b} in Imagine.</i>")])
         self.lineage_area = widgets.VBox([widgets.HTML("<i>Open a result's Lineage to see how it was reached.</i>")])
@@ -187,6 +188,7 @@ class Studio(widgets.VBox):
         except BaseException:
             self._forget_typed_key(kept=False)
             raise
+        self._owned.append(client)
         self._forget_typed_key(kept=bool(key))
         self.use(client)
         return client
@@ -199,7 +201,7 @@ class Studio(widgets.VBox):
 
     def use(self, client: Any) -> None:
         """Point every part of the Studio at ``client`` (running jobs keep theirs)."""
-        client = as_async_client(client)
+        client = as_async_client(client, self._owned)
         self.client = client
         with ui_lock:
             if self.dialect_select.value != client.dialect:
@@ -348,6 +350,16 @@ class Studio(widgets.VBox):
 
     def _open_from_history(self, task: Task) -> Handle:
         return self.show(task)
+
+    def close(self) -> None:
+        """Close the Studio, its parts, and the AsyncClients it made (``studio.closing``: awaitable Handles)."""
+        for part in (self.form, self.progress, self.gallery, self.history, *self.panels.values()):
+            part.close()
+        for area in (self.sweep_area, self.lineage_area):
+            for child in area.children:
+                child.close()
+        self.closing = close_clients(self._owned)
+        super().close()
 
     def __repr__(self) -> str:
         where = "embedded simulator" if self.client.embedded else self.client.base_url

@@ -299,7 +299,7 @@ class EditImageMode(ModePanel):
         # 640 px leaves room for the editor's result panel beside the canvas in a notebook's output area
         editor = CanvasEditor(image_or_task, image=image, index=index, client=self.host.client,
                               progress=self.host.progress, display_size=640)
-        listen(editor, "result", self._edited)
+        editor.on_result(self._edited)
         with ui_lock:
             self.editor = editor
             self.editor_area.children = (editor,)
@@ -309,26 +309,10 @@ class EditImageMode(ModePanel):
         self.result = task
         return self.host.show(task)
 
-
-def listen(widget: Any, event: str, callback: Callable[..., Any]) -> None:
-    """Register ``callback`` for ``widget``'s ``event`` in the ``on_<event>(callback)`` convention.
-
-    While the widgets are being moved to that convention some still hold the handler as a plain
-    attribute (``gallery.on_edit = fn``); those are assigned, and ProgressView's older
-    ``add_done_listener`` is used for ``done``.
-    """
-    attribute = f"on_{event}"
-    if attribute in vars(widget):  # an instance attribute: the old one-handler style
-        setattr(widget, attribute, callback)
-        return
-    method = getattr(type(widget), attribute, None)
-    if callable(method):
-        getattr(widget, attribute)(callback)
-        return
-    if event == "done" and hasattr(widget, "add_done_listener"):
-        widget.add_done_listener(callback)
-        return
-    raise TypeError(f"{type(widget).__name__} has no {attribute} event")
+    def close(self) -> None:
+        if self.editor is not None:
+            self.editor.close()
+        super().close()
 
 
 #: The modes in the order the Studio shows them after Imagine.

@@ -22,7 +22,7 @@ from .._errors import ValidationError
 from .._models import Task, TaskStatus
 from ._gallery import Gallery
 from ._progress import FOLLOW_TIMEOUT, plain_reason
-from ._runner import Handle, as_async_client, spawn, ui_lock
+from ._runner import Handle, as_async_client, close_clients, spawn, ui_lock
 from ._style import classes, stylesheet
 
 __all__ = ["SweepGrid", "REPEAT_AXIS"]
@@ -118,7 +118,9 @@ class SweepGrid(widgets.VBox):
 
     def __init__(self, sweep: Any, client: Any = None, *, gallery: Gallery | None = None, **kw: Any) -> None:
         self.sweep = sweep
-        self.client = as_async_client(client if client is not None else getattr(sweep, "client", None))
+        self._owned: list[Any] = []  # an AsyncClient made for a sync sweep: closed with the grid
+        self.closing: list[Handle] = []
+        self.client = as_async_client(client if client is not None else getattr(sweep, "client", None), self._owned)
         if self.client is None:
             raise ValidationError("client: the sweep has no client; pass client=", field="client")
         self.axes: dict[str, list[str]] = {name: [str(v) for v in values] for name, values in sweep.axes.items()}
@@ -334,6 +336,15 @@ class SweepGrid(widgets.VBox):
             self.message.value = f"<span class='mjnb-field-error'>{html.escape(str(exc), quote=False)}</span>"
             return
         self.message.value = "making the contact sheet…"
+
+    def close(self) -> None:
+        """Stop following the cells, close the grid (and its own Gallery) and the client it made."""
+        for handle in self.following:
+            handle.cancel()
+        if self._own_gallery:
+            self.gallery.close()
+        self.closing = close_clients(self._owned)
+        super().close()
 
     def __repr__(self) -> str:
         return f"SweepGrid(cells={len(self.cells)}, rows={self.rows!r}, columns={self.columns!r})"

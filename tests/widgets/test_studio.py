@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 import mjnb
+from mjnb._display import action_text
 from mjnb.widgets import Studio
 
 SECRET = "sk-live-DO-NOT-LEAK-4242"
@@ -49,7 +50,7 @@ async def test_submit_progress_result_upscale_and_history():
     assert studio.tabs.selected_index == 0 and studio.gallery.task == task
     image = Image.open(io.BytesIO(studio.gallery.main_image.value))
     assert image.size == (await studio.client.download(task)).size
-    assert [b.description for b in studio.gallery.actions.children] == [a.label or a.name for a in task.actions]
+    assert [b.description for b in studio.gallery.actions.children] == [action_text(a) for a in task.actions]
 
     u1 = next(b for b in studio.gallery.actions.children if "mjnb-action-U1" in b._dom_classes)
     u1.click()

@@ -261,3 +261,18 @@ async def test_the_walk_headless_describe_pick_submit_v1_edit_paint_submit_compa
     assert edited.succeeded and panel.result == edited and editor.controls.result_panel.layout.display != "none"
     assert [e.op for e in studio.client.journal.entries()][::-1] == ["describe", "imagine", "action", "edit"]
     assert grid.id != variation.id != edited.id
+
+
+async def test_closing_the_studio_closes_the_clients_it_made_and_only_those(client):
+    studio = Studio()
+    first = studio.client
+    studio.dialect_select.value = "acedata"  # Connect makes a second one
+    second = studio.client
+    assert first is not second
+    studio.close()
+    for handle in studio.closing:
+        await handle
+    assert first._transport._client.is_closed and second._transport._client.is_closed
+    given = Studio(client)
+    given.close()
+    assert given.closing == [] and not client._transport._client.is_closed  # the user's client stays open
