@@ -143,11 +143,18 @@ async def test_budget_is_checked_against_the_last_known_cost(exp_client, simulat
     with pytest.raises(ValidationError, match="no cost is known yet"):
         await call(client, "sweep", "a {red, blue} owl", budget=100)
     first = await call(client, "imagine", "an owl at night", wait=True, timeout=60)
-    if first.cost is None:
-        pytest.skip("the simulator does not report EvoLink's credits yet")
+    charged = client.journal.by_task_id("evolink", client.base_url, first.id).cost  # usage.credits_reserved
+    assert charged is not None and charged > 0
+    plan = await call(client, "sweep", "a {red, blue} owl", dry_run=True)
+    assert plan.estimated_cost == pytest.approx(2 * charged) and plan.cost_unit == "credits"
     before = simulator.state.jobs_created
     with pytest.raises(ValidationError) as err:
-        await call(client, "sweep", "a {red, blue} owl", budget=first.cost * 1.5)
-    assert "2 jobs are estimated" in str(err.value) and simulator.state.jobs_created == before
-    sweep = await call(client, "sweep", "a {red, blue} owl", budget=first.cost * 2)
-    assert sweep.estimated_cost == pytest.approx(first.cost * 2) and simulator.state.jobs_created == before + 2
+        await call(client, "sweep", "a {red, blue} owl", budget=charged * 1.5)
+    assert err.value.field == "budget" and "2 jobs are estimated" in str(err.value)
+    assert simulator.state.jobs_created == before
+    sweep = await call(client, "sweep", "a {red, blue} owl", budget=charged * 2)
+    assert sweep.sent == 2 and simulator.state.jobs_created == before + 2
+    await call(sweep, "wait", 60)
+    # A resumed run sends nothing, so it costs nothing and passes any budget.
+    again = await call(client, "sweep", "a {red, blue} owl", budget=0.01)
+    assert again.reattached == 2 and again.estimated_cost == 0
