@@ -140,15 +140,12 @@ class _Shared:
         key = self._settings.api_key
         return self._dialect.auth_headers(key.reveal(), request) if key else {}
 
-    def _clean(self, response: Response) -> Response:
-        """The response with this client's own key blanked out, should a server echo it back."""
-        if self._key_bytes and self._key_bytes in response.content:
-            return Response(response.status_code, response.headers, response.content.replace(self._key_bytes, b"***"))
-        return response
+    def _redact_bytes(self, data: bytes) -> bytes:
+        """``data`` with this client's own key blanked out (the transport applies it to every answer)."""
+        return data.replace(self._key_bytes, b"***") if self._key_bytes and self._key_bytes in data else data
 
     def _redact(self, text: str) -> str:
-        key = self._key_bytes.decode()
-        return text.replace(key, "***") if key else text
+        return self._redact_bytes(text.encode("utf-8", "surrogatepass")).decode("utf-8", "surrogatepass")
 
     def _stamp(self, task: Task, entry: int | None = None) -> Task:
         return task.evolve(service=self.service, journal_id=entry if entry is not None else task.journal_id)
@@ -186,7 +183,7 @@ class _Shared:
 
     def _parse_submit(self, step: Submit, entry: int | None, response: Response) -> Task:
         try:
-            task = self._dialect.parse(step.request.op, step.request, self._clean(response))
+            task = self._dialect.parse(step.request.op, step.request, response)
         except Exception as exc:
             raise self._submit_failed(step, entry, exc) from exc
         task = self._stamp(task, entry)
@@ -194,7 +191,7 @@ class _Shared:
         return task
 
     def _parse_read(self, request: Request, response: Response) -> Any:
-        result = self._dialect.parse(request.op, request, self._clean(response))
+        result = self._dialect.parse(request.op, request, response)
         if isinstance(result, Task):
             result = self._stamp(result)
             if self.journal is not None:
@@ -214,10 +211,9 @@ class _Shared:
     def _stream_line(self, step: Stream, entry: int | None, line: bytes | Response, task: Task | None) -> Task:
         try:
             if isinstance(line, Response):
-                fresh = self._dialect.parse(step.request.op, step.request, self._clean(line))
+                fresh = self._dialect.parse(step.request.op, step.request, line)
             else:
-                key = self._key_bytes
-                fresh = self._dialect.parse_stream_line(step.request, line.replace(key, b"***") if key else line)
+                fresh = self._dialect.parse_stream_line(step.request, line)
         except Exception as exc:
             if task is None:  # nothing accepted yet: a submit failure
                 raise self._submit_failed(step, entry, exc) from exc
@@ -304,11 +300,16 @@ class Client(_Shared):
     >>> up = client.wait(client.upscale(task, 2))
     """
 
-    def __init__(self, *args: Any, http_client: httpx.Client | None = None, **kw: Any) -> None:
-        super().__init__(*args, **kw)
+    def __init__(
+        self, dialect: str | None = None, base_url: str | None = None, api_key: str | ApiKey | None = None,
+        *, http_client: httpx.Client | None = None, **kw: Any,
+    ) -> None:
+        # Hidden first: any error raised below is printed with this frame's locals.
+        api_key = ApiKey.hide(api_key)
+        super().__init__(dialect, base_url, api_key, **kw)
         self._transport = SyncTransport(
             self.base_url, timeout=self._timeout, retry=self._retry, headers_for=self._headers_for,
-            http_client=http_client,
+            http_client=http_client, redact=self._redact_bytes,
         )
         self._slots = threading.Condition()
         self._tracker = SyncTracker(self, self._core, self._release)
@@ -513,11 +514,16 @@ class AsyncClient(_Shared):
     updates queued.
     """
 
-    def __init__(self, *args: Any, http_client: httpx.AsyncClient | None = None, **kw: Any) -> None:
-        super().__init__(*args, **kw)
+    def __init__(
+        self, dialect: str | None = None, base_url: str | None = None, api_key: str | ApiKey | None = None,
+        *, http_client: httpx.AsyncClient | None = None, **kw: Any,
+    ) -> None:
+        # Hidden first: any error raised below is printed with this frame's locals.
+        api_key = ApiKey.hide(api_key)
+        super().__init__(dialect, base_url, api_key, **kw)
         self._transport = AsyncTransport(
             self.base_url, timeout=self._timeout, retry=self._retry, headers_for=self._headers_for,
-            http_client=http_client,
+            http_client=http_client, redact=self._redact_bytes,
         )
         self._tracker = AsyncTracker(self, self._core, self._release)
         self._slot_freed: asyncio.Event | None = None

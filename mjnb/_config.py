@@ -23,15 +23,48 @@ DEFAULT_DIALECT = "mjproxy"
 EMBEDDED_DURATION = 4.0
 
 
+def _key_problem(value: object) -> str | None:
+    """Why ``value`` cannot be an API key (never quoting it), or None."""
+    if not isinstance(value, str) or not value.strip():
+        return "api_key: must be a non-empty string"
+    for position, char in enumerate(value.strip()):
+        if not 0x20 < ord(char) < 0x7F and char != " ":
+            what = "a control character" if ord(char) < 0x20 or ord(char) == 0x7F else "a non-ASCII character"
+            return (
+                f"api_key: {what} (U+{ord(char):04X}) at position {position}; an HTTP header cannot carry it "
+                "(was the key pasted with an invisible character?)"
+            )
+    return None
+
+
 class ApiKey:
     """An API key that never shows itself: its repr and str are ``'***'``."""
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationError("api_key: must be a non-empty string", field="api_key")
+        problem = _key_problem(value)
+        if problem is not None:
+            value = "***"  # the frame is printed with the error's traceback: keep the key out of it
+            raise ValidationError(problem, field="api_key")
         self._value = value.strip()
+
+    @classmethod
+    def hide(cls, value: str | ApiKey | None) -> ApiKey | None:
+        """``value`` as an ApiKey (None stays None); a refused key raises with no trace of it.
+
+        Raises:
+            ValidationError: empty, or characters an HTTP header cannot carry (CR, LF, NUL, other
+                control characters, non-ASCII such as a pasted zero-width space); the message gives
+                the position, never the key.
+        """
+        if value is None or isinstance(value, ApiKey):
+            return value
+        try:
+            return cls(value)
+        except ValidationError as exc:
+            value = "***"
+            raise exc.with_traceback(None) from None
 
     def reveal(self) -> str:
         """The key itself, for the one place that puts it in a header."""
@@ -80,10 +113,11 @@ def resolve_settings(
         raise ValidationError(
             f"dialect: unknown dialect {dialect!r}; allowed: {', '.join(DIALECT_NAMES)}", field="dialect"
         )
-    key: Any = api_key if api_key is not None else os.environ.get("MJNB_API_KEY")
+    key = ApiKey.hide(api_key if api_key is not None else os.environ.get("MJNB_API_KEY") or None)
+    api_key = key  # no plain key stays in this frame's locals
     url = base_url or os.environ.get("MJNB_BASE_URL")
     if key and url:
-        return Settings(dialect, url.rstrip("/"), key if isinstance(key, ApiKey) else ApiKey(key), False)
+        return Settings(dialect, url.rstrip("/"), key, False)
     if key and not url:
         raise ValidationError(
             "base_url: an API key was given but no base URL; pass base_url= or set MJNB_BASE_URL "

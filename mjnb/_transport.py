@@ -115,16 +115,30 @@ def _build(client: httpx.Client | httpx.AsyncClient, base_url: str, request: Req
     )
 
 
-def _response(resp: httpx.Response, content: bytes) -> Response:
-    return Response(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, content)
+#: Blanks the client's own key out of what a server sends back (a server may echo it).
+Redact = Callable[[bytes], bytes]
+
+
+def _same(data: bytes) -> bytes:
+    return data
+
+
+def _response(resp: httpx.Response, content: bytes, redact: Redact) -> Response:
+    # Redacted here, where the answer is first decoded: no later frame holds an echoed key.
+    headers = {k.lower(): redact(v.encode("latin-1")).decode("latin-1") for k, v in resp.headers.items()}
+    return Response(resp.status_code, headers, redact(content))
 
 
 class _Base:
-    def __init__(self, base_url: str, *, timeout: float, retry: RetryPolicy, headers_for: HeadersFor | None) -> None:
+    def __init__(
+        self, base_url: str, *, timeout: float, retry: RetryPolicy, headers_for: HeadersFor | None,
+        redact: Redact | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self.retry = retry
         self._headers_for = headers_for
+        self._redact = redact or _same
 
     def _auth(self, request: Request) -> httpx.Auth | None:
         return KeyAuth(self._headers_for, request) if self._headers_for is not None else None
@@ -135,9 +149,9 @@ class SyncTransport(_Base):
 
     def __init__(
         self, base_url: str, *, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy(),
-        headers_for: HeadersFor | None = None, http_client: httpx.Client | None = None,
+        headers_for: HeadersFor | None = None, http_client: httpx.Client | None = None, redact: Redact | None = None,
     ) -> None:
-        super().__init__(base_url, timeout=timeout, retry=retry, headers_for=headers_for)
+        super().__init__(base_url, timeout=timeout, retry=retry, headers_for=headers_for, redact=redact)
         self._owned = http_client is None
         self._client = http_client or httpx.Client(
             timeout=self.timeout,
@@ -152,7 +166,7 @@ class SyncTransport(_Base):
                 resp = self._client.send(
                     _build(self._client, self.base_url, request), auth=self._auth(request) if auth else None
                 )
-                response = _response(resp, resp.content)
+                response = _response(resp, resp.content, self._redact)
             except httpx.HTTPError as exc:
                 failure = _failure(exc, request)
             if not self.retry.should_retry(request, attempt, response, failure):
@@ -170,11 +184,11 @@ class SyncTransport(_Base):
                 headers={"user-agent": USER_AGENT, **request.headers}, auth=self._auth(request),
             ) as resp:
                 if resp.status_code >= 300:
-                    yield _response(resp, resp.read())
+                    yield _response(resp, resp.read(), self._redact)
                     return
                 for line in resp.iter_lines():
                     if line.strip():
-                        yield line.encode()
+                        yield self._redact(line.encode())
         except httpx.HTTPError as exc:
             raise _failure(exc, request) from exc
 
@@ -195,9 +209,9 @@ class AsyncTransport(_Base):
 
     def __init__(
         self, base_url: str, *, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy(),
-        headers_for: HeadersFor | None = None, http_client: httpx.AsyncClient | None = None,
+        headers_for: HeadersFor | None = None, http_client: httpx.AsyncClient | None = None, redact: Redact | None = None,
     ) -> None:
-        super().__init__(base_url, timeout=timeout, retry=retry, headers_for=headers_for)
+        super().__init__(base_url, timeout=timeout, retry=retry, headers_for=headers_for, redact=redact)
         self._owned = http_client is None
         self._client = http_client or httpx.AsyncClient(
             timeout=self.timeout,
@@ -212,7 +226,7 @@ class AsyncTransport(_Base):
                 resp = await self._client.send(
                     _build(self._client, self.base_url, request), auth=self._auth(request) if auth else None
                 )
-                response = _response(resp, resp.content)
+                response = _response(resp, resp.content, self._redact)
             except httpx.HTTPError as exc:
                 failure = _failure(exc, request)
             if not self.retry.should_retry(request, attempt, response, failure):
@@ -230,11 +244,11 @@ class AsyncTransport(_Base):
                 headers={"user-agent": USER_AGENT, **request.headers}, auth=self._auth(request),
             ) as resp:
                 if resp.status_code >= 300:
-                    yield _response(resp, await resp.aread())
+                    yield _response(resp, await resp.aread(), self._redact)
                     return
                 async for line in resp.aiter_lines():
                     if line.strip():
-                        yield line.encode()
+                        yield self._redact(line.encode())
         except httpx.HTTPError as exc:
             raise _failure(exc, request) from exc
 
