@@ -20,7 +20,6 @@ from urllib.parse import unquote
 
 import httpx
 
-
 T = TypeVar("T")
 
 __all__ = [
