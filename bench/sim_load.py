@@ -38,6 +38,7 @@ class Figures:
         self.fetch: list[float] = []
         self.late: dict[str, list[float]] = {d: [] for d in DIALECTS}
         self.failed: list[str] = []
+        self.read_errors = 0
         self.callbacks: dict[str, float] = {}
         self.callback_event = asyncio.Event()
 
@@ -46,25 +47,20 @@ async def _callback_server(figures: Figures) -> tuple[asyncio.AbstractServer, in
     """A tiny HTTP server recording when each EvoLink callback arrives (by task id)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # One request per connection (answered with connection: close), so no handler outlives the bench.
         try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                arrived = time.monotonic()
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                body = await reader.readexactly(length)
-
-
-                payload: dict[str, Any] = json.loads(body or b"{}")
-                if payload.get("status") in ("completed", "failed"):
-                    figures.callbacks.setdefault(str(payload.get("id")), arrived)
-                    figures.callback_event.set()
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            head = await reader.readuntil(b"\r\n\r\n")
+            arrived = time.monotonic()
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            payload: dict[str, Any] = json.loads(await reader.readexactly(length) or b"{}")
+            if payload.get("status") in ("completed", "failed"):
+                figures.callbacks.setdefault(str(payload.get("id")), arrived)
+                figures.callback_event.set()
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            await writer.drain()
         finally:
             writer.close()
 
@@ -115,7 +111,11 @@ async def _job(http: httpx.AsyncClient, base: str, dialect: str, n: int, args: a
     await asyncio.sleep(random.uniform(0, args.poll))  # spread the polls
     while True:
         started = time.perf_counter()
-        body = (await read()).json()
+        try:
+            body = (await read()).json()
+        except httpx.TransportError:
+            figures.read_errors += 1  # a read is safe to repeat; counted and printed
+            continue
         figures.fetch.append(time.perf_counter() - started)
         late = _lateness(dialect, body, args.duration)
         if late is not None:
@@ -176,7 +176,8 @@ async def _run(args: argparse.Namespace) -> None:
         server.close()
     every = [x for samples in figures.late.values() for x in samples]
     print(f"{args.jobs} jobs of {args.duration:g} s over {len(DIALECTS)} dialects, polled every {args.poll:g} s; "
-          f"wall {wall:.1f} s, simulator CPU {cpu:.1f} s, failed {len(figures.failed)}")
+          f"wall {wall:.1f} s, simulator CPU {cpu:.1f} s (main process), failed {len(figures.failed)}, "
+          f"read errors {figures.read_errors}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"  lateness all      p50 {statistics.median(every):6.3f} s  p95 {_pct(every, 0.95):6.3f} s  "
           f"max {max(every):6.3f} s")
     for dialect, samples in figures.late.items():

@@ -22,6 +22,7 @@ from PIL import Image
 from . import render
 from ._acedata_params import GRID_ACTIONS, STATUS_OF_CODE, UPSCALED_ACTIONS
 from ._acedata_render import Output, thumbnail
+from ._state import SimState
 
 # (fraction of the configured duration, progress reached then)
 STAGES = ((0.15, 10), (0.45, 35), (0.75, 75))
@@ -71,7 +72,7 @@ class AceJob:
     running: dict[str, Any] | None = None
     final: dict[str, Any] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    listeners: list[asyncio.Queue] = field(default_factory=list)
+    listeners: list[asyncio.Queue[Any]] = field(default_factory=list)
 
     def publish(self, line: dict[str, Any], last: bool) -> None:
         for queue in self.listeners:
@@ -170,7 +171,7 @@ class RunPlan:
     no_image: bool = False  # the no_image fault: succeed without any image URL
 
 
-async def run_job(state, store: AceStore, job: AceJob, plan: RunPlan) -> None:
+async def run_job(state: SimState, store: AceStore, job: AceJob, plan: RunPlan) -> None:
     """Advance ``job`` to its end; never raises, always releases its waiters."""
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -232,7 +233,7 @@ def _preview_png(sketch: Image.Image, progress: int) -> tuple[bytes, tuple[int, 
     return render.to_png(render.preview(small, progress)), small.size
 
 
-def _progress_line(job: AceJob, name: str, size: tuple[int, int], progress: int, url_for) -> dict[str, Any]:
+def _progress_line(job: AceJob, name: str, size: tuple[int, int], progress: int, url_for: Callable[[str], str]) -> dict[str, Any]:
     url, (width, height) = url_for(name), size
     line = {
         "image_url": url, "image_width": width, "image_height": height,
@@ -269,7 +270,7 @@ def _render_output(produce: Callable[[], Output], split: bool) -> Rendered:
                     render.to_png(thumb), thumb.size, tiles)
 
 
-def _finish(state, store: AceStore, job: AceJob, rendered: Rendered, url_for) -> dict[str, Any]:
+def _finish(state: SimState, store: AceStore, job: AceJob, rendered: Rendered, url_for: Callable[[str], str]) -> dict[str, Any]:
     raw = state.images.put(rendered.raw)
     record = ImageRecord(job.image_id, raw, rendered.kind, job.prompt, job.seed, scene=rendered.scene)
     store.images[job.image_id] = record

@@ -143,7 +143,8 @@ def parse_edits(body: dict[str, Any]) -> JobRequest:
     return _job_request(body, "edits", action, prompt, image_url=image_url, mask=_text(body, "mask"))
 
 
-def _job_request(body, kind, action, prompt, *, image_id=None, image_url=None, mask=None) -> JobRequest:
+def _job_request(body: dict[str, Any], kind: str, action: str, prompt: str | None, *, image_id: str | None = None,
+                 image_url: str | None = None, mask: str | None = None) -> JobRequest:
     return JobRequest(
         kind=kind,
         action=action,

@@ -47,7 +47,7 @@ def _capped(image: Image.Image) -> Image.Image:
         return image
     scale = MAX_TILE_SIDE / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(size, Image.LANCZOS)
+    return image.resize(size, Image.Resampling.LANCZOS)
 
 
 def _vary(source: Image.Image, prompt: str, seed: int, strength: float) -> list[Image.Image]:
@@ -87,7 +87,7 @@ def follow_up(action: str, source: Image.Image, prompt: str, seed: int, mask: Im
         return Output(render.upscale_tile(source, index0, scene), None, "single")
     if action in ("upscale_2x", "upscale_4x"):
         factor = 2 if action == "upscale_2x" else 4
-        return Output(source.convert("RGB").resize((source.width * factor, source.height * factor), Image.LANCZOS), None, "upscaled")
+        return Output(source.convert("RGB").resize((source.width * factor, source.height * factor), Image.Resampling.LANCZOS), None, "upscaled")
     if action.startswith("variation") and action[-1].isdigit():
         tile = render.grid_tile(source, int(action[-1]) - 1)
         return _grid_of(_vary(tile, prompt, seed, _VARIATION_STRENGTH["variation"]))
@@ -98,10 +98,10 @@ def follow_up(action: str, source: Image.Image, prompt: str, seed: int, mask: Im
         base = source.convert("RGB")
         return _grid_of([render.repaint_masked(base, mask, prompt, seed + i).convert("RGB") for i in range(4)])
     if action.startswith("zoom_out"):
-        factor = 2.0 if action == "zoom_out_2x" else 1.5
+        zoom = 2.0 if action == "zoom_out_2x" else 1.5
         base = _capped(source)
         # A zoom-out keeps the resolution and shows more around the subject, as MJ does.
-        return _grid_of([render.outpaint(base, factor, prompt, seed + i).convert("RGB") for i in range(4)])
+        return _grid_of([render.outpaint(base, zoom, prompt, seed + i).convert("RGB") for i in range(4)])
     if action.startswith("pan_"):
         base = _capped(source)
         return _grid_of([render.pan(base, action[4:], prompt, seed + i).convert("RGB") for i in range(4)])
@@ -115,7 +115,7 @@ def edit(source: Image.Image, mask: Image.Image | None, prompt: str, seed: int) 
         tiles = [render.vary(base, prompt, seed + i, 0.5) for i in range(4)]
     else:
         if mask.size != base.size:
-            mask = mask.resize(base.size, Image.NEAREST)
+            mask = mask.resize(base.size, Image.Resampling.NEAREST)
         tiles = [render.repaint_masked(base, mask, prompt, seed + i).convert("RGB") for i in range(4)]
     return _grid_of(tiles)
 
@@ -124,4 +124,4 @@ def thumbnail(image: Image.Image, max_side: int) -> Image.Image:
     if max(image.size) <= max_side:
         return image
     scale = max_side / max(image.size)
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BILINEAR)
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR)

@@ -6,13 +6,14 @@ import asyncio
 import importlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from types import ModuleType
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._guard import GuardMiddleware, close_connection
 from ._state import SimState
@@ -34,12 +35,13 @@ class FaultMiddleware:
     client cannot read its id), so httpx raises RemoteProtocolError either way.
     """
 
-    def __init__(self, app, state: SimState, error_responses: dict[str, Callable[[int, str], Response]]) -> None:
+    def __init__(self, app: ASGIApp, state: SimState,
+                 error_responses: dict[str, Callable[[int, str], Response]]) -> None:
         self.app = app
         self.state = state
         self.error_responses = error_responses
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.state.faults.pending():
             await self.app(scope, receive, send)
             return
@@ -77,17 +79,17 @@ class _Capture:
     """An ASGI ``send`` that keeps the response instead of sending it."""
 
     def __init__(self) -> None:
-        self.start: dict[str, Any] | None = None
+        self.start: Message | None = None
         self.body = bytearray()
 
-    async def __call__(self, message) -> None:
+    async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.start = message
         elif message["type"] == "http.response.body":
             self.body += message.get("body", b"")
 
 
-async def _drain(receive) -> None:
+async def _drain(receive: Receive) -> None:
     # Read the whole request first so the client sees the drop as a missing answer, not a write error.
     while True:
         message = await receive()
@@ -95,7 +97,7 @@ async def _drain(receive) -> None:
             return
 
 
-async def _drop(receive, send, partial: _Capture | None) -> None:
+async def _drop(receive: Receive, send: Send, partial: _Capture | None) -> None:
     if partial is not None and partial.start is not None:
         # Announce the full length, deliver half: the status line arrives, the job id does not.
         headers = [(k, v) for k, v in partial.start.get("headers", []) if k.lower() != b"content-length"]
@@ -123,7 +125,7 @@ async def _healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def _load_mount(dialect: str):
+def _load_mount(dialect: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"{__package__}.{dialect}")
     except Exception:  # one broken or missing mount must not take the others down
@@ -132,7 +134,7 @@ def _load_mount(dialect: str):
 
 
 def build_app(state: SimState) -> Starlette:
-    routes: list = [Route("/healthz", _healthz), Route("/files/{name}", _files)]
+    routes: list[BaseRoute] = [Route("/healthz", _healthz), Route("/files/{name}", _files)]
     error_responses: dict[str, Callable[[int, str], Response]] = {}
     for dialect in DIALECTS:
         module = _load_mount(dialect)

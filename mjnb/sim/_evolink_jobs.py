@@ -21,7 +21,7 @@ from PIL import Image
 from . import _evolink_render as draw
 from . import render
 from ._evolink_params import GENERATE, SINGLE_IMAGE_MODELS, Order
-from ._state import BadImage, FetchFailed
+from ._state import BadImage, FetchFailed, SimState
 
 # (fraction of the configured duration, progress reached then)
 STAGES = ((0.1, 10), (0.3, 30), (0.5, 50), (0.7, 70), (0.9, 90))
@@ -134,7 +134,7 @@ def estimated_time(duration: float) -> int:
     return max(1, math.ceil(duration))
 
 
-def load_image(state, name: str) -> Image.Image:
+def load_image(state: SimState, name: str) -> Image.Image:
     data = state.images.get(name)
     if data is None:  # evicted from the simulator's bounded image store
         raise TaskFailure("resource_not_found", "The source task's image has expired.")
@@ -143,7 +143,7 @@ def load_image(state, name: str) -> Image.Image:
         return image.copy()
 
 
-def sources(state, store: EvoStore, task: EvoTask) -> tuple[list[Image.Image], str]:
+def sources(state: SimState, store: EvoStore, task: EvoTask) -> tuple[list[Image.Image], str]:
     """The input images (fetched or loaded, on a thread) and the prompt a task draws with."""
     order, prompt = task.order, task.order.prompt
     if order.model == GENERATE:
@@ -186,7 +186,7 @@ def produce(order: Order, seed: int, prompt: str, images: list[Image.Image]) -> 
     raise ValueError(f"no renderer for model {order.model!r}")
 
 
-def _fetch(state, url: str) -> Image.Image:
+def _fetch(state: SimState, url: str) -> Image.Image:
     try:
         return state.fetch_image(url)
     except FetchFailed:
@@ -203,13 +203,13 @@ def _produce_pngs(order: Order, seed: int, prompt: str, images: list[Image.Image
     return [render.to_png(picture) for picture in pictures[:keep]]
 
 
-async def _render(state, store: EvoStore, task: EvoTask, no_image: bool) -> list[str]:
+async def _render(state: SimState, store: EvoStore, task: EvoTask, no_image: bool) -> list[str]:
     images, prompt = await state.in_thread(sources, state, store, task)
     pngs = await state.render(_produce_pngs, task.order, task.seed, prompt, images, 0 if no_image else 1000)
     return [state.images.put(png) for png in pngs]
 
 
-async def run_task(state, store: EvoStore, task: EvoTask, fault_message: str | None, no_image: bool = False) -> None:
+async def run_task(state: SimState, store: EvoStore, task: EvoTask, fault_message: str | None, no_image: bool = False) -> None:
     """Advance ``task`` to completed or failed, then deliver its callback. Never leaves it running.
 
     ``no_image`` (the ``no_image`` fault): complete with ``results: []``, as moderation leaves it.

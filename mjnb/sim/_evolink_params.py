@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -112,7 +113,9 @@ def parse_order(body: dict[str, Any], allow_insecure_callbacks: bool) -> Order:
         _parse_source(order, params)
     if model in UPLOAD_MODELS:
         order.image_urls = _image_urls(body.get("image_urls"))
-    _MODEL_PARAMS.get(model, lambda order, params: None)(order, params)
+    check = _MODEL_PARAMS.get(model)
+    if check is not None:
+        check(order, params)
     return order
 
 
@@ -176,7 +179,7 @@ def _choice(params: dict[str, Any], name: str, allowed: tuple[str, ...], default
         return default
     if value not in allowed:
         raise invalid(f"model_params.{name}", f"model_params.{name} must be one of {', '.join(allowed)} (got {value!r})")
-    return value
+    return str(value)
 
 
 def _number(params: dict[str, Any], name: str, bounds: tuple[float, float], default: float) -> float:
@@ -250,7 +253,7 @@ def _upload_paint(order: Order, params: dict[str, Any]) -> None:
     order.params["mask"] = parse_mask(params)
 
 
-_MODEL_PARAMS = {
+_MODEL_PARAMS: dict[str, Callable[[Order, dict[str, Any]], None]] = {
     "mj-v7-upscale": lambda o, p: o.params.update(type=_choice(p, "type", ("standard", "creative"), "standard")),
     # ⚠️ mj-v7-variation is undocumented; its type follows mj-v8.1-variation.
     "mj-v7-variation": lambda o, p: o.params.update(type=_choice(p, "type", ("subtle", "strong"), "strong")),

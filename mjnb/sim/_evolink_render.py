@@ -8,6 +8,7 @@ source's size unless their geometry says otherwise (upscale ×2, canvas edits, p
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
@@ -26,10 +27,10 @@ def _limited(image: Image.Image, max_side: int = MAX_UPLOAD_SIDE) -> Image.Image
     if max(image.size) <= max_side:
         return image
     scale = max_side / max(image.size)
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
 
 
-def polygon_mask(size: tuple[int, int], areas: list[dict]) -> Image.Image:
+def polygon_mask(size: tuple[int, int], areas: list[dict[str, Any]]) -> Image.Image:
     """An L mask of ``size``: 255 inside the polygons, whose points refer to each area's width×height."""
     mask = Image.new("L", size, 0)
     draw = ImageDraw.Draw(mask)
@@ -54,7 +55,7 @@ def generate(prompt: str, seed: int, draft: bool, image_prompts: list[Image.Imag
 
 
 def upscale(source: Image.Image, kind: str, prompt: str, seed: int) -> list[Image.Image]:
-    big = source.convert("RGB").resize((source.width * 2, source.height * 2), Image.LANCZOS)
+    big = source.convert("RGB").resize((source.width * 2, source.height * 2), Image.Resampling.LANCZOS)
     if kind == "creative":
         big = Image.blend(big, render.render_image(prompt, seed, big.size).convert("RGB"), 0.15)
     return [big]
@@ -70,7 +71,7 @@ def remix(source: Image.Image, mode: str, prompt: str, seed: int) -> list[Image.
 
 def enhance(source: Image.Image, prompt: str, seed: int) -> list[Image.Image]:
     """Draft → full quality: twice the size, lightly re-rendered."""
-    big = source.convert("RGB").resize((source.width * 2, source.height * 2), Image.LANCZOS)
+    big = source.convert("RGB").resize((source.width * 2, source.height * 2), Image.Resampling.LANCZOS)
     return _blends(big, prompt, seed, 0.15)
 
 
@@ -98,13 +99,13 @@ def outpaint(source: Image.Image, scale: float, prompt: str, seed: int) -> list[
     return place(source, canvas, ((canvas[0] - w) // 2, (canvas[1] - h) // 2, w, h), prompt, seed)
 
 
-def inpaint(source: Image.Image, areas: list[dict], prompt: str, seed: int) -> list[Image.Image]:
+def inpaint(source: Image.Image, areas: list[dict[str, Any]], prompt: str, seed: int) -> list[Image.Image]:
     base = source.convert("RGB")
     mask = polygon_mask(base.size, areas)
     return [render.repaint_masked(base, mask, prompt, seed + i).convert("RGB") for i in range(4)]
 
 
-def upload_paint(source: Image.Image, params: dict, prompt: str, seed: int) -> list[Image.Image]:
+def upload_paint(source: Image.Image, params: dict[str, Any], prompt: str, seed: int) -> list[Image.Image]:
     canvas = (params["canvas"]["width"], params["canvas"]["height"])
     pos = params["img_pos"]
     mask = polygon_mask(canvas, params["mask"])

@@ -66,9 +66,9 @@ class ProxyEngine(ProxyLifecycle):
         self.state = state
         self.tasks: dict[str, ProxyTask] = {}
         self.ids = TaskIds()
-        self.running: dict[str, asyncio.Task | None] = {}
+        self.running: dict[str, asyncio.Task[None] | None] = {}
         self.waiting: deque[ProxyTask] = deque()
-        self._children = Counter()
+        self._children: Counter[tuple[str, str]] = Counter()
         self._notify_locks: dict[str, asyncio.Lock] = {}
 
     # ---- reads ------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ class ProxyEngine(ProxyLifecycle):
         return [self.tasks[str(i)] for i in ids if str(i) in self.tasks]
 
     # ---- submits ----------------------------------------------------------------------------
-    async def imagine(self, body: dict, ctx: SubmitContext) -> Submitted:
+    async def imagine(self, body: dict[str, Any], ctx: SubmitContext) -> Submitted:
         prompt = str(body.get("prompt") or "").strip()
         if not prompt:
             return _invalid("prompt不能为空")
@@ -116,7 +116,7 @@ class ProxyEngine(ProxyLifecycle):
         task.properties["finalPrompt"] = " ".join([*(f"{ctx.origin}/files/{n}" for n in names), prompt])
         return self._enqueue(task)
 
-    async def change(self, body: dict, ctx: SubmitContext) -> Submitted:
+    async def change(self, body: dict[str, Any], ctx: SubmitContext) -> Submitted:
         task_id = str(body.get("taskId") or "").strip()
         if not task_id:
             return _invalid("taskId不能为空")
@@ -128,7 +128,7 @@ class ProxyEngine(ProxyLifecycle):
             return _invalid("index参数错误: 1-4")
         return self._change(task_id, action, index or 0, ctx, body)
 
-    async def simple_change(self, body: dict, ctx: SubmitContext) -> Submitted:
+    async def simple_change(self, body: dict[str, Any], ctx: SubmitContext) -> Submitted:
         match = _SIMPLE_CHANGE.match(str(body.get("content") or ""))
         if not match:
             return _invalid("content参数错误: '<taskId> U1-U4', '<taskId> V1-V4' or '<taskId> R'")
@@ -137,7 +137,7 @@ class ProxyEngine(ProxyLifecycle):
             return self._change(task_id, "REROLL", 0, ctx, body)
         return self._change(task_id, "UPSCALE" if letter.upper() == "U" else "VARIATION", int(number), ctx, body)
 
-    def _change(self, task_id: str, action: str, index: int, ctx: SubmitContext, body: dict) -> Submitted:
+    def _change(self, task_id: str, action: str, index: int, ctx: SubmitContext, body: dict[str, Any]) -> Submitted:
         parent = self.get(task_id)
         if parent is None:
             return Submitted(3, PARENT_MISSING)
@@ -157,12 +157,12 @@ class ProxyEngine(ProxyLifecycle):
         task = self._child(parent, ParsedAction(kind, index, parent.message_hash), action, description, ctx, body)
         return self._enqueue(task)
 
-    async def describe(self, body: dict, ctx: SubmitContext) -> Submitted:
+    async def describe(self, body: dict[str, Any], ctx: SubmitContext) -> Submitted:
         data, link = body.get("base64"), body.get("link")
         if not data and not link:
             return _invalid("base64不能为空 (or link)")
         try:
-            name = await self._store_upload(data or link, fetch_urls=bool(link and not data))
+            name = await self._store_upload(str(data or link), fetch_urls=bool(link and not data))
         except FetchFailed:
             return _invalid(f"link图片下载失败: {link}")
         except BadImage:
@@ -173,7 +173,7 @@ class ProxyEngine(ProxyLifecycle):
         task.description = f"/describe {task.id}.png"
         return self._enqueue(task)
 
-    async def blend(self, body: dict, ctx: SubmitContext) -> Submitted:
+    async def blend(self, body: dict[str, Any], ctx: SubmitContext) -> Submitted:
         references = body.get("base64Array")
         if not isinstance(references, list) or not 2 <= len(references) <= 5 or not all(isinstance(r, str) for r in references):
             return _invalid("base64List参数错误")
@@ -192,7 +192,7 @@ class ProxyEngine(ProxyLifecycle):
         task.description = f"/blend {task.id} {len(names)}"
         return self._enqueue(task)
 
-    async def shorten(self, body: dict, ctx: SubmitContext) -> Submitted:
+    async def shorten(self, body: dict[str, Any], ctx: SubmitContext) -> Submitted:
         prompt = str(body.get("prompt") or "").strip()
         if not prompt:
             return _invalid("prompt不能为空")
@@ -201,7 +201,7 @@ class ProxyEngine(ProxyLifecycle):
         task = self._new_task(ctx, body, "SHORTEN", prompt, Recipe("shorten", prompt), f"/shorten {prompt}")
         return self._enqueue(task)
 
-    async def edits(self, body: dict, ctx: SubmitContext) -> Submitted:
+    async def edits(self, body: dict[str, Any], ctx: SubmitContext) -> Submitted:
         prompt = str(body.get("prompt") or "").strip()
         if not prompt:
             return _invalid("prompt不能为空")
@@ -223,7 +223,7 @@ class ProxyEngine(ProxyLifecycle):
         task = self._new_task(ctx, body, "EDIT", prompt, recipe, f"/edit {prompt}")
         return self._enqueue(task)
 
-    async def action(self, body: dict, ctx: SubmitContext) -> Submitted:
+    async def action(self, body: dict[str, Any], ctx: SubmitContext) -> Submitted:
         task_id = str(body.get("taskId") or "").strip()
         custom_id = str(body.get("customId") or "").strip()
         if not task_id:
@@ -249,7 +249,7 @@ class ProxyEngine(ProxyLifecycle):
         task = self._child(parent, parsed, action, f"/up {task_id} {_label(parsed)}", ctx, body, custom_id)
         return self._enqueue(task)
 
-    def _open_modal(self, parent: ProxyTask, parsed: ParsedAction, custom_id: str, ctx: SubmitContext, body: dict) -> Submitted:
+    def _open_modal(self, parent: ProxyTask, parsed: ParsedAction, custom_id: str, ctx: SubmitContext, body: dict[str, Any]) -> Submitted:
         final_prompt = parent.prompt
         if parsed.kind == "custom_zoom":
             final_prompt = f"{parent.prompt} --zoom 2"  # what MJ's Custom Zoom dialog pre-fills
@@ -262,7 +262,7 @@ class ProxyEngine(ProxyLifecycle):
         task.properties.update({"finalPrompt": final_prompt, "remix": True})
         return Submitted(21, MODAL_TEXT, task.id, {"finalPrompt": final_prompt, "remix": True}, task=task)
 
-    async def modal(self, body: dict, ctx: SubmitContext) -> Submitted:
+    async def modal(self, body: dict[str, Any], ctx: SubmitContext) -> Submitted:
         task_id = str(body.get("taskId") or "").strip()
         if not task_id:
             return _invalid("taskId不能为空")
@@ -329,12 +329,12 @@ class ProxyEngine(ProxyLifecycle):
         fault = self.state.faults.take(path, "fail_job")
         return (fault.message or DEFAULT_FAIL_REASON) if fault is not None else None
 
-    def _new_task(self, ctx: SubmitContext, body: dict, action: str, prompt: str, recipe: Recipe, description: str) -> ProxyTask:
+    def _new_task(self, ctx: SubmitContext, body: dict[str, Any], action: str, prompt: str, recipe: Recipe, description: str) -> ProxyTask:
         hook = body.get("notifyHook") if ctx.forward_notify else None
         task = ProxyTask(
             id=self.ids.new(), action=action, prompt=prompt, prompt_en=prompt, recipe=recipe, origin=ctx.origin,
             description=description, state=body.get("state") if isinstance(body.get("state"), str) else None,
-            bot_type=body.get("botType") if body.get("botType") in BOT_TYPES else "MID_JOURNEY",
+            bot_type=str(body["botType"]) if body.get("botType") in BOT_TYPES else "MID_JOURNEY",
             notify_hook=hook if isinstance(hook, str) and hook.strip() else None, owner=ctx.owner,
         )
         task.properties.update({
@@ -351,7 +351,7 @@ class ProxyEngine(ProxyLifecycle):
         return task
 
     def _child(self, parent: ProxyTask, parsed: ParsedAction, action: str, description: str,
-               ctx: SubmitContext, body: dict, custom_id: str = "") -> ProxyTask:
+               ctx: SubmitContext, body: dict[str, Any], custom_id: str = "") -> ProxyTask:
         self._children[(parent.id, parsed.kind)] += 1
         nth = self._children[(parent.id, parsed.kind)]
         seed = derive_seed(parent.recipe.seed, parsed.kind, parsed.index, nth)

@@ -14,7 +14,7 @@ from collections import deque
 from PIL import Image
 
 from . import render
-from ._proxy_render import preview_pngs, produce, recipe_images
+from ._proxy_render import Output, preview_pngs, produce, recipe_images
 from ._proxy_tasks import (
     DISCORD_INSTANCE_ID,
     FAILURE,
@@ -40,8 +40,9 @@ SUCCESS_TEXT = "Submit success"
 
 class ProxyLifecycle:
     state: SimState
-    running: dict[str, asyncio.Task | None]
+    running: dict[str, asyncio.Task[None] | None]
     waiting: deque[ProxyTask]
+    _notify_locks: dict[str, asyncio.Lock]
 
     def get(self, task_id: str) -> ProxyTask | None:  # provided by ProxyEngine
         raise NotImplementedError
@@ -146,7 +147,7 @@ class ProxyLifecycle:
             raise LookupError(f"stored image {name!r} is gone")
         return decode_image(data)
 
-    def _succeed(self, task: ProxyTask, output, final_png: bytes | None) -> None:
+    def _succeed(self, task: ProxyTask, output: Output, final_png: bytes | None) -> None:
         version = prompt_version(task.prompt)
         if task.outcome == "no_image":
             # Moderated after the fact: SUCCESS at 100% with no picture and nothing to act on.
@@ -158,7 +159,7 @@ class ProxyLifecycle:
         if task.outcome == "video_result" and output.image is not None:
             self._as_video(task, output.image)
             return
-        if final_png is not None:
+        if final_png is not None and output.image is not None:
             task.image_name = self.state.images.put(final_png)
             task.image_size = output.image.size
         if task.action in ("UPSCALE", "UPSCALE_HD"):
@@ -167,7 +168,7 @@ class ProxyLifecycle:
             task.image_name = task.recipe.source
             source = self._load(task.recipe.source)
             task.image_size = source.size
-            task.texts, task.prompt_en = output.texts, "\r\n".join(output.texts)
+            task.texts, task.prompt_en = output.texts, "\r\n".join(output.texts or [])
             task.properties["finalPrompt"] = output.markdown
             task.buttons = describe_buttons()
         elif task.action == "SHORTEN":

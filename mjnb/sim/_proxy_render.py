@@ -45,7 +45,7 @@ def _fit(image: Image.Image, long_side: int) -> Image.Image:
     if max(w, h) <= long_side:
         return image
     scale = long_side / max(w, h)
-    return image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.LANCZOS)
+    return image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
 
 
 def _grid(tiles: list[Image.Image]) -> Image.Image:
@@ -65,7 +65,7 @@ def recipe_images(recipe: Recipe) -> list[str]:
 
 def produce(recipe: Recipe, blobs: dict[str, bytes]) -> tuple[Output, bytes | None]:
     """The job's result and its PNG (in a render process); ``blobs`` are the stored images it reads."""
-    output = render_recipe(recipe, lambda name: decode_image(blobs[name]))
+    output = render_recipe(recipe, lambda name: decode_image(blobs[name or ""]))
     return output, (render.to_png(output.image) if output.image is not None else None)
 
 
@@ -83,7 +83,7 @@ def preview_pngs(recipe: Recipe, blobs: dict[str, bytes], side: int, percents: l
     return {percent: render.to_png(render.preview(start, percent)) for percent in percents}
 
 
-def render_recipe(recipe: Recipe, load: Callable[[str], Image.Image]) -> Output:
+def render_recipe(recipe: Recipe, load: Callable[[str | None], Image.Image]) -> Output:
     """The result of a job; ``load(name)`` returns a stored image."""
     kind, prompt, seed = recipe.kind, recipe.prompt, recipe.seed
     seeds = [derive_seed(seed, kind, j) for j in range(4)]
@@ -104,7 +104,7 @@ def render_recipe(recipe: Recipe, load: Callable[[str], Image.Image]) -> Output:
         return Output(_grid([render.vary(tile, prompt, s, VARIATION_STRENGTH) for s in seeds]))
     if kind == "upscale_hd":
         w, h = source.size
-        big = _fit(source.convert("RGB").resize((w * 2, h * 2), Image.LANCZOS), MAX_GRID_SIDE)
+        big = _fit(source.convert("RGB").resize((w * 2, h * 2), Image.Resampling.LANCZOS), MAX_GRID_SIDE)
         if "creative" in str(recipe.options.get("mode")):
             big = render.vary(big, prompt, seed, 0.12)
         return Output(big.filter(ImageFilter.UnsharpMask(radius=2, percent=60)))
@@ -115,7 +115,7 @@ def render_recipe(recipe: Recipe, load: Callable[[str], Image.Image]) -> Output:
     if kind == "inpaint":
         mask = load(recipe.options["mask"]).convert("L")
         if mask.size != base.size:
-            mask = mask.resize(base.size, Image.NEAREST)
+            mask = mask.resize(base.size, Image.Resampling.NEAREST)
         return Output(_grid([render.repaint_masked(base, mask, prompt, s) for s in seeds]))
     if kind == "zoom":
         factor = float(recipe.options["factor"])
@@ -126,7 +126,7 @@ def render_recipe(recipe: Recipe, load: Callable[[str], Image.Image]) -> Output:
     raise ValueError(f"no renderer for recipe kind {kind!r}")
 
 
-def _imagine_like(recipe: Recipe, load: Callable[[str], Image.Image]) -> Image.Image:
+def _imagine_like(recipe: Recipe, load: Callable[[str | None], Image.Image]) -> Image.Image:
     prompt, seed = recipe.prompt, recipe.seed
     if recipe.kind == "blend":
         size = render.aspect_size(f"--ar {BLEND_ASPECT[recipe.options['dimensions']]}")
@@ -144,9 +144,9 @@ def _imagine_like(recipe: Recipe, load: Callable[[str], Image.Image]) -> Image.I
     tiles = []
     for i in range(4):
         tile = render.grid_tile(grid, i)
-        mix = references[0].convert("RGB").resize(tile.size, Image.LANCZOS)
+        mix = references[0].convert("RGB").resize(tile.size, Image.Resampling.LANCZOS)
         for k, ref in enumerate(references[1:], start=2):
-            mix = Image.blend(mix, ref.convert("RGB").resize(tile.size, Image.LANCZOS), 1.0 / k)
+            mix = Image.blend(mix, ref.convert("RGB").resize(tile.size, Image.Resampling.LANCZOS), 1.0 / k)
         weight = 0.4 if recipe.kind == "imagine" else 0.6
         tiles.append(Image.blend(tile, mix, weight))
     return render.grid_from_tiles(tiles)
@@ -183,7 +183,7 @@ def _ratio(w: int, h: int) -> str:
 def describe_image(image: Image.Image) -> list[str]:
     """Four prompts that describe ``image``, always the same for the same pixels."""
     rgb = image.convert("RGB")
-    small = rgb.resize((32, 32), Image.BILINEAR)
+    small = rgb.resize((32, 32), Image.Resampling.BILINEAR)
     stat = ImageStat.Stat(small)
     r, g, b = stat.mean
     spread = sum(stat.stddev) / 3

@@ -81,7 +81,7 @@ class ProxyTask:
 
     def to_json(self) -> dict[str, Any]:
         """The camelCase task object of §3.5 (plus the video fields of a VIDEO task)."""
-        finished = self.status == SUCCESS and self.image_size is not None
+        size = self.image_size if self.status == SUCCESS else None
         body = {
             "id": self.id,
             "action": self.action,
@@ -96,8 +96,8 @@ class ProxyTask:
             "startTime": self.start_time,
             "finishTime": self.finish_time,
             "imageUrl": self.image_url(),
-            "imageWidth": self.image_size[0] if finished else None,
-            "imageHeight": self.image_size[1] if finished else None,
+            "imageWidth": size[0] if size else None,
+            "imageHeight": size[1] if size else None,
             "progress": self.progress,
             "failReason": self.fail_reason,
             "parentId": self.parent_id,

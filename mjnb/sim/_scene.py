@@ -112,7 +112,7 @@ def _sky(look: _Look, W: int, H: int) -> Image.Image:
     t = np.minimum(1.0, np.arange(H, dtype=np.float32) / max(1, int(H * 0.6))) ** 1.4
     top, bottom = np.array(look.sky_top, dtype=np.float32), np.array(look.horizon, dtype=np.float32)
     column = (top + (bottom - top) * t[:, None]).round().astype(np.uint8).reshape(H, 1, 3)
-    return Image.fromarray(column, "RGB").resize((W, H), Image.NEAREST)
+    return Image.fromarray(column, "RGB").resize((W, H), Image.Resampling.NEAREST)
 
 
 def _ridge(rng: random.Random, extra: random.Random, W: int, H: int, base: float, amplitude: float,

@@ -8,6 +8,7 @@ import logging
 import socket
 import threading
 import time
+from typing import Any
 
 import uvicorn
 
@@ -18,12 +19,19 @@ from ._guard import bounded_protocol
 from ._state import SimState
 
 START_TIMEOUT = 15.0
+KEEP_ALIVE = 75  # seconds an idle connection stays open (nginx's default, in front of most of these services)
 
 
 class Simulator:
     """All four dialects on one loopback port: ``Simulator(duration=0.3).start().url("mjproxy")``."""
 
-    def __init__(self, config: SimConfig | None = None, **overrides) -> None:
+    def __init__(self, config: SimConfig | None = None, **overrides: Any) -> None:
+        """``config`` (default ``SimConfig()``) with ``overrides`` of its fields, e.g. ``duration=0.3``.
+
+        Raises:
+            ValueError: an override with a bad value (the message names the field and what is allowed).
+            TypeError: an override that is not a ``SimConfig`` field.
+        """
         base = config or SimConfig()
         self.config = dataclasses.replace(base, **overrides) if overrides else base
         self.state = SimState(self.config)
@@ -45,7 +53,8 @@ class Simulator:
     def port(self) -> int:
         if self._socket is None:
             raise RuntimeError("the simulator is not started; call start() first")
-        return self._socket.getsockname()[1]
+        port: int = self._socket.getsockname()[1]
+        return port
 
     @property
     def base_url(self) -> str:
@@ -81,6 +90,7 @@ class Simulator:
                 log_level="warning",
                 log_config=None,
                 timeout_graceful_shutdown=2,
+                timeout_keep_alive=KEEP_ALIVE,
                 ws="none",
             )
             self._server = uvicorn.Server(uv_config)
@@ -107,6 +117,7 @@ class Simulator:
     async def _serve(self) -> None:
         self.state.loop = asyncio.get_running_loop()
         self.state.reopen()
+        assert self._server is not None and self._socket is not None  # set by start() before the thread runs
         try:
             await self._server.serve(sockets=[self._socket])
         finally:
@@ -133,7 +144,7 @@ class Simulator:
     def __enter__(self) -> Simulator:
         return self.start()
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from PIL import Image
+from starlette.requests import Request
 
 from . import _workers, render
 from ._config import SimConfig
@@ -158,7 +159,7 @@ class SimState:
         self.jobs_created = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.bound_port: int | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         # Mounts that serve images under their own paths (new-api's /mj/image/{id}) register a
         # lookup here, so fetch_image decodes those URLs to the real picture too.
@@ -186,7 +187,7 @@ class SimState:
     def now(self) -> float:
         return time.time()
 
-    def origin(self, request) -> str:
+    def origin(self, request: Request) -> str:
         """``scheme://host[:port]`` as the client reached us (the Host header), for absolute URLs."""
         host = request.headers.get("host")
         if not host:
@@ -194,7 +195,7 @@ class SimState:
             host = f"{server[0]}:{server[1]}"
         return f"{request.url.scheme}://{host}"
 
-    def file_url(self, request, name: str) -> str:
+    def file_url(self, request: Request, name: str) -> str:
         """The absolute URL of a stored image, on the host the client used to reach us."""
         return f"{self.origin(request)}/files/{name}"
 
@@ -228,7 +229,7 @@ class SimState:
     def _is_own_host(self, hostname: str | None, port: int | None) -> bool:
         return hostname in ("127.0.0.1", "localhost", "::1", self.config.host) and port == self.bound_port
 
-    async def post_callback(self, url: str, payload: dict, retries: tuple[float, ...] = ()) -> None:
+    async def post_callback(self, url: str, payload: dict[str, Any], retries: tuple[float, ...] = ()) -> None:
         """POST ``payload`` as JSON to ``url``; retry after each delay in ``retries``; never raises.
 
         Awaiting it waits for delivery; mounts usually hand it to ``spawn`` to run in the background.
@@ -254,7 +255,7 @@ class SimState:
             self._http = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT, follow_redirects=False, trust_env=False)
         return self._http
 
-    def spawn(self, coro: Coroutine) -> asyncio.Task | None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
         """Run ``coro`` in the background on the server loop, keeping a reference until it ends.
 
         While the server shuts down, new work is dropped (returns None).
@@ -277,13 +278,13 @@ class SimState:
         task.add_done_callback(self._finished)
         return task
 
-    async def _adopt(self, coro: Coroutine) -> None:
+    async def _adopt(self, coro: Coroutine[Any, Any, None]) -> None:
         self.spawn(coro)
 
-    def _finished(self, task: asyncio.Task) -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
             self.background_errors.append(exc)
             log.error("simulator background job failed", exc_info=exc)
 

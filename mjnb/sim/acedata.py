@@ -19,7 +19,7 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from PIL import Image
@@ -54,7 +54,7 @@ from ._acedata_params import (
 )
 from ._acedata_text import describe, shorten, translate
 from ._guard import close_connection
-from ._state import BadImage, FetchFailed
+from ._state import BadImage, FetchFailed, SimState
 
 _CODE_OF_STATUS = {
     400: "bad_request", 401: "invalid_token", 403: "forbidden", 429: "too_many_requests",
@@ -84,7 +84,7 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def create_app(state) -> Starlette:
+def create_app(state: SimState) -> Starlette:
     """The AceData service below its mount; ``state`` is the simulator's shared SimState."""
     mount = _AceData(state)
     routes = [
@@ -103,11 +103,11 @@ def create_app(state) -> Starlette:
 
 
 class _AceData:
-    def __init__(self, state) -> None:
+    def __init__(self, state: SimState) -> None:
         self.state = state
         self.store = AceStore()
 
-    def endpoint(self, handler: Callable[[Request, str], Awaitable[Response]]):
+    def endpoint(self, handler: Callable[[Request, str], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         """Authorize, run ``handler(request, owner)``, and turn refusals into §2.7 envelopes."""
 
         @functools.wraps(handler)
@@ -180,6 +180,7 @@ class _AceData:
             produce = functools.partial(draw.generate, prompt, seed, image_prompts, req.hd)
             sketch = functools.partial(draw.sketch, prompt, seed)
         else:
+            assert record is not None  # a missing record was refused above
             source = await self.state.in_thread(self._load, record.name)
             mask = None
             if req.mask:
@@ -213,7 +214,7 @@ class _AceData:
         return await self._start(request, owner, req, prompt, seed, produce, sketch)
 
     async def _start(self, request: Request, owner: str, req: JobRequest, prompt: str, seed: int,
-                     produce, sketch) -> Response:
+                     produce: Callable[[], draw.Output], sketch: Callable[[], Image.Image]) -> Response:
         state = self.state
         job = AceJob(
             task_id=str(uuid.uuid4()),
@@ -245,7 +246,7 @@ class _AceData:
             callback_every_line=streaming,
             no_image=no_image,
         )
-        queue: asyncio.Queue = asyncio.Queue()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
         if streaming:
             job.listeners.append(queue)  # before the runner starts, so no line is missed
         state.spawn(run_job(state, self.store, job, plan))
@@ -343,7 +344,8 @@ class _CutStream(StreamingResponse):
             raise ConnectionAbortedError("stream_cut: no connection to cut on this server")
 
 
-async def _ndjson(job: AceJob, queue: asyncio.Queue, timeout: float, first_only: bool = False):
+async def _ndjson(job: AceJob, queue: asyncio.Queue[Any], timeout: float,
+                  first_only: bool = False) -> AsyncIterator[str]:
     """The NDJSON lines of a streamed job; ``first_only`` (stream faults) stops after the line with the task id."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

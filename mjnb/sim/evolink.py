@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -31,11 +32,13 @@ from ._evolink_params import (
     GENERATE,
     TASK_PREFIX,
     EvoError,
+    Order,
     invalid,
     invalid_task_id,
     parse_body,
     parse_order,
 )
+from ._state import SimState
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # ⚠️ EvoLink asks for images "under 4MB"; the body is capped there
 
@@ -79,7 +82,7 @@ def _envelope(error: EvoError) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=error.status)
 
 
-def create_app(state) -> Starlette:
+def create_app(state: SimState) -> Starlette:
     """The EvoLink service below its mount; ``state`` is the simulator's shared SimState."""
     mount = _EvoLink(state)
     app = Starlette(routes=[
@@ -92,11 +95,11 @@ def create_app(state) -> Starlette:
 
 
 class _EvoLink:
-    def __init__(self, state) -> None:
+    def __init__(self, state: SimState) -> None:
         self.state = state
         self.store = EvoStore()
 
-    def endpoint(self, handler):
+    def endpoint(self, handler: Callable[[Request, str], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         """Authorize, run ``handler(request, owner)``, and answer refusals with the §1.7 envelope."""
 
         @functools.wraps(handler)
@@ -147,9 +150,9 @@ class _EvoLink:
         state.spawn(run_task(state, self.store, task, fault.message if fault is not None else None, no_image))
         return JSONResponse(create_body(task))
 
-    def _check_source(self, order, owner: str) -> int:
+    def _check_source(self, order: Order, owner: str) -> int:
         """The follow-up's source must be a completed task of the same key; returns the new seed."""
-        source = self.store.tasks.get(order.source_task_id)
+        source = self.store.tasks.get(order.source_task_id or "")
         if source is None or source.owner != owner:
             raise EvoError(404, "resource_not_found", f"Task not found: {order.source_task_id}", "model_params.task_id")
         if source.status != "completed":

@@ -49,12 +49,12 @@ async def read_json(request: Request) -> dict[str, Any]:
     return body
 
 
-def submit_handler(engine: ProxyEngine, name: str) -> Callable[[dict, SubmitContext], Awaitable[Submitted]]:
+def submit_handler(engine: ProxyEngine, name: str) -> Callable[[dict[str, Any], SubmitContext], Awaitable[Submitted]]:
     """The engine's submit for endpoint ``name``, behind the ``no_account`` fault (code 3, nothing created)."""
     method = "edits" if name in ("edits", "edit") else name.replace("-", "_")
-    run: Callable[[dict, SubmitContext], Awaitable[Submitted]] = getattr(engine, method)
+    run: Callable[[dict[str, Any], SubmitContext], Awaitable[Submitted]] = getattr(engine, method)
 
-    async def submit(body: dict, ctx: SubmitContext) -> Submitted:
+    async def submit(body: dict[str, Any], ctx: SubmitContext) -> Submitted:
         if engine.state.faults.take(ctx.path, "no_account") is not None:
             return Submitted(3, NO_ACCOUNT, properties={})
         return await run(body, ctx)
@@ -62,7 +62,7 @@ def submit_handler(engine: ProxyEngine, name: str) -> Callable[[dict, SubmitCont
     return submit
 
 
-def submit_routes(prefix: str, endpoint_for: Callable[[str], Callable]) -> list[Route]:
+def submit_routes(prefix: str, endpoint_for: Callable[[str], Callable[[Request], Awaitable[Response]]]) -> list[Route]:
     """POST routes of every submit endpoint (plus TAI's /edit alias) under ``prefix`` ("/mj", "/{mode}/mj")."""
     names = (*SUBMITS, "edit")
     return [Route(f"{prefix}/submit/{name}", endpoint_for(name), methods=["POST"]) for name in names]
@@ -97,7 +97,7 @@ class _ProxyMount:
 
         return endpoint
 
-    def submit(self, name: str):
+    def submit(self, name: str) -> Callable[[Request], Awaitable[Response]]:
         run = submit_handler(self.engine, name)
 
         async def handler(request: Request) -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._newapi_store import NewApiStore, dto, storage_json
+from ._newapi_store import NewApiStore, Row, dto, storage_json
 from ._proxy_engine import ProxyEngine, SubmitContext
 from ._proxy_tasks import SUCCESS
+from ._state import SimState
 from .mjproxy import BadBody, read_json, submit_handler, submit_routes
 
 __all__ = ["create_app", "error_response", "relay_error"]
@@ -85,7 +87,7 @@ def custom_id_action(custom_id: str) -> tuple[str, int] | None:
 
 
 class _NewApiMount:
-    def __init__(self, state) -> None:
+    def __init__(self, state: SimState) -> None:
         self.state = state
         self.engine = ProxyEngine(state)
         self.store = NewApiStore(self.engine)
@@ -124,7 +126,7 @@ class _NewApiMount:
         return f"{self.state.origin(request)}/newapi"
 
     # ---- relay --------------------------------------------------------------------------------
-    def submit(self, name: str):
+    def submit(self, name: str) -> Callable[[Request], Awaitable[Response]]:
         run = submit_handler(self.engine, name)
 
         async def endpoint(request: Request) -> Response:
@@ -154,7 +156,7 @@ class _NewApiMount:
 
         return endpoint
 
-    def _check(self, name: str, body: dict, user: int) -> tuple[str, str] | Response:
+    def _check(self, name: str, body: dict[str, Any], user: int) -> tuple[str, str] | Response:
         """new-api's checks before relaying: (action to bill, prompt to store), or an error response.
 
         For stateful requests the stored prompt is the parent's; the body goes upstream unchanged.
@@ -268,7 +270,7 @@ class _NewApiMount:
             rows = [r for r in rows if r.channel_id == channel]
         return self._listing(request, rows)
 
-    def _listing(self, request: Request, rows: list) -> Response:
+    def _listing(self, request: Request, rows: list[Row]) -> Response:
         q = request.query_params
         if q.get("mj_id"):
             rows = [r for r in rows if r.mj_id == q["mj_id"]]
@@ -328,7 +330,7 @@ def _int(value: Any) -> int:
         return 0
 
 
-def create_app(state) -> Starlette:
+def create_app(state: SimState) -> Starlette:
     mount = _NewApiMount(state)
     state.url_resolvers.append(mount.resolve_url_path)
     app = Starlette(routes=mount.routes())

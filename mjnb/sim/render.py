@@ -72,11 +72,11 @@ def _caption(text: str, size: int, stroke: int) -> tuple[Image.Image, Image.Imag
     """(fill, outline) masks of a caption: rendered once, pasted on every tile and preview that shows it."""
     font = _font(size)
     left, top, right, bottom = font.getbbox(text, stroke_width=stroke, anchor="ls")
-    w, h = max(1, right - left), max(1, bottom - top)
+    w, h = max(1, int(right - left)), max(1, int(bottom - top))
     fill, outline = Image.new("L", (w, h)), Image.new("L", (w, h))
     ImageDraw.Draw(outline).text((-left, -top), text, fill=255, font=font, anchor="ls", stroke_width=stroke)
     ImageDraw.Draw(fill).text((-left, -top), text, fill=255, font=font, anchor="ls")
-    fill.info["descent"] = bottom
+    fill.info["descent"] = int(bottom)
     return fill, outline
 
 
@@ -163,7 +163,7 @@ def compose_canvas(
     x, y, bw, bh = (int(v) for v in box)
     _check_size((bw, bh))
     out = render_image(prompt, seed, (cw, ch))
-    piece = src.resize((bw, bh), Image.LANCZOS)
+    piece = src.resize((bw, bh), Image.Resampling.LANCZOS)
     if piece.mode in ("RGBA", "LA"):
         out.paste(piece.convert("RGB"), (x, y), piece.getchannel("A"))
     else:
@@ -208,8 +208,8 @@ def preview(img: Image.Image, progress: float) -> Image.Image:
     w, h = img.size
     side = 6 + round(share * 42)
     scale = side / max(w, h)
-    low = img.convert("RGB").resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
-    blurred = low.resize((w, h), Image.BILINEAR).filter(ImageFilter.BoxBlur(max(1, min(w, h) // 64)))
+    low = img.convert("RGB").resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
+    blurred = low.resize((w, h), Image.Resampling.BILINEAR).filter(ImageFilter.BoxBlur(max(1, min(w, h) // 64)))
     return Image.blend(Image.new("RGB", (w, h), (128, 128, 128)), blurred, 0.35 + 0.65 * share)
 
 
