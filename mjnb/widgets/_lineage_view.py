@@ -46,7 +46,7 @@ def _walk(node: Any) -> list[Any]:
     return found
 
 
-class LineageView(widgets.VBox):
+class LineageView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Thumbnails of a result's family tree, the action on each edge; click a node to open it.
 
     >>> mjnb.LineageView(task)          # from the root imagine to every follow-up the journal knows

@@ -41,7 +41,7 @@ _REFERENCES_NOTE = ("Style, omni and character references (--sref, --oref, --cre
                     "paste them under References in the form.")
 
 
-class Studio(widgets.VBox):
+class Studio(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """The whole app: pick a mode, submit, watch the job, act on the result, find it again later.
 
     >>> studio = mjnb.Studio()                       # embedded simulator, no key
@@ -353,7 +353,8 @@ class Studio(widgets.VBox):
 
     def close(self) -> None:
         """Close the Studio, its parts, and the AsyncClients it made (``studio.closing``: awaitable Handles)."""
-        for part in (self.form, self.progress, self.gallery, self.history, *self.panels.values()):
+        parts: list[Any] = [self.form, self.progress, self.gallery, self.history, *self.panels.values()]
+        for part in parts:
             part.close()
         for area in (self.sweep_area, self.lineage_area):
             for child in area.children:

@@ -51,7 +51,7 @@ def unsupported_reason(dialect: str, operation: str) -> str:
     return str(UnsupportedOperation(dialect, operation, offered_by(operation)))
 
 
-class ModePanel(widgets.VBox):
+class ModePanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """One mode: its controls, a run button, why it is off on this dialect, and its results.
 
     ``last_job`` is the Job of the last run (``await panel.last_job.result()``).
@@ -294,7 +294,7 @@ class EditImageMode(ModePanel):
     def open_editor(self, image_or_task: Any, *, image: Any = None, index: int | None = None) -> Any:
         """Open the CanvasEditor on an uploaded image, or on a task's result (``image``/``index`` as the
         Gallery gives them); returns the editor."""
-        from . import CanvasEditor
+        from ._editor import CanvasEditor
 
         # 640 px leaves room for the editor's result panel beside the canvas in a notebook's output area
         editor = CanvasEditor(image_or_task, image=image, index=index, client=self.host.client,

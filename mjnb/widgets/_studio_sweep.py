@@ -30,7 +30,7 @@ async def _resolve(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-class SweepLauncher(widgets.VBox):
+class SweepLauncher(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Counts, confirms and starts the sweep of the Studio's prompt (``host`` is the Studio).
 
     ``counting`` / ``running`` are the Handles of the last count and the last sweep (awaitable);

@@ -40,7 +40,7 @@ def _status_words(task: Task) -> str:
         task.status, task.status.value)
 
 
-class _Cell(widgets.VBox):
+class _Cell(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """One sweep cell: label, status, bar, preview then image; a click opens its task."""
 
     def __init__(self, sweep_cell: Any, label: str, open_task: Callable[[Task], Any]) -> None:
@@ -95,7 +95,7 @@ class _Cell(widgets.VBox):
             self.image.layout.display = None
 
 
-class SweepGrid(widgets.VBox):
+class SweepGrid(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Compare a sweep's results: rows × columns by two chosen axes, each cell live.
 
     >>> sweep = client.sweep("a {red, blue} kite --s {50, 500}")

@@ -34,7 +34,7 @@ def uploaded_files(value: Any) -> list[tuple[str, bytes]]:
     return found
 
 
-class ImageUpload(widgets.VBox):
+class ImageUpload(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Upload ``min_count``–``max_count`` images, or type their http(s) URLs.
 
     Args:
