@@ -242,13 +242,15 @@ class _Shared:
         return items
 
 
-def _signature(flow: Callable[..., Any], is_async: bool) -> inspect.Signature:
-    """The flow's signature with its real result type (``Flow[Task]`` → ``Task``)."""
+def _signature(flow: Callable[..., Any]) -> inspect.Signature:
+    """The flow's signature as a method shows it: its real result type (``Flow[Task]`` → ``Task``)."""
     sig = inspect.signature(flow)
     ret = sig.return_annotation
     if isinstance(ret, str) and ret.startswith("Flow[") and ret.endswith("]"):
         ret = ret[5:-1]
-    return sig.replace(return_annotation=ret)
+    params = list(sig.parameters.values())
+    params[0] = params[0].replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD)  # `self, /` reads oddly in help()
+    return sig.replace(parameters=params, return_annotation=ret)
 
 
 def _sync_verb(flow: Callable[Concatenate[Flows, P], Flow[T]]) -> Callable[Concatenate[Client, P], T]:
@@ -258,8 +260,8 @@ def _sync_verb(flow: Callable[Concatenate[Flows, P], Flow[T]]) -> Callable[Conca
         return self._drive(flow(self._flows, *args, **kw))
 
     functools.update_wrapper(verb, flow)
-    del verb.__wrapped__  # help() and inspect show the signature set below, not the generator's
-    verb.__signature__ = _signature(flow, False)  # type: ignore[attr-defined]
+    vars(verb).pop("__wrapped__")  # help() and inspect show the signature set below, not the generator's
+    vars(verb)["__signature__"] = _signature(flow)
     return verb
 
 
@@ -272,8 +274,8 @@ def _async_verb(
         return await self._drive(flow(self._flows, *args, **kw))
 
     functools.update_wrapper(verb, flow)
-    del verb.__wrapped__
-    verb.__signature__ = _signature(flow, True)  # type: ignore[attr-defined]
+    vars(verb).pop("__wrapped__")
+    vars(verb)["__signature__"] = _signature(flow)
     return verb
 
 

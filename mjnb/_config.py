@@ -75,7 +75,7 @@ class ApiKey:
 
     __str__ = __repr__
 
-    def __reduce__(self):  # never pickled into a file by accident
+    def __reduce__(self) -> Any:  # never pickled into a file by accident
         raise TypeError("ApiKey cannot be pickled")
 
     def __eq__(self, other: object) -> bool:

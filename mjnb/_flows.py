@@ -275,7 +275,7 @@ class Flows:
 
     # -- submits ---------------------------------------------------------------------------
     def imagine(
-        self,
+        self, /,
         prompt: str,
         *,
         images: Sequence[Any] = (),
@@ -350,7 +350,7 @@ class Flows:
         return task
 
     def action(
-        self,
+        self, /,
         task: Task | str,
         action: str | Action,
         *,
@@ -414,7 +414,7 @@ class Flows:
             )
         return result
 
-    def upscale(self, task: Task | str, n: int, **kw: Any) -> Flow[Task]:
+    def upscale(self, /, task: Task | str, n: int, **kw: Any) -> Flow[Task]:
         """U1–U4: upscale image ``n`` of a grid (1-based, as on Midjourney's buttons).
 
         Args:
@@ -430,7 +430,7 @@ class Flows:
         """
         return (yield from self.action(task, f"U{self._grid_number(n, 'n')}", **kw))
 
-    def vary(self, task: Task | str, n: int | str, **kw: Any) -> Flow[Task]:
+    def vary(self, /, task: Task | str, n: int | str, **kw: Any) -> Flow[Task]:
         """V1–V4 on a grid (``n`` 1–4), or ``"subtle"`` / ``"strong"`` on an upscaled image.
 
         Returns:
@@ -443,7 +443,7 @@ class Flows:
             return (yield from self.action(task, f"vary_{n}", **kw))
         return (yield from self.action(task, f"V{self._grid_number(n, 'n')}", **kw))
 
-    def reroll(self, task: Task | str, **kw: Any) -> Flow[Task]:
+    def reroll(self, /, task: Task | str, **kw: Any) -> Flow[Task]:
         """🔄 Reroll: run the task's prompt again (a new grid).
 
         Returns:
@@ -454,7 +454,7 @@ class Flows:
         """
         return (yield from self.action(task, "reroll", **kw))
 
-    def zoom_out(self, task: Task | str, factor: float = 2, **kw: Any) -> Flow[Task]:
+    def zoom_out(self, /, task: Task | str, factor: float = 2, **kw: Any) -> Flow[Task]:
         """Zoom Out an upscaled image by ``factor``: 2 or 1.5, or any number from 1 to 2 (Custom Zoom).
 
         Returns:
@@ -471,7 +471,7 @@ class Flows:
         prompt = f"{kw.pop('prompt', None) or task.prompt or ''} --zoom {factor:g}".strip()
         return (yield from self.action(task, "custom_zoom", prompt=prompt, **kw))
 
-    def pan(self, task: Task | str, direction: str, **kw: Any) -> Flow[Task]:
+    def pan(self, /, task: Task | str, direction: str, **kw: Any) -> Flow[Task]:
         """Pan an upscaled image: ``direction`` is ``"left"``, ``"right"``, ``"up"`` or ``"down"``.
 
         Returns:
@@ -491,7 +491,7 @@ class Flows:
         return n
 
     def inpaint(
-        self, task: Task | str, mask: Any, prompt: str | None = None, *, index: int | None = None,
+        self, /, task: Task | str, mask: Any, prompt: str | None = None, *, index: int | None = None,
         callback_url: str | None = None, tags: Mapping[str, str] | None = None, **options: Any,
     ) -> Flow[Task]:
         """Vary Region: regenerate the white part of ``mask`` on the task's image.
@@ -525,10 +525,11 @@ class Flows:
         encoded = self._encoded_mask(mask, size)
         shown = prompt or task.prompt
         if "inpaint" in self.dialect.operations:
-            return (yield self._submit(
+            submitted: Task = yield self._submit(
                 "inpaint", shown, parent_id=task.id, tags=tags, fp_options={"index": index, **options},
                 task=task, index=index, mask=encoded, prompt=prompt, callback_url=callback_url, options=options,
-            ))
+            )
+            return submitted
         region = task.action("vary_region")  # the proxy's Vary (Region) button: only on upscaled images
         opened: Task = yield self._submit(
             "action", shown, parent_id=task.id, tags=tags, fp_options={"action": "vary_region", **options},
@@ -536,13 +537,14 @@ class Flows:
         )
         if opened.status is not TaskStatus.AWAITING_INPUT:
             return opened
-        return (yield self._submit(
+        modal: Task = yield self._submit(
             "modal", shown, parent_id=task.id, tags=tags, fp_options={"modal": "vary_region", **options},
             task=opened, prompt=prompt, mask=encoded, callback_url=callback_url, options=options,
-        ))
+        )
+        return modal
 
     def reposition(
-        self, task: Task | str, canvas: tuple[int, int], image_box: tuple[int, int, int, int], prompt: str,
+        self, /, task: Task | str, canvas: tuple[int, int], image_box: tuple[int, int, int, int], prompt: str,
         *, index: int | None = None, callback_url: str | None = None, tags: Mapping[str, str] | None = None,
         **options: Any,
     ) -> Flow[Task]:
@@ -574,15 +576,16 @@ class Flows:
         if "reposition" not in self.dialect.operations:
             raise UnsupportedOperation(self.dialect.name, "reposition", offered_by("reposition"))
         task = yield from self._as_task(task)
-        return (yield self._submit(
+        submitted: Task = yield self._submit(
             "reposition", prompt, parent_id=task.id, tags=tags,
             fp_options={"canvas": canvas, "image_box": image_box, "index": index, **options},
             task=task, index=index, canvas=canvas, image_box=image_box, prompt=prompt, callback_url=callback_url,
             options=options,
-        ))
+        )
+        return submitted
 
     def edit(
-        self, image: Any, mask: Any, prompt: str, *, callback_url: str | None = None,
+        self, /, image: Any, mask: Any, prompt: str, *, callback_url: str | None = None,
         tags: Mapping[str, str] | None = None, **options: Any,
     ) -> Flow[Task]:
         """Edit your own image: regenerate the white part of ``mask`` guided by ``prompt``.
@@ -618,13 +621,14 @@ class Flows:
             ref = images.to_data_url(loaded)
             if mask is not None:
                 encoded = self._encoded_mask(mask, loaded.size)
-        return (yield self._submit(
+        submitted: Task = yield self._submit(
             "edit", prompt, tags=tags, fp_options={"image": ref, **options},
             image=ref, mask=encoded, prompt=prompt, callback_url=callback_url, options=options,
-        ))
+        )
+        return submitted
 
     def blend(
-        self, images: Sequence[Any], dimensions: str = "SQUARE", *, bot: str | None = None,
+        self, /, images: Sequence[Any], dimensions: str = "SQUARE", *, bot: str | None = None,
         callback_url: str | None = None, tags: Mapping[str, str] | None = None, **options: Any,
     ) -> Flow[Task]:
         """Blend 2–5 images into a new grid (Midjourney ``/blend``).
@@ -653,13 +657,14 @@ class Flows:
         if "blend" not in self.dialect.operations:
             raise UnsupportedOperation(self.dialect.name, "blend", offered_by("blend"))
         refs = tuple(_image_ref(i, "images") for i in images)
-        return (yield self._submit(
+        submitted: Task = yield self._submit(
             "blend", None, tags=tags, fp_options={"images": refs, "dimensions": dimensions, **options},
             images=refs, dimensions=dimensions, callback_url=callback_url, options=options, **_bot_kw(bot),
-        ))
+        )
+        return submitted
 
     def describe(
-        self, image: Any, *, bot: str | None = None, callback_url: str | None = None, **options: Any
+        self, /, image: Any, *, bot: str | None = None, callback_url: str | None = None, **options: Any
     ) -> Flow[Task]:
         """Describe an image: four prompts that could have made it (``task.texts``).
 
@@ -678,11 +683,12 @@ class Flows:
         """
         _bot(bot)
         ref = _image_ref(image, "image")
-        return (yield self._submit("describe", None, fp_options={"image": ref, **options},
-                                   image=ref, callback_url=callback_url, options=options, **_bot_kw(bot)))
+        submitted: Task = yield self._submit("describe", None, fp_options={"image": ref, **options},
+                                   image=ref, callback_url=callback_url, options=options, **_bot_kw(bot))
+        return submitted
 
     def shorten(
-        self, prompt: str, *, bot: str | None = None, callback_url: str | None = None, **options: Any
+        self, /, prompt: str, *, bot: str | None = None, callback_url: str | None = None, **options: Any
     ) -> Flow[Task]:
         """Shorten a prompt: Midjourney's ``/shorten`` suggestions (``task.texts``).
 
@@ -705,9 +711,10 @@ class Flows:
         kw: dict[str, Any] = {"prompt": prompt, "options": options, **_bot_kw(bot)}
         if callback_url is not None:
             kw["callback_url"] = callback_url
-        return (yield self._submit("shorten", prompt, fp_options=options, **kw))
+        submitted: Task = yield self._submit("shorten", prompt, fp_options=options, **kw)
+        return submitted
 
-    def translate(self, text: str, **options: Any) -> Flow[Task]:
+    def translate(self, /, text: str, **options: Any) -> Flow[Task]:
         """Translate a prompt into English (AceData ``/midjourney/translate``).
 
         Returns:
@@ -717,9 +724,10 @@ class Flows:
             ValidationError: empty text.  UnsupportedOperation: other dialects.
         """
         text = _text(text, "text")
-        return (yield self._submit("translate", text, fp_options=options, text=text, options=options))
+        submitted: Task = yield self._submit("translate", text, fp_options=options, text=text, options=options)
+        return submitted
 
-    def retexture(self, image: Any, prompt: str, *, callback_url: str | None = None, **options: Any) -> Flow[Task]:
+    def retexture(self, /, image: Any, prompt: str, *, callback_url: str | None = None, **options: Any) -> Flow[Task]:
         """Give an image a new texture or style, keeping its shapes (EvoLink ``mj-v7-retexture``).
 
         Returns:
@@ -730,10 +738,11 @@ class Flows:
         """
         prompt = _text(prompt, "prompt")
         ref = _image_ref(image, "image")
-        return (yield self._submit("retexture", prompt, fp_options={"image": ref, **options},
-                                   image=ref, prompt=prompt, callback_url=callback_url, options=options))
+        submitted: Task = yield self._submit("retexture", prompt, fp_options={"image": ref, **options},
+                                   image=ref, prompt=prompt, callback_url=callback_url, options=options)
+        return submitted
 
-    def remove_bg(self, image: Any, *, callback_url: str | None = None, **options: Any) -> Flow[Task]:
+    def remove_bg(self, /, image: Any, *, callback_url: str | None = None, **options: Any) -> Flow[Task]:
         """Cut the subject out on a transparent background (EvoLink ``mj-v7-remove-bg``).
 
         Returns:
@@ -743,11 +752,12 @@ class Flows:
             ValidationError: unreadable image.  UnsupportedOperation: other dialects.
         """
         ref = _image_ref(image, "image")
-        return (yield self._submit("remove_bg", None, fp_options={"image": ref, **options},
-                                   image=ref, callback_url=callback_url, options=options))
+        submitted: Task = yield self._submit("remove_bg", None, fp_options={"image": ref, **options},
+                                   image=ref, callback_url=callback_url, options=options)
+        return submitted
 
     # -- reads -------------------------------------------------------------------------------
-    def get(self, task: Task | str) -> Flow[Task]:
+    def get(self, /, task: Task | str) -> Flow[Task]:
         """The task as the server has it now (one read, retried on transport errors).
 
         Args:
@@ -770,7 +780,7 @@ class Flows:
         return fresh
 
     def wait(
-        self, task: Task | str, *, timeout: float = 600.0, poll_interval: float | None = None,
+        self, /, task: Task | str, *, timeout: float = 600.0, poll_interval: float | None = None,
         on_progress: ProgressCallback | None = None, raise_on_failure: bool = True,
     ) -> Flow[Task]:
         """Follow a task until it is final (or waits for input), through the client's tracker.
@@ -820,7 +830,7 @@ class Flows:
         return current
 
     def tasks(
-        self, *, local: bool = False, page: int = 1, page_size: int = 20, task_id: str | None = None,
+        self, /, *, local: bool = False, page: int = 1, page_size: int = 20, task_id: str | None = None,
         since: float | None = None, until: float | None = None, text: str | None = None, admin: bool = False,
         all_services: bool = False, **options: Any,
     ) -> Flow[Page]:
@@ -869,7 +879,7 @@ class Flows:
         entries = self.journal.entries(limit=page_size, offset=(page - 1) * page_size, **where)
         return Page(tuple(e.to_task() for e in entries), page, page_size, self.journal.count(**where))
 
-    def download(self, task: Task | str, *, split: bool = False) -> Flow[Any]:
+    def download(self, /, task: Task | str, *, split: bool = False) -> Flow[Any]:
         """The result as PIL images: one image, or with ``split=True`` the four of a grid.
 
         Returns:
@@ -894,7 +904,7 @@ class Flows:
         image = images.load_image((yield Download(task.image_url)), field="image")
         return images.split_grid(image) if split else image
 
-    def download_video(self, task: Task | str, index: int = 0) -> Flow[bytes]:
+    def download_video(self, /, task: Task | str, index: int = 0) -> Flow[bytes]:
         """The bytes of a video result (MP4).
 
         Args:
@@ -915,7 +925,7 @@ class Flows:
         data: bytes = yield Download(task.video_urls[index])
         return data
 
-    def seed(self, task: Task | str) -> Flow[str]:
+    def seed(self, /, task: Task | str) -> Flow[str]:
         """The seed Midjourney used for a task (midjourney-proxy ``image-seed``, AceData ``seed``).
 
         Returns:
@@ -930,7 +940,7 @@ class Flows:
         seed: str = yield Fetch(self._prepare("seed", task=task))
         return seed
 
-    def cancel(self, task: Task | str) -> Flow[Task]:
+    def cancel(self, /, task: Task | str) -> Flow[Task]:
         """Cancel a queued or running job where the service allows it.
 
         Returns:

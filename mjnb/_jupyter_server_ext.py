@@ -50,7 +50,7 @@ def _socket_nodelay(handler: Any) -> int | None:
     """The option as the socket now has it (None when the socket cannot be reached)."""
     try:
         sock = handler.ws_connection.stream.socket
-        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        return int(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
     except Exception:  # noqa: BLE001 - a closed or non-TCP stream: nothing to report
         return None
 
@@ -81,7 +81,7 @@ def enable_nodelay() -> list[str]:
         if current is None:
             continue
         if not getattr(current, _MARK, False):
-            cls.open = _wrap_open(current)
+            setattr(cls, "open", _wrap_open(current))  # noqa: B010 - the handler classes vary
         patched.append(f"{cls.__module__}.{cls.__qualname__}")
     return patched
 

@@ -79,7 +79,7 @@ class RetryPolicy:
         if retry_after is not None:
             return min(max(retry_after, 0.0), 60.0)
         base = min(self.backoff * (2**attempt), self.max_delay)
-        return base * (0.75 + random.random() / 2)  # jitter: clients that failed together spread out
+        return float(base * (0.75 + random.random() / 2))  # jitter: clients that failed together spread out
 
     def should_retry(self, request: Request, attempt: int, response: Response | None, failure: SendFailed | None) -> bool:
         if attempt >= self.max_retries:
@@ -173,7 +173,7 @@ class SyncTransport(_Base):
                 if failure is not None:
                     raise failure
                 return response  # type: ignore[return-value]
-            time.sleep(self.retry.delay(attempt, response and retry_after(response.headers)))
+            time.sleep(self.retry.delay(attempt, retry_after(response.headers) if response is not None else None))
             attempt += 1
 
     def stream_lines(self, request: Request) -> Iterator[bytes | Response]:
@@ -233,7 +233,7 @@ class AsyncTransport(_Base):
                 if failure is not None:
                     raise failure
                 return response  # type: ignore[return-value]
-            await asyncio.sleep(self.retry.delay(attempt, response and retry_after(response.headers)))
+            await asyncio.sleep(self.retry.delay(attempt, retry_after(response.headers) if response is not None else None))
             attempt += 1
 
     async def stream_lines(self, request: Request) -> AsyncIterator[bytes | Response]:
