@@ -21,7 +21,7 @@ _CHILD = textwrap.dedent("""
     import mjnb
     from mjnb._experiments import SyncExperimentVerbs
     cls = mjnb.Client if issubclass(mjnb.Client, SyncExperimentVerbs) else type("C", (SyncExperimentVerbs, mjnb.Client), {})
-    client = cls("mjproxy", sys.argv[1], "sk-test-key", journal=sys.argv[2])
+    client = cls(sys.argv[3], sys.argv[1], "sk-test-key", journal=sys.argv[2])
     sweep = client.sweep("a {red, blue} kite --s {50, 500}")
     print("submitted", len(sweep.tasks), flush=True)
     sweep.wait(600)  # killed here, mid-wait
@@ -44,42 +44,49 @@ def sim_process(tmp_path):
     for line in proc.stdout:  # it prints its URLs once it accepts connections
         if "mjproxy" in line:
             break
-    yield f"http://127.0.0.1:{port}/mjproxy"
+    yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=30)
 
 
-def _server_jobs(base_url: str) -> list[mjnb.Task]:
-    with mjnb.Client("mjproxy", base_url, "sk-test-key", journal=False) as lister:
+def _server_jobs(dialect: str, base_url: str) -> list[mjnb.Task] | None:
+    """Every job on the simulator's mount, from its listing (None where the dialect has none)."""
+    with mjnb.Client(dialect, base_url, "sk-test-key", journal=False) as lister:
+        if "list" not in lister.operations:
+            return None
         return list(lister.tasks(page_size=100).items)
 
 
+@pytest.mark.parametrize("dialect", ["mjproxy", "newapi", "acedata", "evolink"])
 @pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_killed_sweep_resumes_in_a_new_process_without_resubmits(sim_process, tmp_path, mode):
+async def test_killed_sweep_resumes_in_a_new_process_without_resubmits(sim_process, tmp_path, mode, dialect):
+    base_url = f"{sim_process}/{dialect}"
     journal = tmp_path / "journal.sqlite"
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, sim_process, str(journal)], stdout=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, base_url, str(journal), dialect], stdout=subprocess.PIPE,
                              text=True, env={**os.environ, "MJNB_HOME": str(tmp_path)})
     assert child.stdout is not None
     assert child.stdout.readline().split() == ["submitted", "4"]
     child.kill()
     child.wait(timeout=30)
-    assert len(_server_jobs(sim_process)) == 4
+    listed = _server_jobs(dialect, base_url)
+    assert listed is None or len(listed) == 4
 
     sync, asy = client_classes()
-    client = (asy if mode == "async" else sync)("mjproxy", sim_process, "sk-test-key", journal=journal,
-                                                  poll_interval=0.2)
+    client = (asy if mode == "async" else sync)(dialect, base_url, "sk-test-key", journal=journal, poll_interval=0.2)
     try:
-        unfinished = {e.task_id for e in client.journal.unfinished("mjproxy", sim_process)}
+        unfinished = {e.task_id for e in client.journal.unfinished(dialect, base_url)}
         resumed = await call(client, "resume")
-        # midjourney-proxy runs 3 jobs at once, so the 4th submit waited for the 1st to end: 3 or 4 are open.
-        assert len(resumed) >= 3 and {t.id for t in resumed} == unfinished and not resumed.errors
+        # The proxies run 3 jobs at once, so their 4th submit waited for a slot: at least that one is open.
+        assert len(resumed) >= 1 and {t.id for t in resumed} == unfinished and not resumed.errors
         assert {t.prompt for t in resumed} <= {
             "a red kite --s 50", "a red kite --s 500", "a blue kite --s 50", "a blue kite --s 500"}
-        assert {t.id for t in resumed} <= {t.id for t in _server_jobs(sim_process)}
         again = await call(client, "sweep", "a {red, blue} kite --s {50, 500}")
         assert again.reattached == 4 and again.sent == 0
-        assert {t.id for t in again.tasks} == {t.id for t in _server_jobs(sim_process)} >= {t.id for t in resumed}
-        assert len(_server_jobs(sim_process)) == 4, "resuming must not submit anything"
+        assert {t.id for t in again.tasks} >= {t.id for t in resumed}
+        after = _server_jobs(dialect, base_url)
+        assert after is None or {t.id for t in after} == {t.id for t in again.tasks}, "resuming must not submit"
+        finished = await call(again, "wait", 120)
+        assert all(c.task.succeeded for c in finished.cells)
     finally:
         if mode == "async":
             await client.aclose()
