@@ -125,6 +125,12 @@ async def _healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def _requests(request: Request) -> Response:
+    """``GET /_sim/requests?prefix=/mjproxy/``: the request log for clients in another process (no service has it)."""
+    state: SimState = request.app.state.sim
+    return JSONResponse(state.requests.summary(request.query_params.get("prefix", "")))
+
+
 def _load_mount(dialect: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"{__package__}.{dialect}")
@@ -134,7 +140,8 @@ def _load_mount(dialect: str) -> ModuleType | None:
 
 
 def build_app(state: SimState) -> Starlette:
-    routes: list[BaseRoute] = [Route("/healthz", _healthz), Route("/files/{name}", _files)]
+    routes: list[BaseRoute] = [Route("/healthz", _healthz), Route("/files/{name}", _files),
+                               Route("/_sim/requests", _requests)]
     error_responses: dict[str, Callable[[int, str], Response]] = {}
     for dialect in DIALECTS:
         module = _load_mount(dialect)

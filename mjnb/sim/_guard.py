@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
@@ -90,7 +91,7 @@ class GuardMiddleware:
         error_response: ErrorResponse,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
-        record: Callable[[str, str, int | None], None] | None = None,
+        record: Callable[[str, str, int | None, float], None] | None = None,
     ) -> None:
         self.app = app
         self.error_response = error_response
@@ -103,6 +104,7 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         status: int | None = None
+        arrived = time.perf_counter()
 
         async def observed(message: Message) -> None:
             nonlocal status
@@ -114,7 +116,7 @@ class GuardMiddleware:
             await self._guarded(scope, receive, observed)
         finally:
             if self.record is not None:
-                self.record(scope.get("method", "?"), scope.get("path", "?"), status)
+                self.record(scope.get("method", "?"), scope.get("path", "?"), status, time.perf_counter() - arrived)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         where = f"{scope.get('method', '?')} {scope.get('path', '?')}"

@@ -111,6 +111,7 @@ class RequestRecord:
     method: str
     path: str
     status: int | None
+    seconds: float = 0.0  # from the request's arrival at the server to the end of its answer
 
 
 class RequestLog:
@@ -124,10 +125,10 @@ class RequestLog:
         self._records: deque[RequestRecord] = deque(maxlen=keep)
         self._lock = threading.Lock()
 
-    def add(self, method: str, path: str, status: int | None) -> None:
+    def add(self, method: str, path: str, status: int | None, seconds: float = 0.0) -> None:
         with self._lock:
             self._counts[(method, path)] += 1
-            self._records.append(RequestRecord(method, path, status))
+            self._records.append(RequestRecord(method, path, status, seconds))
 
     def count(self, path_prefix: str = "", method: str | None = None) -> int:
         """Requests whose path starts with ``path_prefix`` (and whose method is ``method``, if given)."""
@@ -144,6 +145,18 @@ class RequestLog:
         with self._lock:
             self._counts.clear()
             self._records.clear()
+
+    def summary(self, path_prefix: str = "") -> dict[str, Any]:
+        """Counts per route and server-side answer times (ms, p50/p95/max of the kept requests)."""
+        with self._lock:
+            counts = {f"{m} {p}": n for (m, p), n in self._counts.items() if p.startswith(path_prefix)}
+            times = sorted(r.seconds * 1000 for r in self._records if r.path.startswith(path_prefix))
+
+        def pick(q: float) -> float | None:
+            return round(times[min(len(times) - 1, int(len(times) * q))], 3) if times else None
+
+        return {"requests": sum(counts.values()), "by_route": counts,
+                "ms": {"p50": pick(0.5), "p95": pick(0.95), "max": round(times[-1], 3) if times else None}}
 
 
 class SimState:

@@ -151,6 +151,10 @@ def test_the_request_log_counts_per_route(sim_factory):
     assert log.count("/mjproxy/mj/task/list-by-condition", method="POST") == 1
     assert log.count("/mjproxy/") == 5 and log.count("/evolink/") == 0
     assert [r.status for r in log.records("/mjproxy/mj/task/")] == [200] * 4
+    # The same log for a client in another process.
+    summary = httpx.get(f"{sim.base_url}/_sim/requests", params={"prefix": "/mjproxy/mj/task/"}).json()
+    assert summary["requests"] == 4 and summary["by_route"][f"GET /mjproxy/mj/task/{task_id}/fetch"] == 3
+    assert 0 < summary["ms"]["p50"] <= summary["ms"]["p95"] <= summary["ms"]["max"]
 
 
 def test_newapi_listing_time_filters_take_seconds_or_milliseconds(sim_factory):
