@@ -34,7 +34,7 @@ _Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], "concurrent.fu
 
 
 class Store:
-    """One connection (usable from any thread under ``locked()``) and a lazily started writer thread."""
+    """One connection (usable from any thread while holding ``lock``, after ``drain()``) and a lazy writer thread."""
 
     def __init__(self, path: Path, timeout: float) -> None:
         self.path = path
@@ -127,15 +127,6 @@ class Store:
                     future.set_result(result)
         finally:
             self._draining = False
-
-    @contextmanager
-    def locked(self) -> Iterator[sqlite3.Connection]:
-        """The connection, after every job queued before this call has run."""
-        with self.lock:
-            if self.closed:
-                raise sqlite3.ProgrammingError(f"journal {self.path} is closed")
-            self.drain()
-            yield self.conn
 
     # -- writes -------------------------------------------------------------------------------
     # Two modes per write.  Durable (submit rows): synchronous=FULL and up to ``timeout`` waiting for
