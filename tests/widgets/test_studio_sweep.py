@@ -7,24 +7,13 @@ import pytest
 
 from mjnb.widgets import Studio, SweepGrid
 
+from ._sweep_shim import install_sweep
+
 
 @pytest.fixture
-def studio(monkeypatch):
+def studio():
     made = Studio()
-    client = made.client
-    if not hasattr(client, "sweep"):
-        # client.sweep is being wired into the clients; until then drive the sweep module the way it will.
-        from mjnb._sweep import AsyncSweep, _adrive, start_sweep
-
-        async def sweep(prompt, *, grid=None, repeat=1, max_jobs=16, dry_run=False, force=False, budget=None,
-                        **options):
-            planned = start_sweep(client, prompt, grid=grid, repeat=repeat, max_jobs=max_jobs, dry_run=dry_run,
-                                  force=force, budget=budget, options=options, cls=AsyncSweep)
-            if not dry_run:
-                await _adrive(planned._launch(), client)
-            return planned
-
-        monkeypatch.setattr(client, "sweep", sweep, raising=False)
+    install_sweep(made.client)
     return made
 
 
