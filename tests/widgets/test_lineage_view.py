@@ -74,3 +74,18 @@ async def test_the_studio_opens_a_lineage_in_its_tab():
     view.nodes[task.id].children[1].click()
     await studio.gallery.loading
     assert studio.gallery.task.id == task.id
+
+
+async def test_the_gallery_lineage_button_opens_the_view_in_the_studio():
+    studio = Studio()
+    shown = []
+    studio.on_result(shown.append)
+    task = await studio.submit("a paper boat on a pond").result()
+    await studio.gallery.loading
+    assert shown == [task]
+    assert studio.gallery.lineage_button.layout.display != "none"  # the Studio registered for it
+    studio.gallery.lineage_button.click()
+    view = studio.lineage_area.children[0]
+    assert isinstance(view, LineageView) and view.task == task and studio.tabs.selected_index == 3
+    await view.loading
+    assert list(view.nodes) == [task.id]
