@@ -263,18 +263,19 @@ class _SweepBase:
         known = last_known_cost(journal, dialect, base_url)
         if known is not None:
             self.estimated_cost, self.cost_unit = known[0] * to_send, known[1]
-        if budget is not None and to_send:
-            if self.estimated_cost is None:
-                raise ValidationError(
-                    f"budget: no cost is known yet for imagine on {base_url}, so {to_send} jobs cannot be "
-                    "checked against the budget; run one job first or pass budget=None", field="budget",
-                )
-            if self.estimated_cost > budget:
-                raise ValidationError(
-                    f"budget: {to_send} jobs are estimated at {self.estimated_cost:g} {self.cost_unit or ''}"
-                    f" (last known {known[0]:g} each), above budget={budget:g}; nothing was sent",  # type: ignore[index]
-                    field="budget",
-                )
+        if budget is None or not to_send:
+            return
+        if known is None:
+            raise ValidationError(
+                f"budget: no cost is known yet for imagine on {base_url}, so {to_send} jobs cannot be "
+                "checked against the budget; run one job first or pass budget=None", field="budget",
+            )
+        if known[0] * to_send > budget:
+            raise ValidationError(
+                f"budget: {to_send} jobs are estimated at {known[0] * to_send:g} {known[1] or ''}"
+                f" (last known {known[0]:g} each), above budget={budget:g}; nothing was sent",
+                field="budget",
+            )
 
     def _launch(self) -> _Steps:
         for cell, entry in self._pending:
@@ -349,7 +350,9 @@ class _SweepBase:
         """:meth:`table` as a ``pandas.DataFrame`` (pandas is optional: ImportError says how to get it)."""
         return to_dataframe(self.table())
 
-    def _sheet(self, images: Sequence[Image.Image | None], rows: str | None, cols: str | None, thumb: int) -> Image.Image:
+    def _sheet(
+        self, images: Sequence[Image.Image | None], rows: str | None, cols: str | None, thumb: int,
+    ) -> Image.Image:
         from ._sheet import contact_sheet
 
         return contact_sheet(self, images, rows=rows, cols=cols, thumb=thumb)
@@ -464,8 +467,10 @@ class AsyncSweep(_SweepBase):
         return self._sheet(await _adrive(self._images(), self.client), rows, cols, thumb)
 
 
-def start_sweep(client: Any, prompt: str, *, grid: Mapping[str, Sequence[Any]] | None, repeat: int, max_jobs: int,
-                dry_run: bool, force: bool, budget: float | None, options: Mapping[str, Any], cls: type[_SweepBase]) -> Any:
+def start_sweep(
+    client: Any, prompt: str, *, grid: Mapping[str, Sequence[Any]] | None, repeat: int, max_jobs: int,
+    dry_run: bool, force: bool, budget: float | None, options: Mapping[str, Any], cls: type[_SweepBase],
+) -> Any:
     """Plan a sweep and prepare it; the caller drives ``sweep._launch()`` unless ``dry_run``."""
     axes, cells, key = plan_sweep(prompt, dialect=client.dialect, service=client.base_url, grid=grid, repeat=repeat,
                                   max_jobs=max_jobs, options=options)

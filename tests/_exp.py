@@ -30,8 +30,8 @@ async def call(obj: Any, name: str, *args: Any, **kw: Any) -> Any:
     return await asyncio.to_thread(fn, *args, **kw)
 
 
-@pytest.fixture(params=["sync", "async"])
-async def exp_client(request, simulator, tmp_path):
+@pytest.fixture(params=["sync", "async"], name="exp_client")
+async def exp_client_fixture(request, simulator, tmp_path):
     """``exp_client(dialect, **kw)`` → a Client or AsyncClient (with sweep/resume/…) on the simulator."""
     sync, asy = client_classes()
     made: list[Any] = []

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from _exp import call, exp_client_fixture  # noqa: F401  (the fixture)
 
 from mjnb import images
 from mjnb._export import aexport, export, to_pandas
-
-from _exp import call, exp_client  # noqa: F401  (the fixture)
 
 
 async def _sync_export(what, folder, client, **kw):

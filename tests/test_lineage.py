@@ -4,14 +4,13 @@ the action on each edge, through Client and AsyncClient against the simulator.""
 from __future__ import annotations
 
 import pytest
+from _exp import call, exp_client_fixture  # noqa: F401  (the fixture)
 from PIL import Image, ImageDraw
 
 import mjnb
 from mjnb import ValidationError
 from mjnb._lineage import lineage
 from mjnb._records import records
-
-from _exp import call, exp_client  # noqa: F401  (the fixture)
 
 
 def _mask(size):

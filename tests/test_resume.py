@@ -11,10 +11,9 @@ import sys
 import textwrap
 
 import pytest
+from _exp import call, client_classes, exp_client_fixture  # noqa: F401  (the fixture)
 
 import mjnb
-
-from _exp import call, client_classes, exp_client  # noqa: F401  (the fixture)
 
 _CHILD = textwrap.dedent("""
     import sys

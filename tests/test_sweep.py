@@ -5,12 +5,11 @@ max_jobs, dry_run, bad input refused before sending, retry_failed, the table and
 from __future__ import annotations
 
 import pytest
+from _exp import call, exp_client_fixture  # noqa: F401  (the fixture)
 
 import mjnb
 from mjnb import ValidationError
 from mjnb._export import to_pandas
-
-from _exp import call, exp_client  # noqa: F401  (the fixture)
 
 DIALECTS = ["mjproxy", "newapi", "acedata", "evolink"]
 
