@@ -124,8 +124,8 @@ class SweepLauncher(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no 
         jobs = self.jobs
         if jobs > self.host.sweep_threshold and not confirmed:
             with ui_lock:
-                self.confirm_text.value = html.escape(f"This sends {jobs} jobs{'' if self.host.client.embedded else ' (paid)'}. "
-                                                      "Send them?", quote=False)
+                paid = "" if self.host.client.embedded else " (paid)"
+                self.confirm_text.value = html.escape(f"This sends {jobs} jobs{paid}. Send them?", quote=False)
                 self.confirm_button.description = f"Send {jobs} jobs"
                 self.confirm_row.layout.display = None
             return None

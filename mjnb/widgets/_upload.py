@@ -138,7 +138,8 @@ class ImageUpload(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
                                    "or an uploaded file")
         found: list[Any] = [*self.images, *urls]
         if not self.min_count <= len(found) <= self.max_count:
-            wanted = str(self.min_count) if self.min_count == self.max_count else f"{self.min_count} to {self.max_count}"
+            low, high = self.min_count, self.max_count
+            wanted = str(low) if low == high else f"{low} to {high}"
             raise self._refuse(f"{self.field}: give {wanted} image(s) (uploads or URLs); got {len(found)}")
         self._show_error("")
         return found

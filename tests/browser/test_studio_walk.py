@@ -97,7 +97,8 @@ def test_walk_upload_describe_pick_submit_v1_edit_paint_submit(ui, tmp_path):
     choices.nth(1).click()
 
     # -- the prompt is in the form: Submit ----------------------------------------------------------
-    ui.page.wait_for_function("""([sel, text]) => { const t = document.querySelector(sel + ' .mjnb-prompt-text textarea');
+    ui.page.wait_for_function("""([sel, text]) => {
+        const t = document.querySelector(sel + ' .mjnb-prompt-text textarea');
         return !!t && t.value.includes(text.split(' --')[0]); }""", arg=[STUDIO, chosen], timeout=15_000)
     ui.page.wait_for_selector(f"{STUDIO} .mjnb-imagine button.mjnb-submit:not([disabled])", timeout=15_000)
     ui.page.locator(f"{STUDIO} .mjnb-imagine button.mjnb-submit").click()
