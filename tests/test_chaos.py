@@ -2,9 +2,11 @@
 
 Every submit has a unique prompt; about one in five meets a fault on its submit route: a 5xx, a 429
 with ``Retry-After``, the connection reset before the server acts (``drop_before``) or after it
-created the job (``drop_after``), or an answer slower than the client's timeout (``latency``).  After
-the run each client's ``reconcile()`` settles what it can, then the simulator's job stores are
-compared with the journals:
+created the job (``drop_after``), or an answer slower than the client's timeout (``latency``).
+Submits come one at a time (Client, AsyncClient), four at once (``asyncio.gather``), three from
+threads, or with ``wait=True`` (AceData streams).  Then every accepted task is followed to its end
+by ``wait_all`` while some of its reads fail (503, connection dropped).  Finally each client's
+``reconcile()`` settles what it can, and the simulator's job stores are compared with the journals:
 
 * lost: a job the simulator created whose id is in no journal (not even after reconcile);
 * duplicated: a prompt with more than one job (a paid submit resent);
@@ -97,28 +99,83 @@ def run_chaos(sim: Any, home: Path, submits: int, *, fault_rate: float = 0.2, se
         clients[("async", dialect)] = loop.run(make())
     report = ChaosReport()
     prompts: dict[str, str] = {}  # prompt -> dialect
+    accepted: dict[tuple[str, str], list[mjnb.Task]] = collections.defaultdict(list)
     try:
-        for i in range(submits):
-            dialect = DIALECTS[i % len(DIALECTS)]
-            mode = "async" if (i // len(DIALECTS)) % 2 else "sync"
-            prompt = f"{run} submit {i} a {rng.choice(('red', 'blue', 'green'))} kite"
-            prompts[prompt] = dialect
-            if rng.random() < fault_rate:
-                kind = rng.choice(FAULTS)
-                _inject(sim, dialect, kind)
-                report.faults[kind] += 1
+
+        def submit_one(mode: str, dialect: str, prompt: str, wait: bool = False) -> None:
             client = clients[(mode, dialect)]
-            report.submits += 1
             try:
                 if mode == "sync":
-                    client.imagine(prompt)
+                    task = client.imagine(prompt, wait=wait, timeout=30)
                 else:
-                    loop.run(client.imagine(prompt))
+                    task = loop.run(client.imagine(prompt, wait=wait, timeout=30))
+                accepted[(mode, dialect)].append(task)
                 report.outcomes["accepted"] += 1
             except mjnb.MjnbError as exc:
                 report.outcomes[type(exc).__name__] += 1
             except Exception as exc:  # what the run is looking for
                 report.untyped.append(f"{dialect} {mode} {prompt!r}: {type(exc).__name__}: {exc}")
+
+        async def submit_batch(dialect: str, batch: list[str]) -> list[Any]:
+            import asyncio
+
+            client = clients[("async", dialect)]
+            return await asyncio.gather(*(client.imagine(p) for p in batch), return_exceptions=True)
+
+        i = 0
+        while i < submits:
+            dialect = DIALECTS[(i // 4) % len(DIALECTS)]
+            style = rng.choice(("sync", "async", "batch", "threads", "wait"))
+            size = min(submits - i, {"batch": 4, "threads": 3}.get(style, 1))
+            batch = [f"{run} submit {i + k} a {rng.choice(('red', 'blue', 'green'))} kite" for k in range(size)]
+            i += size
+            for prompt in batch:
+                prompts[prompt] = dialect
+                if rng.random() < fault_rate:
+                    kind = rng.choice(FAULTS)
+                    _inject(sim, dialect, kind)
+                    report.faults[kind] += 1
+            report.submits += size
+            if style == "batch":
+                for prompt, result in zip(batch, loop.run(submit_batch(dialect, batch))):
+                    if isinstance(result, mjnb.Task):
+                        accepted[("async", dialect)].append(result)
+                        report.outcomes["accepted"] += 1
+                    elif isinstance(result, mjnb.MjnbError):
+                        report.outcomes[type(result).__name__] += 1
+                    else:
+                        report.untyped.append(f"{dialect} batch {prompt!r}: {type(result).__name__}: {result}")
+            elif style == "threads":
+                import threading
+
+                threads = [threading.Thread(target=submit_one, args=("sync", dialect, p)) for p in batch]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            else:
+                submit_one("async" if style == "wait" else style, dialect, batch[0], wait=style == "wait")
+            sim.state.faults.clear()  # a fault no request took (a refused batch) must not hit the next round
+        # Reads under faults: every accepted task is followed to its end while its reads fail now and then.
+        for (mode, dialect), tasks in accepted.items():
+            if not tasks:
+                continue
+            for _ in range(max(1, len(tasks) // 10)):
+                kind = rng.choice(("status-503", "drop_before"))
+                if kind == "status-503":
+                    sim.state.faults.add("status", path=f"/{dialect}/", status=503)
+                else:
+                    sim.state.faults.add("drop_before", path=f"/{dialect}/")
+                report.faults[f"read {kind}"] += 1
+            client = clients[(mode, dialect)]
+            try:
+                done = (client.wait_all(tasks, timeout=60) if mode == "sync"
+                    else loop.run(client.wait_all(tasks, timeout=60)))
+                report.outcomes["followed to the end"] += len(done)
+            except mjnb.MjnbError as exc:
+                report.outcomes[f"wait_all {type(exc).__name__}"] += 1
+            except Exception as exc:  # noqa: BLE001 - counted
+                report.untyped.append(f"{dialect} {mode} wait_all: {type(exc).__name__}: {exc}")
         sim.state.faults.clear()
         for (mode, dialect), client in clients.items():
             try:
@@ -172,10 +229,10 @@ def chaos_sim():
 
 
 def test_chaos_submits_lose_nothing_and_duplicate_nothing(chaos_sim: Any, tmp_path: Path) -> None:
-    report = run_chaos(chaos_sim, tmp_path, submits=48, fault_rate=0.2, seed=7)
+    report = run_chaos(chaos_sim, tmp_path, submits=40, fault_rate=0.2, seed=7)
     text = "\n".join(report.lines())
-    assert report.submits == 48 and sum(report.faults.values()) >= 5, text
-    assert report.created >= 30, text  # most submits made a job: the run did what it says
+    assert report.submits == 40 and sum(report.faults.values()) >= 8, text
+    assert report.created >= 25 and report.outcomes["followed to the end"] >= 20, text  # most submits made a job: the run did what it says
     assert not report.untyped, text + "\n" + "\n".join(report.untyped)
     assert not report.duplicated, text + "\n" + "\n".join(report.duplicated)
     assert not report.lost, text + "\n" + "\n".join(report.lost)
