@@ -35,6 +35,7 @@ from typing import Any, Callable, Mapping, TypeVar
 
 from ._errors import JournalError, ValidationError
 from ._journal_query import QueryMixin
+from ._journal_rows import TRACKED, Pending, apply_values, close_store, merge, said, task_values, write_sidecar
 from ._journal_schema import SCHEMA_VERSION, JournalEntry, dump_json, migrate, safe_text, shrink
 from ._journal_store import Store
 from ._models import Task
@@ -44,71 +45,8 @@ __all__ = ["Journal", "JournalEntry", "SCHEMA_VERSION"]
 _log = logging.getLogger("mjnb.journal")
 T = TypeVar("T")
 
-#: Columns a fetched Task updates, in the order ``_task_values`` returns them.
-_TRACKED = (
-    "status", "raw_status", "progress", "kind", "image_url", "preview_url", "image_urls", "video_urls",
-    "final_prompt", "error", "error_code", "cost", "cost_unit", "finished_at", "image_id", "prompt", "parent_id",
-)
-#: Of those, the ones a Task that does not say (None) leaves as they were.
-_KEEP_WHEN_NONE = frozenset(_TRACKED) - {"status", "raw_status", "progress"}
-#: The journal's own values win over the server's echo (EvoLink echoes neither).
-_JOURNAL_WINS = frozenset({"prompt", "parent_id", "service"})
 #: Retries of a pending write made on the way to another call wait at most this long for a lock.
 _RETRY_WAIT = 0.05
-
-
-def _task_values(task: Task) -> dict[str, Any]:
-    """The tracked columns as a Task states them (None: the task does not say)."""
-    return {
-        "status": task.status.value,
-        "raw_status": safe_text(task.raw_status),
-        "progress": task.progress,
-        "kind": safe_text(task.kind),
-        "image_url": safe_text(task.image_url),
-        "preview_url": safe_text(task.preview_url),
-        "image_urls": dump_json(list(task.image_urls)) if task.image_urls else None,
-        "video_urls": dump_json(list(task.video_urls)) if task.video_urls else None,
-        "final_prompt": safe_text(task.final_prompt),
-        "error": safe_text(task.fail_reason),
-        "error_code": safe_text(task.error_code) if isinstance(task.error_code, str) else task.error_code,
-        "cost": task.cost,
-        "cost_unit": safe_text(task.cost_unit),
-        "finished_at": task.finished_at if task.finished_at is not None else (time.time() if task.done else None),
-        "image_id": safe_text(task.image_id),
-        "prompt": safe_text(task.prompt),
-        "parent_id": safe_text(task.parent_id),
-    }
-
-
-def _said(task: Task) -> tuple[Any, ...]:
-    """What a Task states about the tracked columns, cheaply comparable with the last answer."""
-    return (task.status, task.raw_status, task.progress, task.kind, task.image_url, task.preview_url,
-            task.image_urls, task.video_urls, task.final_prompt, task.fail_reason, task.error_code, task.cost,
-            task.cost_unit, task.finished_at, task.image_id, task.prompt, task.parent_id)
-
-
-def _merge(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    merged = {}
-    for name in _TRACKED:
-        if name in _JOURNAL_WINS:
-            merged[name] = old[name] if old[name] is not None else new[name]
-        elif name in _KEEP_WHEN_NONE and new[name] is None:
-            merged[name] = old[name]
-        elif name == "finished_at" and old[name] is not None:
-            merged[name] = old[name]  # first seen final: a later fetch does not move it
-        else:
-            merged[name] = new[name]
-    return merged
-
-
-class _Pending:
-    """A durable write that could not be made (file locked); kept until it can."""
-
-    def __init__(self, entry: int, values: dict[str, Any], dialect: str | None, task: Task | None) -> None:
-        self.entry = entry
-        self.values = values
-        self.dialect = dialect
-        self.task = task
 
 
 class Journal(QueryMixin):
@@ -132,7 +70,7 @@ class Journal(QueryMixin):
             self._store = Store(self.path, timeout)
         except sqlite3.Error as exc:
             raise JournalError(f"journal: cannot open {self.path}: {exc}") from exc
-        self._pending: dict[int, _Pending] = {}
+        self._pending: dict[int, Pending] = {}
         # (dialect, task id, service) → (journal id, the row's tracked columns, the Task's own fields then)
         self._seen: dict[tuple[str, str, str], tuple[int, dict[str, Any], tuple[Any, ...]]] = {}
         self._errors: list[BaseException] = []
@@ -147,7 +85,7 @@ class Journal(QueryMixin):
             if isinstance(exc, sqlite3.Error):
                 raise JournalError(f"journal: cannot open {self.path}: {exc}") from exc
             raise
-        self._finalizer = weakref.finalize(self, _close_store, self._store, self._pending, self._sidecar)
+        self._finalizer = weakref.finalize(self, close_store, self._store, self._pending, self._sidecar)
         self._load_sidecar()
 
     def __repr__(self) -> str:
@@ -205,7 +143,7 @@ class Journal(QueryMixin):
             return
         for item in json.loads(self._sidecar.read_text(encoding="utf-8")):
             entry = int(item["entry"])
-            self._pending[entry] = _Pending(entry, dict(item["values"]), item.get("dialect"), None)
+            self._pending[entry] = Pending(entry, dict(item["values"]), item.get("dialect"), None)
         self._sidecar.unlink()
         with self._locked():  # written now when possible; else kept, and the sidecar rewritten at close
             pass
@@ -301,7 +239,7 @@ class Journal(QueryMixin):
             JournalError: the id could not be written now.  ``err.task`` is the created job; the
                 id is kept in memory and written on a later call, at close or at exit.
         """
-        values = _task_values(task)
+        values = task_values(task)
         values.update(state="accepted", task_id=safe_text(task.id), service=safe_text(task.service),
                       submitted_at=task.submitted_at or time.time())
         try:
@@ -309,9 +247,9 @@ class Journal(QueryMixin):
                 self._apply(entry, values)
                 return
         except (sqlite3.Error, JournalError) as exc:
-            self._pending[entry] = _Pending(entry, values, task.dialect, task)
+            self._pending[entry] = Pending(entry, values, task.dialect, task)
             if self._store.closed:  # no later call or close will write it: keep it for the next open
-                _write_sidecar(self._sidecar, [self._pending.pop(entry)])
+                write_sidecar(self._sidecar, [self._pending.pop(entry)])
             raise JournalError(
                 f"journal: task {task.id} was created but its id could not be written to {self.path} ({exc}). "
                 "It is kept (in memory; in the -pending.json beside the journal once closed) and written as soon "
@@ -332,10 +270,10 @@ class Journal(QueryMixin):
         except (sqlite3.Error, JournalError) as exc:
             _log.warning("journal: failure of entry %d kept in memory (%s)", entry, exc)
             if entry not in self._pending:  # an accepted id waiting there is worth more
-                self._pending[entry] = _Pending(entry, values, None, None)
+                self._pending[entry] = Pending(entry, values, None, None)
 
     def _apply(self, entry: int, values: Mapping[str, Any], wait: float | None = None) -> None:
-        _apply(self._store, entry, values, wait)
+        apply_values(self._store, entry, values, wait)
         self._seen.clear()  # cheap to rebuild; never stale after a row changes hands
 
     def record_progress(self, task: Task) -> int | None:
@@ -346,16 +284,16 @@ class Journal(QueryMixin):
         Returns:
             The task's journal id, or None when the task was not submitted through this journal.
         """
-        said = _said(task)
+        answer = said(task)
         key = (task.dialect, task.id, task.service or "")
         with self._locked() as db:
             if self._pending:
                 for pending in self._pending.values():
                     if pending.dialect == task.dialect and pending.values.get("task_id") == task.id:
-                        pending.values.update(_merge(pending.values, _task_values(task)))
+                        pending.values.update(merge(pending.values, task_values(task)))
                         return pending.entry
             seen = self._seen.get(key)
-            if seen is not None and seen[2] == said:  # the same answer as last time: nothing to do
+            if seen is not None and seen[2] == answer:  # the same answer as last time: nothing to do
                 self.skipped += 1
                 return seen[0]
             version = db.execute("PRAGMA data_version").fetchone()[0]
@@ -368,26 +306,26 @@ class Journal(QueryMixin):
                 if task.service:
                     where += " AND (service IS NULL OR service = ? OR base_url = ?)"
                     args += [task.service, task.service]
-                row = db.execute(f"SELECT id, {', '.join(_TRACKED)} FROM submits WHERE {where}"
+                row = db.execute(f"SELECT id, {', '.join(TRACKED)} FROM submits WHERE {where}"
                                  " ORDER BY id DESC LIMIT 1", args).fetchone()
                 if row is None:
                     return None
-                entry, old = int(row["id"]), {name: row[name] for name in _TRACKED}
+                entry, old = int(row["id"]), {name: row[name] for name in TRACKED}
             else:
                 entry, old = seen[0], seen[1]
-            merged = _merge(old, _task_values(task))
-            self._seen[key] = (entry, merged, said)
+            merged = merge(old, task_values(task))
+            self._seen[key] = (entry, merged, answer)
             if merged == old:
                 self.skipped += 1
                 return entry
             # Only the changed columns: fewer bytes to the WAL, and indexed ones rewritten only when they change.
-            changed = {name: merged[name] for name in _TRACKED if merged[name] != old[name]}
+            changed = {name: merged[name] for name in TRACKED if merged[name] != old[name]}
             try:
                 self._store.write(f"UPDATE submits SET {''.join(f'{name} = ?, ' for name in changed)}updated_at = ?"
                                   " WHERE id = ?", (*changed.values(), time.time(), entry), durable=False)
             except sqlite3.OperationalError as exc:  # locked by another process: never stall a fetch on it
                 _log.warning("journal: progress of %s kept in memory until %s is free (%s)", task.id, self.path, exc)
-                self._pending.setdefault(entry, _Pending(entry, {}, task.dialect, None)).values.update(changed)
+                self._pending.setdefault(entry, Pending(entry, {}, task.dialect, None)).values.update(changed)
             return entry
 
     def resolve(self, journal_id: int, task_id: str) -> JournalEntry:
@@ -424,7 +362,7 @@ class Journal(QueryMixin):
                 self._apply(entry, pending.values, wait)
             except sqlite3.OperationalError:
                 return  # still locked: the next call tries again
-            except (sqlite3.Error, JournalError) as exc:  # not a lock: kept for the sidecar, said once
+            except (sqlite3.Error, JournalError) as exc:  # not a lock: kept for the sidecar
                 _log.error("journal: pending entry %d cannot be written: %s", entry, exc)
                 continue
             del self._pending[entry]
@@ -460,62 +398,4 @@ class _RetryingLock:
                  tb: TracebackType | None) -> None:
         self._journal._store.lock.release()
 
-
-def _apply(store: Store, entry: int, values: Mapping[str, Any], wait: float | None = None) -> None:
-    """UPDATE row ``entry`` with ``values``, durably (caller holds the lock); an accepted id supersedes its twins."""
-    # The journal's own prompt, parent and service win over what the answer echoes (or omits).
-    columns = ", ".join(f"{name} = COALESCE({name}, ?)" if name in _JOURNAL_WINS else f"{name} = ?" for name in values)
-    with store.transaction(durable=True, wait=wait) as db:
-        cursor = db.execute(f"UPDATE submits SET {columns}, updated_at = ? WHERE id = ?",
-                            (*values.values(), time.time(), entry))
-        if cursor.rowcount == 0:
-            raise JournalError(f"journal: no entry {entry} in {store.path}", journal_id=entry)
-        if values.get("state") == "accepted":
-            _supersede_twins(db, entry)
-
-
-def _supersede_twins(db: sqlite3.Connection, entry: int) -> None:
-    """Keep one visible row per task: earlier rows of the same service with this id hand over to ``entry``."""
-    row = db.execute("SELECT dialect, base_url, service, task_id FROM submits WHERE id = ?", (entry,)).fetchone()
-    twins = db.execute(
-        "SELECT * FROM submits WHERE dialect = ? AND task_id = ? AND id != ? AND state != 'superseded'"
-        " AND (base_url = ? OR service = ?) ORDER BY id",
-        (row["dialect"], row["task_id"], entry, row["base_url"], row["service"]),
-    ).fetchall()
-    for twin in twins:
-        db.execute(
-            "UPDATE submits SET parent_id = COALESCE(parent_id, ?), prompt = COALESCE(prompt, ?),"
-            " nonce = COALESCE(nonce, ?), fingerprint = COALESCE(fingerprint, ?), meta = COALESCE(meta, ?)"
-            " WHERE id = ?",
-            (twin["parent_id"], twin["prompt"], twin["nonce"], twin["fingerprint"], twin["meta"], entry),
-        )
-        db.execute("UPDATE submits SET state = 'superseded', superseded_by = ?, updated_at = ? WHERE id = ?",
-                   (entry, time.time(), twin["id"]))
-
-
-def _close_store(store: Store, pending: dict[int, _Pending], sidecar: Path) -> None:
-    """Close at ``close()``, garbage collection or exit: queued jobs run, pending ids written or kept."""
-    store.stop_thread()
-    with store.lock:
-        if store.closed:
-            return
-        store.drain()
-        for entry, item in list(pending.items()):
-            try:
-                _apply(store, entry, item.values)
-                del pending[entry]
-            except (sqlite3.Error, JournalError) as exc:
-                _log.error("journal: entry %d still locked at close (%s); kept in %s", entry, exc, sidecar)
-        if pending:
-            _write_sidecar(sidecar, list(pending.values()))
-        store.close_connection()
-
-
-def _write_sidecar(sidecar: Path, items: list[_Pending]) -> None:
-    """Add ``items`` to ``<journal>-pending.json`` (another Journal on the same file may have written it)."""
-    kept = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else []
-    ours = {p.entry for p in items}
-    kept = [k for k in kept if int(k["entry"]) not in ours]
-    kept += [{"entry": p.entry, "dialect": p.dialect, "values": p.values} for p in items]
-    sidecar.write_text(json.dumps(kept), encoding="utf-8")
 
