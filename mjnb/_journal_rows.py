@@ -30,6 +30,8 @@ TRACKED = (
 _KEEP_WHEN_NONE = frozenset(TRACKED) - {"status", "raw_status", "progress"}
 #: The journal's own values win over the server's echo (EvoLink echoes neither).
 JOURNAL_WINS = frozenset({"prompt", "parent_id", "service"})
+
+
 def task_values(task: Task) -> dict[str, Any]:
     """The tracked columns as a Task states them (None: the task does not say)."""
     return {
