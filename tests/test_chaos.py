@@ -273,3 +273,16 @@ def test_the_judge_counts_a_job_missing_from_the_journal(chaos_sim: Any, tmp_pat
     finally:
         for client in clients.values():
             client.close()
+
+
+@pytest.mark.xfail(strict=True, reason="mjnb/_transport.py _build() sends without timeout=self.timeout: with "
+                                       "http_client= the client's own timeout is silently replaced by httpx's")
+def test_a_slow_answer_is_a_timeout_also_with_the_callers_http_client(chaos_sim: Any) -> None:
+    """``timeout=`` bounds one request whatever ``http_client`` carries it (here httpx's default, 5 s)."""
+    import httpx
+
+    chaos_sim.state.faults.add("latency", path=SUBMIT_PATH["mjproxy"], delay=TIMEOUT + 1.0)
+    with mjnb.Client("mjproxy", chaos_sim.url("mjproxy"), "sk-chaos-key", timeout=TIMEOUT, max_retries=0,
+                     journal=False, http_client=httpx.Client()) as client:
+        with pytest.raises(mjnb.SubmitUncertain):
+            client.imagine(f"a slow answer {os.urandom(3).hex()}")
