@@ -1,0 +1,79 @@
+"""What ``import mjnb`` costs next to ``import httpx``, each in a fresh interpreter (issue 10; prints only).
+
+    .venv/bin/python bench/import_cost.py [--runs 15] [--top 12]
+
+Runs ``--runs`` fresh interpreters per module, alternating mjnb and httpx so the shared machine's
+load hits both alike, and prints the median wall time of the import statement alone (interpreter
+start-up excluded) and its ratio. Then, from one ``python -X importtime -c "import mjnb"``: the
+heavy third-party packages that ``import mjnb`` loads and the slowest top-level imports
+(cumulative µs), which say where the time goes. Target: ≤ 1.2× httpx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMED = "import time; s = time.perf_counter(); import {0}; print(time.perf_counter() - s)"
+HEAVY = ("numpy", "PIL", "ipywidgets", "ipycanvas", "traitlets", "IPython", "sqlite3", "httpx", "anyio",
+         "uvicorn", "starlette", "tqdm", "pandas")
+TARGET = 1.2
+
+
+def _once(module: str) -> float:
+    out = subprocess.run([sys.executable, "-c", TIMED.format(module)], capture_output=True, text=True, cwd=ROOT,
+                         check=True)
+    return float(out.stdout.strip())
+
+
+def _loaded() -> list[str]:
+    probe = f"import sys, mjnb; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    return out.stdout.split()
+
+
+def _slowest(top: int) -> list[tuple[int, str]]:
+    """(cumulative µs, module) of the slowest imports, from ``-X importtime`` (its lines go to stderr)."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import mjnb"], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    rows: list[tuple[int, str]] = []
+    for line in out.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, cumulative, name = line[len("import time:"):].split("|")
+        name = name.rstrip()
+        depth = (len(name) - len(name.lstrip())) // 2
+        if depth <= 2:  # mjnb's own modules and what they import directly
+            rows.append((int(cumulative), name))
+    return sorted(rows, reverse=True)[:top]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="fresh interpreters per module (default 15)")
+    parser.add_argument("--top", type=int, default=12, help="slowest imports to list (default 12)")
+    args = parser.parse_args()
+    load = os.getloadavg()
+    times: dict[str, list[float]] = {"mjnb": [], "httpx": []}
+    for _ in range(args.runs):
+        for module in times:
+            times[module].append(_once(module) * 1000)
+    mjnb_ms, httpx_ms = statistics.median(times["mjnb"]), statistics.median(times["httpx"])
+    ratio = mjnb_ms / httpx_ms
+    print(f"median of {args.runs} fresh interpreters each (load average {load[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"  import httpx {httpx_ms:7.1f} ms  (min {min(times['httpx']):.1f})")
+    print(f"  import mjnb  {mjnb_ms:7.1f} ms  (min {min(times['mjnb']):.1f})  {ratio:.2f}x httpx  "
+          f"({'met' if ratio <= TARGET else 'MISSED'} <= {TARGET}x)")
+    print(f"  loaded by import mjnb: {', '.join(_loaded()) or 'none of ' + ', '.join(HEAVY)}")
+    print("  slowest imports under mjnb (cumulative, one run with -X importtime):")
+    for micros, name in _slowest(args.top):
+        print(f"    {micros / 1000:7.1f} ms  {name}")
+
+
+if __name__ == "__main__":
+    main()
