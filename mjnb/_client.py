@@ -15,12 +15,31 @@ import threading
 import time
 from pathlib import Path
 from typing import (
-    TYPE_CHECKING, Any, AsyncIterator, Callable, Concatenate, Coroutine, Iterable, Iterator, Mapping, ParamSpec,
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Callable,
+    Concatenate,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+    ParamSpec,
     TypeVar,
 )
 
 from ._config import ApiKey, mjnb_home, resolve_settings
-from ._errors import APIError, RateLimitError, ServerError, SubmitUncertain, TaskFailed, TaskTimeout, TransportError, ValidationError
+from ._errors import (
+    APIError,
+    RateLimitError,
+    ServerError,
+    SubmitUncertain,
+    TaskFailed,
+    TaskTimeout,
+    TransportError,
+    ValidationError,
+)
+from ._experiments import AsyncExperimentVerbs, SyncExperimentVerbs
 from ._flows import Download, Fetch, Flow, Flows, Notify, Now, Sleep, Stream, Submit, Update, _seconds
 from ._journal import Journal
 from ._models import Task
@@ -279,7 +298,7 @@ def _async_verb(
     return verb
 
 
-class Client(_Shared):
+class Client(SyncExperimentVerbs, _Shared):
     """The blocking client (``httpx.Client`` underneath; no event loop needed).
 
     Args:
@@ -398,6 +417,10 @@ class Client(_Shared):
                     raise result
                 yield result
 
+    def _follow(self, tasks: Iterable[Task]) -> None:
+        """Hand ``tasks`` to the tracker: it reads them in the background until they are final."""
+        self._tracker.follow(list(tasks))
+
     # -- the driver ----------------------------------------------------------------------------
     def _drive(self, flow: Flow[T]) -> T:
         value: Any = None
@@ -508,7 +531,7 @@ class Client(_Shared):
         self.close()
 
 
-class AsyncClient(_Shared):
+class AsyncClient(AsyncExperimentVerbs, _Shared):
     """The asyncio client (``httpx.AsyncClient`` underneath); ``await`` its verbs at the top of a cell.
 
     Takes the same arguments as :class:`Client` (``http_client`` is an ``httpx.AsyncClient``).
@@ -596,6 +619,10 @@ class AsyncClient(_Shared):
                 if isinstance(result, BaseException):
                     raise result
                 yield result
+
+    def _follow(self, tasks: Iterable[Task]) -> None:
+        """Hand ``tasks`` to the tracker (needs the running event loop): read in the background until final."""
+        self._tracker.follow(list(tasks))
 
     async def _drive(self, flow: Flow[T]) -> T:
         value: Any = None
