@@ -63,3 +63,22 @@ async def test_split_export_writes_four_images_per_grid(exp_client, tmp_path):
     assert done.written == [f"{task.id}-{i}.png" for i in range(1, 5)]
     rows = [json.loads(line) for line in (folder / "metadata.jsonl").read_text().splitlines()]
     assert [r["image_index"] for r in rows] == [1, 2, 3, 4] and {r["task_id"] for r in rows} == {task.id}
+
+
+def test_export_command_line(simulator, tmp_path, monkeypatch, capsys):
+    import mjnb
+    from mjnb._export import export_main
+
+    monkeypatch.setenv("MJNB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MJNB_BASE_URL", simulator.url("mjproxy"))
+    monkeypatch.setenv("MJNB_API_KEY", "sk-test-key")
+    with mjnb.Client("mjproxy", poll_interval=0.05) as client:
+        kept = [client.imagine(f"a {colour} umbrella", wait=True, timeout=60) for colour in ("red", "green")]
+    folder = tmp_path / "cli"
+    assert export_main([str(folder), "--dialect", "mjproxy"]) == 0
+    assert "2 written, 0 already there, 0 skipped" in capsys.readouterr().out
+    rows = [json.loads(line) for line in (folder / "metadata.jsonl").read_text().splitlines()]
+    assert sorted(r["task_id"] for r in rows) == sorted(t.id for t in kept)
+    assert export_main([str(folder), "--dialect", "mjproxy", "--text", "green"]) == 0
+    assert "0 written, 1 already there" in capsys.readouterr().out
+    assert "sk-test-key" not in (folder / "metadata.jsonl").read_text()
