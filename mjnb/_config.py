@@ -116,6 +116,8 @@ def resolve_settings(
     key = ApiKey.hide(api_key if api_key is not None else os.environ.get("MJNB_API_KEY") or None)
     api_key = key  # no plain key stays in this frame's locals
     url = base_url or os.environ.get("MJNB_BASE_URL")
+    if url:
+        url = _checked_base_url(url)
     if key and url:
         return Settings(dialect, url.rstrip("/"), key, False)
     if key and not url:
@@ -132,6 +134,26 @@ def resolve_settings(
         )
     sim = embedded_simulator()
     return Settings(dialect, sim.url(dialect), ApiKey("sk-mjnb-embedded"), True)
+
+
+def _checked_base_url(url: object) -> str:
+    """An http(s) URL with a host and a valid port, else ValidationError naming what is wrong."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str) or any(c.isspace() or ord(c) < 0x20 for c in url.strip()):
+        raise ValidationError(f"base_url: {url!r} is not allowed; use an http(s) URL without spaces", field="base_url")
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port outside 0–65535
+    except ValueError as exc:
+        raise ValidationError(f"base_url: {url!r} is not a valid URL ({exc})", field="base_url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise ValidationError(
+            f"base_url: {url!r} is not allowed; use the service's http(s) URL, e.g. https://api.acedata.cloud",
+            field="base_url",
+        )
+    return url
 
 
 _lock = threading.Lock()

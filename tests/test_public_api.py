@@ -62,3 +62,12 @@ def test_the_version_is_in_one_place():
 
     assert mjnb.__version__ == __version__
     assert version("mjnb") == __version__
+
+
+def test_a_base_url_that_is_not_an_http_url_is_refused_naming_the_field():
+    import pytest
+
+    for bad in ("not a url at all", "ftp://host/x", "javascript:alert(1)", "http://host:99999", "https://"):
+        with pytest.raises(mjnb.ValidationError) as caught:
+            mjnb.AsyncClient("acedata", bad, "sk-test", journal=False)
+        assert caught.value.field == "base_url"
