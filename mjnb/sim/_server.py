@@ -67,7 +67,11 @@ class Simulator:
         return f"{self.base_url}/{dialect}"
 
     def start(self) -> Simulator:
-        """Start serving and return once connections are accepted; a no-op when already running."""
+        """Start serving and return once connections are accepted and the render processes run.
+
+        A no-op when already running. Raises RuntimeError when the server cannot start (the port is
+        taken, …) within ``START_TIMEOUT`` seconds.
+        """
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return self
@@ -97,7 +101,7 @@ class Simulator:
             self._error = None
             self._thread = threading.Thread(target=self._run, name=f"mjnb-sim:{self.state.bound_port}", daemon=True)
             self._thread.start()
-            _workers.warm()  # render processes start while the server does
+            _workers.warm(START_TIMEOUT)  # render processes start while the server does
             deadline = time.monotonic() + START_TIMEOUT
             while not self._server.started:
                 if not self._thread.is_alive():

@@ -10,16 +10,45 @@ progress previews) has its own process so it never waits behind final renders.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing
 import os
+import sys
 import threading
-from concurrent.futures import Executor, ProcessPoolExecutor
+import types
+from typing import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 WORKERS = max(1, min(4, os.cpu_count() or 2))
 
 _lock = threading.Lock()
+_spawn_lock = threading.Lock()
 _pools: dict[bool, ProcessPoolExecutor] = {}
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Start worker processes without re-running the user's ``__main__``.
+
+    spawn and forkserver children import the parent's main module before running a function: a
+    user's script without an ``if __name__ == "__main__":`` guard (one that makes a ``mjnb.Client()``)
+    would start another simulator in every worker, and a script read from stdin cannot be imported
+    at all.  The workers only ever run functions of ``mjnb.sim``, so they need no main module.
+    """
+    with _spawn_lock:
+        real = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = real
+
+
+class _Pool(ProcessPoolExecutor):
+    def _spawn_process(self) -> None:
+        with _main_hidden():
+            super()._spawn_process()  # type: ignore[misc]
 
 
 def pool(urgent: bool) -> Executor:
@@ -29,17 +58,21 @@ def pool(urgent: bool) -> Executor:
         if existing is None or _broken(existing):
             # forkserver: workers start from a clean process, not a fork of a server with threads.
             method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            existing = ProcessPoolExecutor(1 if urgent else WORKERS, mp_context=multiprocessing.get_context(method))
+            existing = _Pool(1 if urgent else WORKERS, mp_context=multiprocessing.get_context(method))
             _pools[urgent] = existing
         return existing
 
 
-def warm() -> None:
-    """Start the render processes now (without waiting), so the first jobs do not pay their start-up."""
+def warm(timeout: float) -> None:
+    """Start the render processes and wait (at most ``timeout`` seconds) until each has answered once.
+
+    A job's first previews then never wait for a process to start.
+    """
+    futures = []
     for urgent in (False, True):
         executor = pool(urgent)
-        for _ in range(1 if urgent else WORKERS):
-            executor.submit(os.getpid)
+        futures += [executor.submit(os.getpid) for _ in range(1 if urgent else WORKERS)]
+    wait(futures, timeout=timeout)
 
 
 def _broken(executor: ProcessPoolExecutor) -> bool:

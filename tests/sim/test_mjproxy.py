@@ -91,7 +91,9 @@ def http():
 
 # ---- lifecycle ------------------------------------------------------------------------------------------
 
-def test_imagine_lifecycle_reports_rising_progress_and_a_grid(proxy):
+def test_imagine_lifecycle_reports_rising_progress_and_a_grid(sim_factory):
+    # Slower jobs than the module's: progress steps 0.3 s apart leave every step time to be seen.
+    proxy = Proxy(sim_factory(duration=1.5))
     submitted = proxy.submit("imagine", {"prompt": "a lighthouse at dusk --ar 3:2", "state": "mine"})
     assert submitted["code"] == 1 and submitted["description"] == "Submit success"
     task_id = submitted["result"]

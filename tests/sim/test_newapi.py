@@ -155,7 +155,10 @@ def test_queued_code_22_is_rewritten_to_1(sim_factory, http):
 
 # ---- fetch DTO and the image route --------------------------------------------------------------------------
 
-def test_fetch_dto_and_image_url_rewrite(relay, sim, http):
+def test_fetch_dto_and_image_url_rewrite(sim_factory, http):
+    # Slower jobs than the module's, so a running task with its preview is seen before the end.
+    sim = sim_factory(duration=1.5)
+    relay = Relay(sim)
     task_id = relay.submit("imagine", {"prompt": "a dto test --ar 16:9", "state": "s1"})["result"]
     preview = None
     while True:
