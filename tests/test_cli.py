@@ -104,3 +104,16 @@ def test_mjnb_sim_takes_its_options_and_the_key_from_the_environment(tmp_path: P
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("how", ["file", "stdin"])
+def test_a_script_without_a_main_guard_runs_on_the_embedded_simulator(tmp_path: Path, how: str) -> None:
+    """The simulator's render processes must not re-run the user's script (no __main__ guard here)."""
+    code = "import mjnb\nt = mjnb.Client().imagine('a red kite', wait=True)\nprint('RESULT', t.status.value)\n"
+    script = tmp_path / "demo.py"
+    script.write_text(code)
+    args = [sys.executable, str(script)] if how == "file" else [sys.executable, "-"]
+    run = subprocess.run(args, input=None if how == "file" else code, capture_output=True, text=True, cwd=tmp_path,
+                         env=_env(tmp_path), timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.count("RESULT succeeded") == 1
