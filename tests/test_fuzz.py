@@ -20,7 +20,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -90,13 +90,14 @@ def _url_problem(text: str) -> str | None:
     return None
 
 
-def _strings(value: Any) -> list[str]:
+def _strings(value: Any, key: str = "") -> list[str]:
+    """The strings of a JSON body; a prompt field gives its first word only (image prompts lead a prompt)."""
     if isinstance(value, str):
-        return [value]
+        return [value.split(" ", 1)[0] if "prompt" in key.lower() else value]
     if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
+        return [s for k, v in value.items() for s in _strings(v, str(k))]
     if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
+        return [s for v in value for s in _strings(v, key)]
     return []
 
 
@@ -168,6 +169,8 @@ class Harness:
             error = exc
         except Exception as exc:  # what the suite is looking for: an untyped crash
             return Outcome("crash", f"{type(exc).__name__}: {str(exc)[:200]}")
+        if isinstance(error, (mjnb.TaskTimeout, mjnb.TaskFailed)):
+            error = None  # the submit was accepted; what the job did next is not about the input
         sent = rec.since(mark)
         submits = [s for s in sent if s.is_submit]
         problems = wire_problems(sent, case)
@@ -475,6 +478,10 @@ def cases(draw: Any, h: Harness, modes: tuple[str, ...] = MODES) -> Case:
             else:
                 action = draw(st.sampled_from(ACTIONS_MAYBE))
             case.args = (task, action)
+            if draw(st.integers(0, 2)) == 0:  # Remix / Custom Zoom prompt
+                prompt, pwhy = draw(prompts())
+                case.kw["prompt"] = prompt
+                note(pwhy)
         elif verb in ("upscale", "vary"):
             n = draw(numbers() | st.sampled_from(("subtle", "strong", "medium")))
             case.args = (task, n)
@@ -497,6 +504,10 @@ def cases(draw: Any, h: Harness, modes: tuple[str, ...] = MODES) -> Case:
             case.args = (task, mask)
             note(mwhy if not isinstance(task, str) or why else None)
             if draw(st.booleans()):
+                prompt, pwhy = draw(prompts())
+                case.kw["prompt"] = prompt
+                note(pwhy)
+            if draw(st.booleans()):
                 index = draw(st.sampled_from((0, 3, 4, -1, True, 1.0, None)))
                 case.kw["index"] = index
                 note(None if index is None or (isinstance(index, int) and not isinstance(index, bool)
@@ -509,8 +520,9 @@ def cases(draw: Any, h: Harness, modes: tuple[str, ...] = MODES) -> Case:
             prompt, pwhy = draw(prompts())
             note(pwhy)
             case.args = (task, canvas, box, prompt)
-            if canvas in ((0, 0), (-5, 100), (100,), "1024x1024", None) or box in (
-                    (-1, 0, 10, 10), (0, 0, 4096, 4096), (0, 0, 0, 0), None) or canvas[0] != canvas[0] or \
+            # A box may reach past the canvas's edges (that part is cropped): see mjnb.images.check_canvas.
+            if canvas in ((0, 0), (-5, 100), (100,), "1024x1024", None) or box in ((0, 0, 0, 0), None) or \
+                    canvas[0] != canvas[0] or \
                     canvas == (10**9, 10**9) or (isinstance(box, tuple) and len(box) == 4 and box[2] == math.inf):
                 note(f"canvas={canvas!r} image_box={box!r}")
         if verb in ("action", "upscale", "vary", "reroll", "zoom_out", "pan", "inpaint") and draw(st.booleans()):
@@ -540,8 +552,19 @@ def harness(tmp_path_factory: pytest.TempPathFactory):
             h.close()
 
 
+def known_bug(case: Case, outcome: Outcome) -> str | None:
+    """A finding already documented by an xfail test below (so the property keeps guarding the rest)."""
+    if outcome.kind == "sent" and case.verb != "imagine" and (case.bad or "").startswith("--"):
+        return "test_prompts_of_every_verb_are_checked_before_sending"
+    if outcome.kind == "crash" and case.verb == "edit" and outcome.detail.startswith("InvalidURL"):
+        return "test_edit_with_a_malformed_image_url_is_refused_before_download"
+    return None
+
+
 def _check(h: Harness, case: Case) -> None:
     outcome = h.call(case)
+    if known_bug(case, outcome):
+        return
     assert outcome.kind != "crash", f"untyped crash: {case!r} -> {outcome.detail}"
     assert outcome.kind != "sent", f"sent before refused: {case!r} -> {outcome.detail}"
 
@@ -618,6 +641,67 @@ def test_inpaint_with_a_nan_mask_and_a_directory_are_refused(harness: Harness, m
     for bad_mask, wanted in ((mask, "nan"), ("/tmp", "directory")):
         outcome = harness.call(Case(mode, "acedata", "inpaint", (task, bad_mask), bad=wanted))
         assert outcome.kind == "refused" and wanted in outcome.detail.lower(), outcome
+
+
+def _prompted_calls(h: Harness, bad: str) -> dict[str, Callable[[Any], Any]]:
+    """A call of each verb that takes a prompt besides imagine, on a dialect that offers it."""
+    from PIL import Image
+
+    def mask(dialect: str) -> Any:
+        w, hgt = h.sizes[(dialect, "upscaled")]
+        m = Image.new("L", (w, hgt), 0)
+        m.paste(255, (0, 0, w // 2, hgt // 2))
+        return m
+
+    t = h.tasks
+    image = Image.new("RGB", (256, 256), "red")
+    return {
+        "mjproxy-inpaint": lambda c: c.inpaint(t["mjproxy"]["upscaled"], mask("mjproxy"), bad),
+        "mjproxy-remix": lambda c: c.action(t["mjproxy"]["grid"], "V1", prompt=bad),
+        "mjproxy-custom_zoom": lambda c: c.action(t["mjproxy"]["upscaled"], "custom_zoom", prompt=bad + " --zoom 1.5"),
+        "mjproxy-edit": lambda c: c.edit(image, None, bad),
+        "acedata-edit": lambda c: c.edit(image, None, bad),
+        "acedata-inpaint": lambda c: c.inpaint(t["acedata"]["upscaled"], mask("acedata"), bad),
+        "acedata-remix": lambda c: c.action(t["acedata"]["grid"], "V1", prompt=bad),
+        "evolink-retexture": lambda c: c.retexture(image, bad),
+        "evolink-reposition": lambda c: c.reposition(t["evolink"]["upscaled"], (2048, 1024), (512, 0, 1024, 1024), bad),
+        "evolink-inpaint": lambda c: c.inpaint(t["evolink"]["upscaled"], mask("evolink"), bad),
+        "evolink-custom_zoom": lambda c: c.action(t["evolink"]["upscaled"], "custom_zoom", prompt=bad + " --zoom 1.5"),
+    }
+
+
+_PROMPTED = ("mjproxy-inpaint", "mjproxy-remix", "mjproxy-custom_zoom", "mjproxy-edit", "acedata-edit",
+             "acedata-inpaint", "acedata-remix", "evolink-retexture", "evolink-reposition", "evolink-inpaint",
+             "evolink-custom_zoom")
+
+
+@pytest.mark.xfail(strict=True, reason="mjnb/_flows.py checks the prompt (validate_prompt) in imagine only: the "
+                                       "prompts of inpaint, action (Remix, Custom Zoom), edit, retexture and "
+                                       "reposition are sent unchecked (--s 1_000, --ar ３:２)")
+@pytest.mark.parametrize("bad", ["a cat --s 1_000", "a cat --ar ３:２"])
+@pytest.mark.parametrize("which", _PROMPTED)
+def test_prompts_of_every_verb_are_checked_before_sending(harness: Harness, which: str, bad: str) -> None:
+    dialect = which.split("-")[0]
+    client, rec = harness.clients[("sync", dialect)]
+    mark = rec.mark()
+    with pytest.raises(mjnb.ValidationError) as err:
+        _prompted_calls(harness, bad)[which](client)
+    assert err.value.status_code is None and "prompt" in str(err.value)
+    assert rec.since(mark) == []
+
+
+@pytest.mark.xfail(strict=True, reason="mjnb/_flows.py edit() downloads an image URL before checking it, and "
+                                       "mjnb/_transport.py lets httpx.InvalidURL (not an HTTPError) escape untyped")
+@pytest.mark.parametrize("url", ["https://example.com/a\r\nX-Evil: 1", "https://example.com/a b.png",
+                                 "https://example.com:99999/a.png"])
+def test_edit_with_a_malformed_image_url_is_refused_before_download(harness: Harness, url: str) -> None:
+    from PIL import Image
+
+    client, rec = harness.clients[("sync", "mjproxy")]
+    mark = rec.mark()
+    with pytest.raises(mjnb.ValidationError):
+        client.edit(url, Image.new("L", (40, 30), 255), "a kite")
+    assert rec.since(mark) == []
 
 
 def test_the_oracle_sees_what_it_looks_for() -> None:
