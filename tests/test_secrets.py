@@ -265,7 +265,8 @@ def test_a_task_that_quotes_the_key_is_stored_and_saved_without_it(watch: Watch)
         (watch.home / "saved.png").write_bytes(png)
         assert read_png_metadata(png)["task_id"] == "1796"
         exported = mjnb.export([task], watch.home / "dataset", client=c, progress=False)
-        assert exported.written and (watch.home / "dataset" / "metadata.jsonl").exists()
+        metadata = (watch.home / "dataset" / "metadata.jsonl").read_bytes()
+        assert exported.written and b"mj-api-secret: ***" in metadata  # the echo got there, blanked
     watch.records.append(shown)
     watch.assert_clean()
 
