@@ -144,7 +144,7 @@ def sim_jobs(sim: Any, dialect: str) -> dict[str, str]:
     app = sim._server.config.app
     for route in app.routes:
         if isinstance(route, Mount) and route.path == f"/{dialect}":
-            state = route.app.state
+            state: Any = getattr(route.app, "state")  # a Starlette app's state; Mount types it as any ASGI app
             break
     else:
         raise LookupError(f"the simulator has no {dialect} mount")
