@@ -143,24 +143,32 @@ def load_image(state: SimState, name: str) -> Image.Image:
         return image.copy()
 
 
-def sources(state: SimState, store: EvoStore, task: EvoTask) -> tuple[list[Image.Image], str]:
-    """The input images (fetched or loaded, on a thread) and the prompt a task draws with."""
+Scene = tuple[tuple[str, int], int]  # ((prompt, seed) of a plain generation, image number)
+
+
+def sources(state: SimState, store: EvoStore, task: EvoTask) -> tuple[list[Image.Image], str, Scene | None]:
+    """The input images (fetched or loaded, on a thread), the prompt a task draws with, and the
+    scene of a plain generation's image (so an upscale can draw it again at its size)."""
     order, prompt = task.order, task.order.prompt
     if order.model == GENERATE:
-        return [_fetch(state, u) for u in order.image_urls], prompt
+        return [_fetch(state, u) for u in order.image_urls], prompt, None
     if order.image_urls:
-        return [_fetch(state, order.image_urls[0])], prompt
+        return [_fetch(state, order.image_urls[0])], prompt, None
     parent = store.tasks[order.source_task_id or ""]
-    return [load_image(state, parent.result_names[order.image_number])], prompt or parent.order.prompt
+    scene = None
+    if parent.model == GENERATE and not parent.order.image_urls:
+        scene = ((parent.order.prompt, parent.seed), order.image_number)
+    return [load_image(state, parent.result_names[order.image_number])], prompt or parent.order.prompt, scene
 
 
-def produce(order: Order, seed: int, prompt: str, images: list[Image.Image]) -> list[Image.Image]:
+def produce(order: Order, seed: int, prompt: str, images: list[Image.Image],
+            scene: Scene | None = None) -> list[Image.Image]:
     """The task's result images (in a render process)."""
     if order.model == GENERATE:
         return draw.generate(prompt, seed, order.speed == "draft", images)
     source, params = images[0], order.params
     if order.model == "mj-v7-upscale":
-        return draw.upscale(source, params["type"], prompt, seed)
+        return draw.upscale(source, params["type"], prompt, seed, scene)
     if order.model == "mj-v7-variation":
         return draw.variation(source, params["type"], prompt, seed)
     if order.model == "mj-v7-remix":
@@ -195,17 +203,18 @@ def _fetch(state: SimState, url: str) -> Image.Image:
         raise TaskFailure("image_processing_error", f"The image at {url[:200]} could not be decoded") from None
 
 
-def _produce_pngs(order: Order, seed: int, prompt: str, images: list[Image.Image], keep: int) -> list[bytes]:
+def _produce_pngs(order: Order, seed: int, prompt: str, images: list[Image.Image], keep: int,
+                  scene: Scene | None = None) -> list[bytes]:
     """Render the task's images as PNGs (in a render process); ``keep`` images at most (0: none, as moderation can)."""
-    pictures = produce(order, seed, prompt, images)
+    pictures = produce(order, seed, prompt, images, scene)
     if order.model in SINGLE_IMAGE_MODELS:
         pictures = pictures[:1]
     return [render.to_png(picture) for picture in pictures[:keep]]
 
 
 async def _render(state: SimState, store: EvoStore, task: EvoTask, no_image: bool) -> list[str]:
-    images, prompt = await state.in_thread(sources, state, store, task)
-    pngs = await state.render(_produce_pngs, task.order, task.seed, prompt, images, 0 if no_image else 1000)
+    images, prompt, scene = await state.in_thread(sources, state, store, task)
+    pngs = await state.render(_produce_pngs, task.order, task.seed, prompt, images, 0 if no_image else 1000, scene)
     return [state.images.put(png) for png in pngs]
 
 

@@ -54,8 +54,11 @@ def generate(prompt: str, seed: int, draft: bool, image_prompts: list[Image.Imag
     return tiles
 
 
-def upscale(source: Image.Image, kind: str, prompt: str, seed: int) -> list[Image.Image]:
-    big = source.convert("RGB").resize((source.width * 2, source.height * 2), Image.Resampling.LANCZOS)
+def upscale(source: Image.Image, kind: str, prompt: str, seed: int,
+            scene: tuple[tuple[str, int], int] | None = None) -> list[Image.Image]:
+    """×2; ``scene`` ((prompt, seed) of the generation, image number) redraws the image at that size with detail."""
+    size = (source.width * 2, source.height * 2)
+    big = render.enlarge(source, size, scene[0] if scene else None, scene[1] if scene else 0)
     if kind == "creative":
         big = Image.blend(big, render.render_image(prompt, seed, big.size).convert("RGB"), 0.15)
     return [big]

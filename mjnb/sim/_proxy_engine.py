@@ -371,6 +371,9 @@ class ProxyEngine(ProxyLifecycle):
             plain = parent.recipe.kind == "imagine" and not parent.recipe.options.get("images")
             if kind == "upscale" and plain:
                 recipe.options["scene"] = (parent.recipe.prompt, parent.recipe.seed)
+            elif kind == "upscale_hd" and "scene" in parent.recipe.options:
+                recipe.options["scene"] = parent.recipe.options["scene"]
+                recipe.options["tile"] = parent.recipe.index - 1
         bot = {"botType": parent.bot_type, **body}
         task = self._new_task(ctx, bot, action, parent.prompt, recipe, description)
         task.parent_id, task.custom_id = parent.id, custom_id

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PIL import Image, ImageFilter, ImageStat
+from PIL import Image, ImageStat
 
 from . import render
 from ._proxy_tasks import NUMBER_EMOJI, Recipe
@@ -103,11 +103,14 @@ def render_recipe(recipe: Recipe, load: Callable[[str | None], Image.Image]) -> 
         tile = render.grid_tile(source, recipe.index - 1)
         return Output(_grid([render.vary(tile, prompt, s, VARIATION_STRENGTH) for s in seeds]))
     if kind == "upscale_hd":
+        # Twice the upscale's size; a plain grid's tile is drawn again at that size (detail, not a blow-up).
         w, h = source.size
-        big = _fit(source.convert("RGB").resize((w * 2, h * 2), Image.Resampling.LANCZOS), MAX_GRID_SIDE)
+        scale = min(2.0, MAX_GRID_SIDE / max(w, h))
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        big = render.enlarge(source, size, recipe.options.get("scene"), int(recipe.options.get("tile", 0)))
         if "creative" in str(recipe.options.get("mode")):
             big = render.vary(big, prompt, seed, 0.12)
-        return Output(big.filter(ImageFilter.UnsharpMask(radius=2, percent=60)))
+        return Output(big)
     base = _tile_base(source)
     if kind == "vary":
         strength = VARY_STRENGTH[recipe.options.get("strength", "subtle")]

@@ -16,9 +16,9 @@ import os
 import sys
 import threading
 import types
-from typing import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import Iterator
 
 WORKERS = max(1, min(4, os.cpu_count() or 2))
 

@@ -104,9 +104,22 @@ def upscale_tile(grid: Image.Image, index0: int, scene: tuple[str, int] | None) 
     """
     tile = grid_tile(grid, index0).convert("RGB")
     if scene is not None:
-        prompt, seed = scene
-        return render_image(prompt, tile_seed(seed, index0), tile.size, detail=1)
+        return redraw_tile(scene, index0, tile.size)
     return tile.filter(ImageFilter.UnsharpMask(radius=2, percent=80, threshold=2))
+
+
+def redraw_tile(scene: tuple[str, int], index0: int, size: tuple[int, int]) -> Image.Image:
+    """Tile ``index0`` of the grid ``render_grid`` drew from ``scene`` (prompt, seed), at ``size`` with detail."""
+    prompt, seed = scene
+    return render_image(prompt, tile_seed(seed, index0), size, detail=1)
+
+
+def enlarge(image: Image.Image, size: tuple[int, int], scene: tuple[str, int] | None, index0: int) -> Image.Image:
+    """``image`` at the larger ``size``: drawn again at that size when its ``scene`` is known, else resampled."""
+    if scene is not None:
+        return redraw_tile(scene, index0, size)
+    big = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    return big.filter(ImageFilter.UnsharpMask(radius=2, percent=60))
 
 
 def grid_from_tiles(tiles: list[Image.Image]) -> Image.Image:

@@ -98,3 +98,46 @@ def test_the_event_loop_never_draws_or_encodes(monkeypatch):
                 break
     assert done_proxy and done_evo
     assert loop_thread not in calls
+
+
+def test_2x_upscales_draw_the_picture_again_at_the_larger_size():
+    """Proxy's Upscale (Subtle) after U1 and EvoLink's mj-v7-upscale: twice the size, more detail than a blow-up."""
+    with Simulator(duration=0.1) as sim, httpx.Client(timeout=30) as http:
+        proxy, key = sim.url("mjproxy"), {"mj-api-secret": "k"}
+
+        def run(endpoint: str, body: dict) -> dict:
+            task_id = http.post(f"{proxy}/mj/submit/{endpoint}", json=body, headers=key).json()["result"]
+            for _ in range(3000):
+                task = http.get(f"{proxy}/mj/task/{task_id}/fetch", headers=key).json()
+                if task["status"] in ("SUCCESS", "FAILURE"):
+                    return task
+            raise AssertionError("never finished")
+
+        def button(task: dict, start: str) -> str:
+            return next(b["customId"] for b in task["buttons"] if b["customId"].startswith(start))
+
+        grid = run("imagine", {"prompt": "a valley with pines"})
+        up = run("action", {"taskId": grid["id"], "customId": button(grid, "MJ::JOB::upsample::1")})
+        hd = run("action", {"taskId": up["id"], "customId": button(up, "MJ::JOB::upsample_v7_2x_subtle")})
+        small = Image.open(io.BytesIO(http.get(up["imageUrl"]).content)).convert("RGB")
+        big = Image.open(io.BytesIO(http.get(hd["imageUrl"]).content)).convert("RGB")
+        assert big.size == (small.width * 2, small.height * 2)
+        assert _edges(big) > 1.1 * _edges(small.resize(big.size, Image.Resampling.LANCZOS))
+
+        evo, auth = sim.url("evolink"), {"authorization": "Bearer k"}
+
+        def evo_run(body: dict) -> dict:
+            task_id = http.post(f"{evo}/v1/images/generations", json=body, headers=auth).json()["id"]
+            for _ in range(3000):
+                task = http.get(f"{evo}/v1/tasks/{task_id}", headers=auth).json()
+                if task["status"] in ("completed", "failed"):
+                    return task
+            raise AssertionError("never finished")
+
+        made = evo_run({"model": "mj-v7", "prompt": "a valley with pines"})
+        upscaled = evo_run({"model": "mj-v7-upscale", "prompt": "",
+                            "model_params": {"task_id": made["id"], "image_number": 2, "type": "standard"}})
+        source = Image.open(io.BytesIO(http.get(made["results"][2]).content)).convert("RGB")
+        result = Image.open(io.BytesIO(http.get(upscaled["results"][0]).content)).convert("RGB")
+        assert result.size == (source.width * 2, source.height * 2)
+        assert _edges(result) > 1.1 * _edges(source.resize(result.size, Image.Resampling.LANCZOS))
