@@ -42,7 +42,10 @@ from ._version import __version__
 _WIDGETS = ("Studio", "PromptForm", "ProgressView", "Gallery", "History", "CanvasEditor", "SweepGrid", "LineageView")
 _LAZY = {
     "export": ("._export", "export"),
+    "aexport": ("._export", "aexport"),
     "to_pandas": ("._export", "to_pandas"),
+    "Resumed": ("._experiments", "Resumed"),
+    "Reconciled": ("._experiments", "Reconciled"),
     "lineage": ("._lineage", "lineage"),
     "LineageNode": ("._lineage", "LineageNode"),
     "Sweep": ("._sweep", "Sweep"),

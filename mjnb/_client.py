@@ -177,7 +177,7 @@ class _Shared:
             dialect=self.dialect, base_url=self.base_url, op=req.op, path=req.path,
             body=req.json, parent_id=step.parent_id, prompt=step.prompt, service=self.service,
             nonce=getattr(req, "nonce", None), fingerprint=step.fingerprint,
-            meta=dict(step.tags) if step.tags else None,
+            meta=_meta(step),
         )
 
     def _journal_accepted(self, entry: int | None, task: Task) -> None:
@@ -758,6 +758,14 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _meta(step: Submit | Stream) -> dict[str, str] | None:
+    """What the journal row keeps besides the request: the caller's tags and the follow-up's name."""
+    meta = dict(step.tags or {})
+    if isinstance(step, Submit) and step.action:
+        meta.setdefault("action", step.action)
+    return meta or None
 
 
 def _timeout(pending: list[Task], tracker: SyncTracker | AsyncTracker, timeout: float) -> TaskTimeout:

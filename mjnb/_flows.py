@@ -44,6 +44,8 @@ class Submit:
     prompt: str | None = None
     tags: Mapping[str, str] | None = None
     fingerprint: str | None = None
+    #: The follow-up's unified name ("U2", "vary_region" …), kept in the journal row for lineage.
+    action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,18 @@ def fingerprint(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def imagine_fingerprint(
+    service: str, prompt: str, *, images: Sequence[str] = (), bot: str | None = None, mode: str | None = None,
+    tags: Mapping[str, str] | None = None, **options: Any,
+) -> str:
+    """The fingerprint :meth:`Flows.imagine` journals for these arguments (sweeps resume by it).
+
+    ``images`` are the references as sent (URLs or data URLs).  Returns a 64-character hex digest.
+    """
+    fp_options = {"images": tuple(images), "bot": bot, "mode": mode, **options}
+    return fingerprint(service=service, op="imagine", prompt=prompt, options=fp_options, tags=tags)
+
+
 def _images() -> Any:
     # numpy and Pillow are imported on first use: `import mjnb` stays as light as httpx.
     from . import images
@@ -155,6 +169,8 @@ def _images() -> Any:
 
 
 _DIMENSIONS = ("PORTRAIT", "SQUARE", "LANDSCAPE")
+#: Operations that act on a parent task and are named after themselves in lineage.
+_EDIT_OPS = frozenset({"inpaint", "reposition", "edit", "retexture", "remove_bg"})
 _PAN = ("left", "right", "up", "down")
 
 
@@ -196,6 +212,16 @@ def _tags(tags: Any) -> Mapping[str, str] | None:
     if not isinstance(tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
         raise ValidationError("tags: must be a mapping of str to str", field="tags")
     return dict(tags)
+
+
+def _keep_known(fresh: Task, known: Task) -> Task:
+    """``fresh`` with what the server did not echo taken from ``known`` (AceData: the parent,
+    EvoLink: the prompt and the cost reported when it was created)."""
+    return fresh.evolve(
+        prompt=fresh.prompt or known.prompt, parent_id=fresh.parent_id or known.parent_id,
+        cost=fresh.cost if fresh.cost is not None else known.cost, cost_unit=fresh.cost_unit or known.cost_unit,
+        journal_id=fresh.journal_id or known.journal_id,
+    )
 
 
 def _bot(bot: Any) -> None:
@@ -246,7 +272,9 @@ class Flows:
         """
         request = self._prepare(op, nonce=secrets.token_hex(8), **kw)
         fp = fingerprint(service=self.service, op=op, prompt=shown, options=fp_options, parent_id=parent_id, tags=tags)
-        return Submit(request, parent_id=parent_id, prompt=shown, tags=tags, fingerprint=fp)
+        options = fp_options or {}
+        action = options.get("action") or options.get("modal") or (op if op in _EDIT_OPS else None)
+        return Submit(request, parent_id=parent_id, prompt=shown, tags=tags, fingerprint=fp, action=action)
 
     def _as_task(self, task: Task | str) -> Flow[Task]:
         if isinstance(task, Task):
@@ -332,7 +360,7 @@ class Flows:
         kw: dict[str, Any] = dict(prompt=prompt, images=refs, bot=bot, mode=mode, callback_url=callback_url, options=options)
         fp_options = {"images": refs, "bot": bot, "mode": mode, **options}
         if wait and getattr(self.dialect, "supports_stream", False) and not callback_url:
-            fp = fingerprint(service=self.service, op="imagine", prompt=prompt, options=fp_options, tags=tags)
+            fp = imagine_fingerprint(self.service, prompt, images=refs, bot=bot, mode=mode, tags=tags, **options)
             plain = self._submit("imagine", prompt, tags=tags, fp_options=fp_options, **kw).request
             request = self._prepare("imagine", stream=True, **kw)
             start = yield Now()
@@ -774,10 +802,7 @@ class Flows:
             raise ValidationError(f"task_id: {len(task_id)} characters is too long (at most 256)", field="task_id")
         known = task if isinstance(task, Task) else None
         fresh: Task = yield Fetch(self._prepare("get", task_id=task_id, task=known))
-        if isinstance(task, Task):
-            # Some servers do not echo what we already know (AceData: the parent, EvoLink: the prompt).
-            fresh = fresh.evolve(prompt=fresh.prompt or task.prompt, parent_id=fresh.parent_id or task.parent_id)
-        return fresh
+        return _keep_known(fresh, task) if isinstance(task, Task) else fresh
 
     def wait(
         self, /, task: Task | str, *, timeout: float = 600.0, poll_interval: float | None = None,
@@ -824,7 +849,7 @@ class Flows:
             if remaining <= 0:
                 raise TaskTimeout(current, timeout)
             fresh: Task = yield Update(current, remaining, interval)
-            current = fresh.evolve(prompt=fresh.prompt or current.prompt, parent_id=fresh.parent_id or current.parent_id)
+            current = _keep_known(fresh, current)
         if raise_on_failure and current.done and not current.succeeded:
             raise TaskFailed(current)
         return current

@@ -166,6 +166,8 @@ class TrackerCore:
             fresh = fresh.evolve(
                 prompt=fresh.prompt or entry.task.prompt, parent_id=fresh.parent_id or entry.task.parent_id,
                 service=fresh.service or entry.task.service, journal_id=fresh.journal_id or entry.task.journal_id,
+                cost=fresh.cost if fresh.cost is not None else entry.task.cost,
+                cost_unit=fresh.cost_unit or entry.task.cost_unit,
             )
             if _changed(entry.task, fresh):
                 entry.version += 1

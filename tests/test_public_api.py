@@ -12,7 +12,7 @@ EXPECTED = {
     "MjnbError", "APIError", "AuthenticationError", "RateLimitError", "ValidationError", "ModerationError",
     "TaskNotFound", "ServerError", "TransportError", "SubmitUncertain", "TaskFailed", "TaskTimeout",
     "UnsupportedOperation", "JournalError", "__version__",
-    "export", "to_pandas", "lineage", "LineageNode", "Sweep", "AsyncSweep", "SweepCell", "MjnbPromptWarning", "Prompt",
+    "export", "aexport", "to_pandas", "Resumed", "Reconciled", "lineage", "LineageNode", "Sweep", "AsyncSweep", "SweepCell", "MjnbPromptWarning", "Prompt",
     "Studio", "PromptForm", "ProgressView", "Gallery", "History", "CanvasEditor", "SweepGrid", "LineageView",
 }
 
