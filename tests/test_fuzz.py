@@ -110,11 +110,13 @@ def wire_problems(sent: list[Sent], case: Case) -> list[str]:
                 problem = _url_problem(text)
                 if problem:
                     found.append(f"{request.method} {request.path}: {problem}")
-        if case.verb in ("get", "cancel", "wait", "seed") and case.args and isinstance(case.args[0], str):
-            task_id = case.args[0]
-            where = request.path + " " + request.body.decode("utf-8", "replace") + " " + request.url
-            if task_id.strip() and task_id.strip() not in where:
-                found.append(f"{request.method} {request.path}: the task id {task_id[:40]!r} left the task route")
+    if case.verb in ("get", "cancel", "wait") and case.args and isinstance(case.args[0], str) and sent:
+        # The first read of a task id must carry it (path, query or body): `..` once became GET …/mj/fetch.
+        task_id = case.args[0].strip()
+        first = sent[0]
+        where = first.path + " " + first.body.decode("utf-8", "replace") + " " + first.url
+        if task_id and task_id not in where:
+            found.append(f"{first.method} {first.path}: the task id {task_id[:40]!r} left the task route")
     return found
 
 
