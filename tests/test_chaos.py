@@ -233,7 +233,7 @@ def test_chaos_submits_lose_nothing_and_duplicate_nothing(chaos_sim: Any, tmp_pa
     text = "\n".join(report.lines())
     assert report.submits == 40 and sum(report.faults.values()) >= 8, text
     # Most submits made a job and were followed to the end (a loaded machine turns a few into timeouts).
-    assert report.created >= 20 and report.outcomes["followed to the end"] >= 15, text  # most submits made a job: the run did what it says
+    assert report.created >= 20 and report.outcomes["followed to the end"] >= 15, text
     assert not report.untyped, text + "\n" + "\n".join(report.untyped)
     assert not report.duplicated, text + "\n" + "\n".join(report.duplicated)
     assert not report.lost, text + "\n" + "\n".join(report.lost)
