@@ -59,7 +59,8 @@ class ChaosReport:
     def lines(self) -> list[str]:
         return [
             f"submits: {self.submits} across {len(DIALECTS)} dialects, sync and async",
-            f"faults injected: {sum(self.faults.values())} ({', '.join(f'{k} {v}' for k, v in sorted(self.faults.items()))})",
+            f"faults injected: {sum(self.faults.values())} "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(self.faults.items()))})",
             f"outcomes: {', '.join(f'{k} {v}' for k, v in sorted(self.outcomes.items()))}",
             f"jobs created on the simulator: {self.created}; settled by reconcile: {self.settled}",
             f"tasks lost: {len(self.lost)}",

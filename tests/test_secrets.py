@@ -62,7 +62,8 @@ def exposure(exc: BaseException, *, with_locals: bool = True) -> str:
         tb: types.TracebackType | None = item.__traceback__
         while tb is not None:
             frame = tb.tb_frame
-            if with_locals and frame.f_code.co_filename != __file__:  # this file's frames hold no canary by construction
+            # This file's frames hold no canary by construction: only library frames are searched.
+            if with_locals and frame.f_code.co_filename != __file__:
                 where = f"{Path(frame.f_code.co_filename).name}:{frame.f_code.co_name}"
                 parts += [f"[{where}] {k} = {_safe_repr(v)}" for k, v in frame.f_locals.items()]
             tb = tb.tb_next
