@@ -99,11 +99,11 @@ def _note_evolink_finishes(finished: dict[str, float]) -> None:
         if name == "status" and value in _FINAL:
             finished.setdefault(task.id, time.time())
 
-    _evolink_jobs.EvoTask.__setattr__ = noting  # type: ignore[method-assign,assignment]
+    _evolink_jobs.EvoTask.__setattr__ = noting  # type: ignore[method-assign]
 
 
 def _cpu(pid: int) -> float:
-    import psutil
+    import psutil  # type: ignore[import-untyped]  # (installed with ipykernel)
 
     proc = psutil.Process(pid)
     total = sum(proc.cpu_times()[:2])

@@ -179,7 +179,8 @@ def _pct(samples: list[float], q: float) -> float:
 
 
 def _spawn(role: str, dialect: str, sim: SimProcess, args: argparse.Namespace) -> subprocess.Popen[str]:
-    command = [sys.executable, __file__, "--role", role, "--dialect", dialect, "--base", sim.base_url, "--jobs", str(args.jobs), "--duration", str(args.duration),
+    command = [sys.executable, __file__, "--role", role, "--dialect", dialect, "--base", sim.base_url,
+               "--jobs", str(args.jobs), "--duration", str(args.duration),
                "--poll", str(args.poll)]
     if args.interval is not None:
         command += ["--interval", str(args.interval)]
@@ -221,8 +222,8 @@ def _run_dialect(dialect: str, sims: dict[str, SimProcess], args: argparse.Names
         if proc.returncode != 0 or not out.strip():
             raise SystemExit(f"the {who} process of {dialect} failed (status {proc.returncode}); see its stderr above")
         reports[who] = json.loads(out.strip().splitlines()[-1])
-    return {who: _side(reports[who], _tracking(sims[who], dialect) - before[who], args.jobs, sims[who].evolink_finished())
-            for who in sims}
+    return {who: _side(reports[who], _tracking(sim, dialect) - before[who], args.jobs, sim.evolink_finished())
+            for who, sim in sims.items()}
 
 
 def _print(dialect: str, sides: dict[str, dict[str, Any]]) -> None:

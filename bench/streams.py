@@ -81,7 +81,8 @@ def main() -> None:
     print(f"  outcomes: {dict(outcomes)}")
     print(f"  PoolTimeout {pool}, other errors {errors - pool} ({'met' if errors == 0 else 'MISSED'}: no pool error)")
     print(f"  simulator received {submits} submits (streamed or not) and {reads} task reads "
-          f"({reads / args.jobs:.2f} per job); wall {wall:.1f} s, client CPU {cpu:.1f} s, loop lag max {lag * 1000:.0f} ms")
+          f"({reads / args.jobs:.2f} per job); wall {wall:.1f} s, client CPU {cpu:.1f} s, "
+          f"loop lag max {lag * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
