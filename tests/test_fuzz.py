@@ -90,9 +90,15 @@ def _url_problem(text: str) -> str | None:
     return None
 
 
+_URL_FIELDS = ("url", "hook", "image", "callback", "base64", "prompt")
+
+
 def _strings(value: Any, key: str = "") -> list[str]:
-    """The strings of a JSON body; a prompt field gives its first word only (image prompts lead a prompt)."""
+    """The strings of a JSON body's URL-bearing fields; a prompt gives its first word only (image prompts
+    lead a prompt).  Free-text fields (midjourney-proxy ``state``) may hold anything."""
     if isinstance(value, str):
+        if not any(word in key.lower() for word in _URL_FIELDS):
+            return []
         return [value.split(" ", 1)[0] if "prompt" in key.lower() else value]
     if isinstance(value, dict):
         return [s for k, v in value.items() for s in _strings(v, str(k))]
@@ -708,7 +714,8 @@ def test_edit_with_a_malformed_image_url_is_refused_before_download(harness: Har
 
 def test_the_oracle_sees_what_it_looks_for() -> None:
     """The wire checks must be able to fail: a malformed URL and a task id off its route are flagged."""
-    body = b'{"prompt": "x", "notifyHook": "https://example.com:99999/cb", "base64Array": ["https://a.b/c d"]}'
+    body = (b'{"prompt": "x", "notifyHook": "https://example.com:99999/cb", "base64Array": ["https://a.b/c d"], '
+            b'"state": "https://free text"}')
     sent = [Sent("POST", "http://127.0.0.1:1/mjproxy/mj/submit/imagine", body, ())]
     problems = wire_problems(sent, Case("sync", "mjproxy", "imagine", ("x",)))
     assert len(problems) == 2 and "99999" in problems[0] and "whitespace" in problems[1]
