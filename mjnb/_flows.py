@@ -169,8 +169,9 @@ def _images() -> Any:
 
 
 _DIMENSIONS = ("PORTRAIT", "SQUARE", "LANDSCAPE")
-#: Operations that act on a parent task and are named after themselves in lineage.
-_EDIT_OPS = frozenset({"inpaint", "reposition", "edit", "retexture", "remove_bg"})
+#: How lineage names the operations that act on an image (Midjourney's name for an inpaint).
+_EDIT_OPS = {"inpaint": "vary_region", "reposition": "reposition", "edit": "edit", "retexture": "retexture",
+             "remove_bg": "remove_bg"}
 _PAN = ("left", "right", "up", "down")
 
 
@@ -273,7 +274,7 @@ class Flows:
         request = self._prepare(op, nonce=secrets.token_hex(8), **kw)
         fp = fingerprint(service=self.service, op=op, prompt=shown, options=fp_options, parent_id=parent_id, tags=tags)
         options = fp_options or {}
-        action = options.get("action") or options.get("modal") or (op if op in _EDIT_OPS else None)
+        action = options.get("action") or options.get("modal") or _EDIT_OPS.get(op)
         return Submit(request, parent_id=parent_id, prompt=shown, tags=tags, fingerprint=fp, action=action)
 
     def _as_task(self, task: Task | str) -> Flow[Task]:
