@@ -351,7 +351,7 @@ def masks(size: tuple[int, int]) -> st.SearchStrategy[tuple[Any, str | None]]:
 
     def pil(mode: str) -> tuple[Any, str | None]:
         img = Image.new(mode, size)
-        img.paste(Image.new(mode, (w // 2 or 1, h), 255 if mode not in ("F", "I") else 1.0), (0, 0))
+        img.paste(Image.new(mode, (w // 2 or 1, h), 1.0 if mode == "F" else 255), (0, 0))
         return img, None
 
     return st.one_of(
