@@ -6,7 +6,8 @@ Starts a simulator in its own process (``bench/_simhost.py``) and awaits ``--job
 ``AsyncClient.imagine(prompt, wait=True)`` at once on AceData (streamed NDJSON where the client
 holds a stream, batched reads beyond its stream limit). Prints how many ended succeeded, failed
 or raised (by exception type, PoolTimeout named apart), what the simulator received (submits,
-task reads), the wall time, the client's CPU and its event loop's worst lag (10 ms heartbeat).
+task reads), the wall time, the client's CPU and its event loop's worst lag (10 ms heartbeat) with
+the longest CPU the loop's thread ran between two heartbeats (a stall of the client's own).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _kind(exc: BaseException) -> str:
     return text + (" (PoolTimeout)" if "PoolTimeout" in str(exc) and "PoolTimeout" not in text else "")
 
 
-async def _run(args: argparse.Namespace, url: str) -> tuple[collections.Counter[str], float, float, float]:
+async def _run(args: argparse.Namespace, url: str) -> tuple[collections.Counter[str], float, float, float, float]:
     home = Path(tempfile.mkdtemp(prefix="mjnb-streams-"))
     outcomes: collections.Counter[str] = collections.Counter()
     beat = Heartbeat()
@@ -61,7 +62,8 @@ async def _run(args: argparse.Namespace, url: str) -> tuple[collections.Counter[
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     beat.stop()
     await beating
-    return outcomes, wall, cpu, max((lag for _, lag, _ in beat.samples), default=0.0)
+    lag = max((lag for _, lag, _ in beat.samples), default=0.0)
+    return outcomes, wall, cpu, lag, max((busy for _, _, busy in beat.samples), default=0.0)
 
 
 def main() -> None:
@@ -71,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     with SimProcess(duration=args.duration, proxy_size=10) as sim:
         load = os.getloadavg()
-        outcomes, wall, cpu, lag = asyncio.run(_run(args, f"{sim.base_url}/acedata"))
+        outcomes, wall, cpu, lag, busy = asyncio.run(_run(args, f"{sim.base_url}/acedata"))
         submits = sim.count("/acedata/midjourney/imagine", method="POST")
         reads = sim.count("/acedata/midjourney/tasks", method="POST")
     pool = sum(n for kind, n in outcomes.items() if "PoolTimeout" in kind)
@@ -82,7 +84,7 @@ def main() -> None:
     print(f"  PoolTimeout {pool}, other errors {errors - pool} ({'met' if errors == 0 else 'MISSED'}: no pool error)")
     print(f"  simulator received {submits} submits (streamed or not) and {reads} task reads "
           f"({reads / args.jobs:.2f} per job); wall {wall:.1f} s, client CPU {cpu:.1f} s, "
-          f"loop lag max {lag * 1000:.0f} ms")
+          f"loop lag max {lag * 1000:.0f} ms, longest loop CPU between two heartbeats {busy * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
