@@ -200,10 +200,12 @@ class _Shared:
             operation=step.request.op, journal_id=entry, cause=exc,
         )
 
-    def _parse_submit(self, step: Submit, entry: int | None, response: Response) -> Task:
+    def _parse_submit(self, step: Submit, entry: int | None, response: Response, *, resubmit: bool = False) -> Task:
         try:
             task = self._dialect.parse(step.request.op, step.request, response)
         except Exception as exc:
+            if resubmit and _proves_no_job(exc):
+                raise _Resubmit(getattr(exc, "retry_after", None)) from exc
             raise self._submit_failed(step, entry, exc) from exc
         task = self._stamp(task, entry)
         self._journal_accepted(entry, task)
@@ -463,21 +465,19 @@ class Client(SyncExperimentVerbs, _Shared):
 
     def _submit(self, step: Submit) -> Task:
         attempt = 0
+        self._wait_for_slot(step)
+        entry = self._journal_before(step)  # one row for the call, however often it is resubmitted
         while True:
-            self._wait_for_slot(step)
-            entry = self._journal_before(step)
             try:
                 response = self._transport.send(step.request)
             except TransportError as exc:
                 raise self._submit_failed(step, entry, exc) from exc
             try:
-                task = self._parse_submit(step, entry, response)
-            except (RateLimitError, ServerError) as exc:  # uncertain ones became SubmitUncertain
-                # A queue-full / 429 / no-free-account answer proves no job was created: wait, resubmit.
-                if attempt >= self._retry.max_retries:
-                    raise
-                time.sleep(self._retry.delay(attempt, getattr(exc, "retry_after", None)))
+                task = self._parse_submit(step, entry, response, resubmit=attempt < self._retry.max_retries)
+            except _Resubmit as again:  # the answer proves no job was created: wait, then resubmit
+                time.sleep(self._retry.delay(attempt, again.retry_after))
                 attempt += 1
+                self._wait_for_slot(step)
                 continue
             self._tracker.renew(task)
             if self.max_concurrent is not None and self._accepted_job(step, task):
@@ -675,21 +675,21 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
 
     async def _submit(self, step: Submit) -> Task:
         attempt = 0
+        await self._wait_for_slot(step)
+        entry = await self._journal(self._journal_before, step)  # one row for the call, however often resent
         while True:
-            await self._wait_for_slot(step)
-            entry = await self._journal(self._journal_before, step)
             try:
                 response = await self._transport.send(step.request)
             except TransportError as exc:
                 raise await self._journal(self._submit_failed, step, entry, exc) from exc
             try:
-                task = await self._journal(self._parse_submit, step, entry, response)
-            except (RateLimitError, ServerError) as exc:  # uncertain ones became SubmitUncertain
-                # A queue-full / 429 / no-free-account answer proves no job was created: wait, resubmit.
-                if attempt >= self._retry.max_retries:
-                    raise
-                await asyncio.sleep(self._retry.delay(attempt, getattr(exc, "retry_after", None)))
+                task = await self._journal(
+                    self._parse_submit, step, entry, response, resubmit=attempt < self._retry.max_retries
+                )
+            except _Resubmit as again:  # the answer proves no job was created: wait, then resubmit
+                await asyncio.sleep(self._retry.delay(attempt, again.retry_after))
                 attempt += 1
+                await self._wait_for_slot(step)
                 continue
             self._tracker.renew(task)
             if self.max_concurrent is not None and self._accepted_job(step, task):
@@ -758,6 +758,25 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+class _Resubmit(Exception):
+    """Internal: the service refused a submit in a way that proves no job exists (queue full, no free
+    account): the driver waits ``retry_after`` (or backs off) and sends the same request again."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__("resubmit")
+        self.retry_after = retry_after
+
+
+def _proves_no_job(exc: BaseException) -> bool:
+    # HTTP 429 was already retried by the transport; a 2xx/4xx answer with a queue-full or
+    # no-account code is a refusal in the body, safe to send again after a wait.
+    if isinstance(exc, RateLimitError):
+        return exc.status_code != 429
+    if isinstance(exc, ServerError):
+        return not exc.job_may_exist and (exc.status_code or 0) < 500
+    return False
 
 
 def _meta(step: Submit | Stream) -> dict[str, str] | None:

@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping, Sequence, TypeVar, Union
 
-from ._errors import TaskFailed, TaskTimeout, UnsupportedOperation, ValidationError
+from ._errors import TaskFailed, TaskTimeout, TransportError, UnsupportedOperation, ValidationError
 from ._models import Action, Page, Task, TaskStatus
 from .dialects import Request, offered_by
 
@@ -643,7 +643,14 @@ class Flows:
         if _is_url(image) and not str(image).startswith("data:"):
             ref = image
             if mask is not None:
-                size = images.load_image((yield Download(image)), field="image").size
+                try:
+                    data = yield Download(image)
+                except TransportError as exc:
+                    raise TransportError(
+                        f"image: downloading {image} to check that the mask has its size failed ({exc}); "
+                        "pass the image itself (path, bytes or PIL image) to skip the download"
+                    ) from exc
+                size = images.load_image(data, field="image").size
                 encoded = self._encoded_mask(mask, size)
         else:
             loaded = images.load_image(image, field="image")

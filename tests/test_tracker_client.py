@@ -153,3 +153,15 @@ async def test_the_event_loop_keeps_ticking_while_the_journal_is_locked(tmp_path
         await client.aclose()
     # Blocking on the lock would lose ~150 ticks at once (1.5 s); off the loop, a handful at most.
     assert missed < 60, (ticks, missed)
+
+
+async def test_a_steady_429_gives_up_after_the_transports_retries_with_one_journal_row(make_client, simulator):
+    client = make_client("mjproxy", max_concurrent=None, max_retries=3)
+    path = "/mjproxy/mj/submit/imagine"
+    before = simulator.state.requests.count(path)
+    simulator.state.faults.add("status", status=429, path=path, times=50, retry_after=0.01)
+    with pytest.raises(mjnb.RateLimitError):
+        await client.imagine("a kite in a queue")
+    assert simulator.state.requests.count(path) - before == 4  # the first send and three retries, no more
+    rows = client.raw.journal.entries(text="a kite in a queue")
+    assert len(rows) == 1 and rows[0].state == "rejected"
