@@ -23,8 +23,10 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 def test_the_examples_exist():
     names = {nb.name for nb in NOTEBOOKS}
-    assert {"01-quickstart.ipynb", "02-follow-up-actions.ipynb", "03-history.ipynb", "10-mjproxy.ipynb",
-            "11-newapi.ipynb", "12-acedata.ipynb", "13-evolink.ipynb"} <= names
+    assert {"01-quickstart.ipynb", "02-follow-up-actions.ipynb", "03-history.ipynb", "04-inpaint.ipynb",
+            "05-reposition.ipynb", "06-sweeps.ipynb", "07-keep-and-trace.ipynb", "08-edit-your-image.ipynb",
+            "09-more-verbs.ipynb", "10-mjproxy.ipynb", "11-newapi.ipynb", "12-acedata.ipynb", "13-evolink.ipynb",
+            "14-prompt-form.ipynb", "15-errors-and-recovery.ipynb", "voila-studio.ipynb"} <= names
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)

@@ -124,7 +124,6 @@ def test_colab_environment_without_the_package_is_not_colab(monkeypatch):
     assert _platform.enable_colab_widgets() is False
 
 
-@pytest.mark.xfail(strict=True, reason="the lead wires enable_colab_widgets() into mjnb/widgets/__init__.py")
 def test_importing_the_widgets_in_colab_enables_the_manager(tmp_path):
     write_colab_package(tmp_path)
     script = textwrap.dedent("""

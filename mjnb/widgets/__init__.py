@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._platform import enable_colab_widgets
 from ._form import PromptForm
 from ._gallery import Gallery
 from ._history import History
@@ -17,6 +18,9 @@ from ._progress import Job, ProgressView
 from ._studio import Studio
 from ._sweepgrid import SweepGrid
 from ._upload import ImageUpload
+
+# ipycanvas needs Colab's custom widget manager: turned on here (does nothing elsewhere).
+enable_colab_widgets()
 
 __all__ = ["PromptForm", "ProgressView", "Job", "Gallery", "History", "Studio", "CanvasEditor", "SweepGrid",
            "LineageView", "ImageUpload"]
