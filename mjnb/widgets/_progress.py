@@ -98,9 +98,11 @@ class Job:
 
     # -- the row ------------------------------------------------------------------------------
     def _build_row(self) -> None:
-        self.label_widget = classes(widgets.Label(self.label, layout=widgets.Layout(width="30%")), "mjnb-progress-label")
-        self.label_widget.tooltip = self.label
-        self.status_widget = classes(widgets.Label("submitting…", layout=widgets.Layout(width="16%")), "mjnb-progress-status")
+        # A long label ends with "…" (stylesheet) and shows whole as its tooltip: never cut mid-character.
+        self.label_widget = classes(widgets.Label(self.label, tooltip=self.label, layout=widgets.Layout(width="30%")),
+                                    "mjnb-progress-label", "mjnb-ellipsis")
+        self.status_widget = classes(widgets.Label("submitting…", layout=widgets.Layout(width="16%", min_width="9em")),
+                                     "mjnb-progress-status", "mjnb-ellipsis")
         self.bar = classes(
             widgets.IntProgress(value=0, min=0, max=100, bar_style="info", layout=widgets.Layout(width="22%")),
             "mjnb-progress-bar", "mjnb-progress-indeterminate",
@@ -166,7 +168,7 @@ class Job:
             words = _STATUS_WORDS.get(task.status, task.status.value)
             if task.progress is not None and task.status is TaskStatus.RUNNING:
                 words = f"{words} {task.progress}%"
-            self.status_widget.value = words
+            self.status_widget.value = self.status_widget.tooltip = words
             if task.status is TaskStatus.SUCCEEDED:
                 self._set_bar(100, "success")
             elif task.done:

@@ -75,6 +75,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from .._display import action_text
+
 __all__ = ["css", "stylesheet", "classes", "action_text", "action_icon", "error_html", "note_html"]
 
 # Kept short: the widgets must look right with no stylesheet at all (VS Code, Colab), this
@@ -121,43 +123,12 @@ def classes(widget: Any, *names: str) -> Any:
     return widget
 
 
-#: Text-first captions of the unified follow-ups: readable without an emoji font (the proxy's
-#: own labels are emoji + text; the emoji live on as the tooltip's original label).
-_ACTION_TEXT = {
-    "reroll": "Reroll", "upscale_subtle": "Upscale (Subtle)", "upscale_creative": "Upscale (Creative)",
-    "upscale_2x": "Upscale (2x)", "upscale_4x": "Upscale (4x)", "vary_subtle": "Vary (Subtle)",
-    "vary_strong": "Vary (Strong)", "vary_region": "Vary (Region)", "zoom_out_2x": "Zoom Out 2x",
-    "zoom_out_1.5x": "Zoom Out 1.5x", "custom_zoom": "Custom Zoom", "pan_left": "Pan \u2190",
-    "pan_right": "Pan \u2192", "pan_up": "Pan \u2191", "pan_down": "Pan \u2193", "remix": "Remix",
-    "edit": "Edit (canvas)", "enhance": "Enhance",
-}
 #: Font Awesome icons (ipywidgets ships the font): a decoration that never shows as an empty box.
 _ACTION_ICONS = {
     "reroll": "refresh", "vary_region": "paint-brush", "custom_zoom": "search", "zoom_out_2x": "search-minus",
     "zoom_out_1.5x": "search-minus", "pan_left": "arrow-left", "pan_right": "arrow-right", "pan_up": "arrow-up",
     "pan_down": "arrow-down", "remix": "sliders", "edit": "scissors", "enhance": "magic",
 }
-
-
-def _without_emoji(text: str) -> str:
-    """``text`` without pictographs, variation selectors and joiners (what needs an emoji font)."""
-    kept = "".join(ch for ch in text if not (ord(ch) >= 0x1F000 or 0x2600 <= ord(ch) <= 0x27BF
-                                             or 0x2B00 <= ord(ch) <= 0x2BFF or ord(ch) in (0x200D, 0xFE0F, 0xFE0E)))
-    return " ".join(kept.split())
-
-
-def action_text(action: Any) -> str:
-    """A follow-up's button caption in plain text: ``"U1"``, ``"Reroll"``, ``"Vary (Region)"``, ``"Pan ←"``.
-
-    ``action``: an :class:`mjnb.Action`.  Unknown names keep the service's label without its
-    emoji, or the unified name when nothing is left.
-    """
-    name: str = action.name
-    if name in _ACTION_TEXT:
-        return _ACTION_TEXT[name]
-    if name[:1] in ("U", "V") and name[1:].isdigit():
-        return name
-    return _without_emoji(action.label or "") or name
 
 
 def action_icon(action: Any) -> str:

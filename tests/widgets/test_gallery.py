@@ -198,3 +198,31 @@ async def test_a_running_task_is_followed_and_its_image_shown_when_done(slow_cli
     gallery.show(running)  # reopening the old snapshot: a new follow starts, not a duplicate row
     assert len(progress.jobs) == 2
     await progress.jobs[1].result()
+
+
+@pytest.fixture
+async def video_client(tmp_path):
+    """A client on a simulator whose next imagine ends as a VIDEO task (the trueai proxy fork)."""
+    from mjnb.sim import Simulator
+
+    with Simulator(duration=0.3) as sim:
+        sim.state.faults.add("video_result", path="/mjproxy/mj/submit/imagine")
+        made = mjnb.AsyncClient("mjproxy", base_url=sim.url("mjproxy"), api_key="sk-widgets-test",
+                                journal=tmp_path / "journal.sqlite", poll_interval=0.1)
+        yield made
+        await made.aclose()
+
+
+async def test_a_video_task_plays_from_bytes_with_its_thumbnail(video_client):
+    task = await video_client.imagine("a quiet harbour --video 1", wait=True)
+    assert task.is_video and task.thumbnail_urls
+    gallery = Gallery(task, client=video_client)
+    await gallery.loading
+    data = await video_client.download_video(task)
+    assert gallery.video_player.value == data and gallery.video_player.format == "mp4" and data[4:8] == b"ftyp"
+    assert gallery.video_box.layout.display is None and gallery.main_image.layout.display == "none"
+    assert gallery.video_thumbnail.layout.display is None and decoded(gallery.video_thumbnail).width > 0
+    assert {"mjnb-gallery-video"} <= set(gallery.video_player._dom_classes)
+    state = str(gallery.get_state()) + str(gallery.video_player.get_state(key="layout"))
+    assert all(url not in state for url in (*task.video_urls, *task.thumbnail_urls))  # bytes, never URLs
+    assert gallery.message.value == ""

@@ -11,7 +11,7 @@ from PIL import Image
 
 import mjnb
 from mjnb import Task, TaskStatus
-from mjnb.widgets import ProgressView
+from mjnb.widgets import Job, ProgressView
 
 
 async def until(condition, what: str, limit: float = 30.0) -> None:
@@ -163,3 +163,18 @@ async def test_waiting_for_a_job_inside_its_own_loop_is_refused(client):
     with pytest.raises(RuntimeError, match="use `await handle`"):
         job.handle.wait()
     await job.result()
+
+
+async def test_a_long_label_ends_with_an_ellipsis_and_shows_whole_as_its_tooltip(client):
+    from mjnb.widgets._style import css
+
+    view = ProgressView(client)
+    label = "a lighthouse on a cliff at dusk, oil painting, dramatic light --ar 3:2 --s 250 --v 7"
+    job = Job(view, label, client)
+    assert job.label_widget.value == label  # the whole text: the browser cuts it, with "…"
+    assert job.label_widget.tooltip == label
+    assert {"mjnb-ellipsis", "mjnb-progress-label"} <= set(job.label_widget._dom_classes)
+    assert "mjnb-ellipsis" in job.status_widget._dom_classes
+    assert "text-overflow: ellipsis" in css() and "white-space: nowrap" in css()
+    job._update(mjnb.Task("t", "mjproxy", mjnb.TaskStatus.RUNNING, progress=37))
+    assert job.status_widget.value == job.status_widget.tooltip == "running 37%"
