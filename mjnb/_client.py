@@ -150,8 +150,11 @@ class _Shared:
         return self._core.reads
 
     def __repr__(self) -> str:
-        where = "embedded simulator" if self.embedded else self.base_url
-        return f"{type(self).__name__}(dialect={self.dialect!r}, base_url={where!r}, api_key='***')"
+        settings = getattr(self, "_settings", None)  # a half-built client is shown in tracebacks too
+        if settings is None:
+            return f"{type(self).__name__}(<not configured>, api_key='***')"
+        where = "embedded simulator" if settings.embedded else settings.base_url
+        return f"{type(self).__name__}(dialect={settings.dialect!r}, base_url={where!r}, api_key='***')"
 
     # -- the parts of a step that do not depend on how bytes are sent --------------------------
     def _headers_for(self, request: Request) -> Mapping[str, str]:
@@ -328,7 +331,11 @@ class Client(SyncExperimentVerbs, _Shared):
         *, http_client: httpx.Client | None = None, **kw: Any,
     ) -> None:
         # Hidden first: any error raised below is printed with this frame's locals.
-        api_key = ApiKey.hide(api_key)
+        try:
+            api_key = ApiKey.hide(api_key)
+        except ValidationError as exc:
+            api_key = None  # this frame is shown with the error: not the refused key
+            raise exc.with_traceback(None) from None
         super().__init__(dialect, base_url, api_key, **kw)
         self._transport = SyncTransport(
             self.base_url, timeout=self._timeout, retry=self._retry, headers_for=self._headers_for,
@@ -544,7 +551,11 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
         *, http_client: httpx.AsyncClient | None = None, **kw: Any,
     ) -> None:
         # Hidden first: any error raised below is printed with this frame's locals.
-        api_key = ApiKey.hide(api_key)
+        try:
+            api_key = ApiKey.hide(api_key)
+        except ValidationError as exc:
+            api_key = None  # this frame is shown with the error: not the refused key
+            raise exc.with_traceback(None) from None
         super().__init__(dialect, base_url, api_key, **kw)
         self._transport = AsyncTransport(
             self.base_url, timeout=self._timeout, retry=self._retry, headers_for=self._headers_for,

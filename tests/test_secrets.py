@@ -292,9 +292,6 @@ def test_a_failing_acedata_stream_line_shows_no_key(watch: Watch) -> None:
     watch.assert_clean()
 
 
-@pytest.mark.xfail(strict=True, reason="mjnb/_client.py Client/AsyncClient.__init__: a refused key stays in the "
-                                       "api_key argument of the frame that raised; and _Shared.__repr__ fails on a "
-                                       "client whose __init__ raised, so capture_locals cannot render the traceback")
 @pytest.mark.parametrize("tail", ["\r\nX-Injected: 1", "\x00", "\u200b", "é"])
 def test_a_key_no_header_can_carry_is_refused_when_given(tail: str, simulator: Any, watch: Watch) -> None:
     sent_before = simulator.state.requests.count()
@@ -313,8 +310,6 @@ def test_a_key_no_header_can_carry_is_refused_when_given(tail: str, simulator: A
     watch.assert_clean()
 
 
-@pytest.mark.xfail(strict=True, reason="mjnb/_client.py _Shared.__repr__ reads self._settings, which a refused "
-                                       "argument leaves unset: capture_locals fails on the half-built client")
 @pytest.mark.parametrize("bad", [{"timeout": -1}, {"max_retries": 99}, {"poll_interval": math.nan}])
 def test_a_refused_client_argument_renders_with_capture_locals(bad: dict[str, Any], watch: Watch) -> None:
     watch.catch(lambda: mjnb.Client("mjproxy", "https://api.example.com", CANARY, journal=False, **bad),
