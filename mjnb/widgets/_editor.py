@@ -55,7 +55,6 @@ Stable CSS classes (part of the public interface; select on them in a browser):
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from typing import Any, Callable
 
@@ -67,12 +66,12 @@ from PIL import Image
 from .. import images
 from .._errors import ValidationError
 from .._models import Task
-from ._editor_controls import FREE, TOOLS, Controls
+from ._editor_controls import TOOLS, Controls, ControlsMixin
 from ._editor_layers import Layers
 from ._editor_place import PlacementMixin
-from ._editor_pointer import MIN_SCALE, PointerMixin
+from ._editor_pointer import PointerMixin
 from ._editor_submit import SubmitMixin
-from ._geometry import Box, View, canvas_for_aspect, image_point, max_scale
+from ._geometry import Box, View, image_point
 from ._progress import Job, ProgressView, plain_reason
 from ._events import Event
 from ._runner import Handle, as_async_client, close_clients, default_client, spawn, ui_lock
@@ -84,7 +83,7 @@ __all__ = ["CanvasEditor"]
 MODES = ("inpaint", "reposition")
 
 
-class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, widgets.VBox):  # type: ignore[misc]
+class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, widgets.VBox):  # type: ignore[misc]
     """Paint a mask on an image (inpaint), or place it on a larger canvas (reposition), and submit.
 
     ``image_or_task``: a finished :class:`~mjnb.Task` (its image is downloaded, or pass it as
@@ -483,48 +482,6 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, widgets.VBox):  # 
         if self.image is not None and self._last_pos is not None and self._gesture is None and self.mode == "inpaint":
             with hold_canvas():
                 self.layers.brush_preview(*self._last_pos, self.controls.brush_size.value / 2)
-
-    def _sync_controls(self) -> None:
-        c = self.controls
-        was, self._syncing = self._syncing, True
-        try:
-            c.mode_inpaint.value, c.mode_reposition.value = self.mode == "inpaint", self.mode == "reposition"
-            for name, button in c.tools.items():
-                button.value = name == self.tool
-            c.undo.disabled, c.redo.disabled = not self._undo_log, not self._redo_log
-            if self.image is not None:
-                c.canvas_width.value, c.canvas_height.value = self._canvas
-                fit = max_scale(self._canvas, self.image_size)
-                c.scale.max = max(fit, MIN_SCALE)
-                c.scale.value = min(self.scale, c.scale.max)
-                if c.preset.value != FREE and canvas_for_aspect(self.image_size, c.preset.value,
-                                                                self.max_canvas_side) != tuple(self._canvas):
-                    c.preset.value = FREE  # an undo or a typed size left the preset behind
-            self._show_plan()
-        finally:
-            self._syncing = was
-
-    def _show_plan(self) -> None:
-        c, dialect = self.controls, self.client.dialect
-        reasons = []
-        for mode, toggle in (("inpaint", c.mode_inpaint), ("reposition", c.mode_reposition)):
-            plan = self.plan_for(mode)
-            toggle.tooltip = f"{mode}: Submit sends {plan.operation} on {dialect}" if plan.operation else plan.reason
-            if plan.operation is None and mode == self.mode:
-                reasons.append(f"Submit is off: {plan.reason}")
-        plan = self.plan_for()
-        c.submit.disabled = plan.operation is None or self.image is None
-        c.submit.description = plan.label
-        c.submit.tooltip = plan.reason or f"Send as {plan.operation} on {dialect}"
-        c.reason.value = "".join(f"<div style='color:#b45309'>{html.escape(r)}</div>" for r in reasons)
-
-    def _say(self, text: str, error: bool = False) -> None:
-        style = " style='color:#dc2626'" if error else ""
-        self.controls.status.value = f"<span{style}>{html.escape(text)}</span>"
-
-    def _say_mask(self) -> None:
-        c = self.controls
-        self._say(f"The exported mask is grown by {c.grow.value} px and feathered by {c.feather.value} px.")
 
     def close(self) -> None:
         """Close the editor, its canvases, its own ProgressView and the AsyncClients it made."""

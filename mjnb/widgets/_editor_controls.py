@@ -1,13 +1,14 @@
-"""The editor's controls (ipywidgets), each with its stable CSS class; no behaviour here."""
+"""The editor's controls (ipywidgets), each with its stable CSS class, and the mixin that keeps them in step."""
 
 from __future__ import annotations
 
+
 import ipywidgets as widgets
 
-from ._geometry import ASPECT_PRESETS
-from ._style import classes
+from ._geometry import ASPECT_PRESETS, canvas_for_aspect, max_scale
+from ._style import classes, error_html, note_html
 
-__all__ = ["Controls", "TOOLS", "FREE"]
+__all__ = ["Controls", "ControlsMixin", "TOOLS", "FREE"]
 
 #: tool name → (label, icon, key, tooltip)
 TOOLS: dict[str, tuple[str, str, str, str]] = {
@@ -95,3 +96,54 @@ class Controls:
             layout=widgets.Layout(**row),
         )
         self.submit_row = widgets.HBox([self.prompt, self.submit, self.edit_result], layout=widgets.Layout(**row))
+
+
+class ControlsMixin:
+    """Keep the controls in step with the editor's state (a CanvasEditor mixin; state lives on the editor)."""
+
+    controls: Controls
+    _syncing: bool
+
+    def _sync_controls(self) -> None:
+        c = self.controls
+        was, self._syncing = self._syncing, True
+        try:
+            c.mode_inpaint.value, c.mode_reposition.value = self.mode == "inpaint", self.mode == "reposition"
+            for name, button in c.tools.items():
+                button.value = name == self.tool
+            c.undo.disabled, c.redo.disabled = not self._undo_log, not self._redo_log
+            if self.image is not None:
+                c.canvas_width.value, c.canvas_height.value = self._canvas
+                from ._editor_pointer import MIN_SCALE
+
+                fit = max_scale(self._canvas, self.image_size)
+                c.scale.max = max(fit, MIN_SCALE)
+                c.scale.value = min(self.scale, c.scale.max)
+                if c.preset.value != FREE and canvas_for_aspect(self.image_size, c.preset.value,
+                                                                self.max_canvas_side) != tuple(self._canvas):
+                    c.preset.value = FREE  # an undo or a typed size left the preset behind
+            self._show_plan()
+        finally:
+            self._syncing = was
+
+    def _show_plan(self) -> None:
+        c, dialect = self.controls, self.client.dialect
+        reasons = []
+        for mode, toggle in (("inpaint", c.mode_inpaint), ("reposition", c.mode_reposition)):
+            plan = self.plan_for(mode)
+            toggle.tooltip = f"{mode}: Submit sends {plan.operation} on {dialect}" if plan.operation else plan.reason
+            if plan.operation is None and mode == self.mode:
+                reasons.append(f"Submit is off: {plan.reason}")
+        plan = self.plan_for()
+        c.submit.disabled = plan.operation is None or self.image is None
+        c.submit.description = plan.label
+        c.submit.tooltip = plan.reason or f"Send as {plan.operation} on {dialect}"
+        c.reason.value = "".join(f"<div>{note_html(r)}</div>" for r in reasons)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.controls.status.value = (error_html if error else note_html)(text)
+
+    def _say_mask(self) -> None:
+        c = self.controls
+        self._say(f"The exported mask is grown by {c.grow.value} px and feathered by {c.feather.value} px.")
+
