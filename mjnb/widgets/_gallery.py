@@ -8,18 +8,16 @@ proxies, and old outputs survive expiring links.
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 from typing import Any, Callable
 
 import ipywidgets as widgets
 import traitlets
 
-from .. import _prompt
 from .._errors import ValidationError
 from .._models import Action, Task, TaskStatus
 from ._events import Event
-from ._media import display_bytes, montage
+from ._media import action_class, display_bytes, fetch_video, montage, png_metadata, save_png
 from ._progress import Job, ProgressView, plain_reason
 from ._runner import Handle, as_async_client, client_for, close_clients, default_client, spawn, ui_lock
 from ._style import action_icon, action_text, classes, stylesheet
@@ -29,27 +27,6 @@ __all__ = ["Gallery", "png_metadata", "action_class"]
 _GRID_ACTIONS = {"U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"}
 #: Follow-ups that need a mask: they open the canvas editor instead of submitting.
 _MASK_ACTIONS = {"vary_region"}
-
-
-def action_class(name: str) -> str:
-    """The CSS class of a follow-up's button: ``mjnb-action-U1``, ``mjnb-action-zoom_out_1-5x``."""
-    return "mjnb-action-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
-
-
-def png_metadata(task: Task, index: int | None = None) -> dict[str, Any]:
-    """What Save writes into the PNG's text chunks: prompt, parameters and task id."""
-    meta = {"task_id": task.id, "dialect": task.dialect, "kind": task.kind or "", "software": "mjnb"}
-    if task.prompt:
-        meta["prompt"] = task.prompt
-        try:
-            meta["parameters"] = _prompt.parse_prompt(task.prompt).params  # JSON in the chunk, a dict when read back
-        except ValidationError:
-            pass  # a prompt the service took but we cannot parse: the prompt itself is kept
-    if task.final_prompt:
-        meta["final_prompt"] = task.final_prompt
-    if index is not None:
-        meta["image_index"] = index
-    return meta
 
 
 class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
@@ -298,24 +275,15 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
 
     async def _load_video(self, task: Task) -> Task:
         """A video task: the MP4 in a ``widgets.Video`` (bytes), its first thumbnail beside it."""
-        from .. import images as image_tools
-
-        client = client_for(self.client, task.dialect, self._other_clients)
         try:
-            data: bytes = await client.download_video(task)
-            still = None
-            if task.thumbnail_urls:
-                picture = await client.download(task.evolve(image_url=task.thumbnail_urls[0], image_urls=(),
-                                                            video_urls=()))
-                still = image_tools.thumbnail_png(picture[0] if isinstance(picture, list) else picture, 240)
+            data, still = await fetch_video(client_for(self.client, task.dialect, self._other_clients), task)
         except Exception as exc:
             self._say_fetch_failed(task, "video", exc)
             raise
         with ui_lock:
             if self.task is not task:
                 return task
-            self.video = data
-            self.video_player.value = data
+            self.video = self.video_player.value = data
             if still is not None:
                 self.video_thumbnail.format, self.video_thumbnail.value = "png", still
                 self.video_thumbnail.layout.display = None
@@ -483,19 +451,10 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
         Raises:
             ValidationError: nothing shown, not ``.png``, no such folder, or the file exists.
         """
-        from .. import images
-
         if self.task is None or self.image is None:
             raise ValidationError("save: no image is shown yet", field="save")
         target = Path(str(path or self.save_path.value).strip() or f"./mjnb-{self.task.id}.png").expanduser()
-        if target.suffix.lower() != ".png":
-            raise ValidationError(f"save: {target} must end with .png (the metadata lives in PNG text chunks)", field="path")
-        if not target.parent.is_dir():
-            raise ValidationError(f"save: folder {target.parent} does not exist", field="path")
-        if target.exists():
-            raise ValidationError(f"save: {target} already exists; choose another name (nothing was overwritten)", field="path")
-        target.write_bytes(images.to_png(self.current_image(), metadata=png_metadata(self.task, self.selected)))
-        return target
+        return save_png(self.current_image(), target, png_metadata(self.task, self.selected))
 
     def _save_clicked(self) -> None:
         try:
