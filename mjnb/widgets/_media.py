@@ -56,13 +56,11 @@ def action_class(name: str) -> str:
 
 def png_metadata(task: Task, index: int | None = None) -> dict[str, Any]:
     """What Save writes into the PNG's text chunks: prompt, parameters and task id."""
-    meta = {"task_id": task.id, "dialect": task.dialect, "kind": task.kind or "", "software": "mjnb"}
+    meta: dict[str, Any] = {"task_id": task.id, "dialect": task.dialect, "kind": task.kind or "", "software": "mjnb"}
     if task.prompt:
         meta["prompt"] = task.prompt
-        try:
-            meta["parameters"] = _prompt.parse_prompt(task.prompt).params  # JSON in the chunk, a dict when read back
-        except ValidationError:
-            pass  # a prompt the service took but we cannot parse: the prompt itself is kept
+        # JSON in the chunk, a dict when read back; the lossless parse never refuses (repeats become lists).
+        meta["parameters"] = _prompt.Prompt.parse(task.prompt).as_dict()
     if task.final_prompt:
         meta["final_prompt"] = task.final_prompt
     if index is not None:
