@@ -339,11 +339,11 @@ class PromptForm(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no typ
         for name, control in self.controls.items():
             if name == "text":
                 continue
-            reason = self._disabled.get(name)
+            why = self._disabled.get(name)
             if hasattr(control, "disabled"):
-                control.disabled = reason is not None
+                control.disabled = why is not None
             if name not in TEXT_PARAMS and name != "other":
-                control.tooltip = reason
+                control.tooltip = why
         self.aspect.disabled = self.aspect_custom.disabled = "ar" in self._disabled
         if "speed" not in self._disabled:
             allowed = model.SPEEDS_BY_DIALECT.get(dialect, SPEEDS)

@@ -72,9 +72,12 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
             children.insert(6, self.progress)
         super().__init__(children, **kw)
         classes(self, "mjnb-gallery")
-        for register, callback in ((self.on_action, on_action), (self.on_edit, on_edit), (self.on_lineage, on_lineage)):
-            if callback is not None:
-                register(callback)
+        if on_action is not None:
+            self.on_action(on_action)
+        if on_edit is not None:
+            self.on_edit(on_edit)
+        if on_lineage is not None:
+            self.on_lineage(on_lineage)
         if task is not None:
             self.show(task)
 

@@ -150,7 +150,7 @@ class History(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
             self.message.value = "loading…"
         try:
             if self.source.value == SERVER:
-                page = await self.client.tasks(page=self.page, page_size=self.page_size, since=since, until=until, text=text)
+                page: Page = await self.client.tasks(page=self.page, page_size=self.page_size, since=since, until=until, text=text)
             elif since is None and until is None:
                 page = await self.client.tasks(local=True, page=self.page, page_size=self.page_size, text=text)
             else:

@@ -134,11 +134,14 @@ class Job:
 
     @property
     def status_text(self) -> str:
-        return self.status_widget.value
+        """What the row's status says ("running 40%", "done", "error" …)."""
+        return str(self.status_widget.value)
 
     async def result(self) -> Task:
+        """The final Task (a failed or cancelled one too); raises the error that left no task."""
         assert self.handle is not None
-        return await self.handle
+        task: Task = await self.handle
+        return task
 
     def cancel(self) -> None:
         """Ask the service to cancel (where the dialect can); the row shows what it answers."""
@@ -311,7 +314,7 @@ class ProgressView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no t
         job.handle = spawn(lambda: self._follow(job, submit, on_done))
         return job
 
-    async def _follow(self, job: Job, submit: Callable[[Any], Awaitable[Task]], on_done: Callable | None) -> Task:
+    async def _follow(self, job: Job, submit: Callable[[Any], Awaitable[Task]], on_done: Callable[[Task], Any] | None) -> Task:
         ticker = asyncio.get_running_loop().create_task(self._tick(job))
         try:
             task = await submit(job.client)
