@@ -129,10 +129,10 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
         self.last_job: Job | None = None
         self.loading: Handle | None = None
         self._canvas, self._box = (1, 1), Box(0, 0, 1, 1)
-        self._undo_log: list[tuple] = []
-        self._redo_log: list[tuple] = []
-        self._gesture: dict | None = None
-        self._last_pos: tuple[float, float] | None = None
+        self._undo_log: list[tuple[Any, ...]] = []
+        self._redo_log: list[tuple[Any, ...]] = []
+        self._gesture = None
+        self._last_pos = None
         self._syncing = False  # set while the code moves a control, so its observer stays quiet
 
         self.controls = c = Controls()
@@ -192,7 +192,7 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
         else:
             self._sync_controls()  # a mode stays pressed until the other one is chosen
 
-    def _guarded(self, action: Callable, *args: Any) -> Any:
+    def _guarded(self, action: Callable[..., Any], *args: Any) -> Any:
         """Run a control's action; a refusal is shown in the status line and the state is kept."""
         try:
             return action(*args)
@@ -354,7 +354,7 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
 
     # -- the mask -------------------------------------------------------------------------------------------
     @property
-    def strokes(self) -> tuple:
+    def strokes(self) -> tuple[Any, ...]:
         """The mask's commands so far, in source pixels of the image (what the kernel received)."""
         return self.history.commands
 
@@ -418,12 +418,12 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
     def mask_png(self, **kw: Any) -> bytes:
         return images.to_png(self.mask(**kw))
 
-    def polygons(self, **kw: Any) -> list[dict]:
+    def polygons(self, **kw: Any) -> list[dict[str, Any]]:
         """The mask as EvoLink ``mask.areas``: ``[{"width", "height", "points": [x1, y1, …]}, …]``."""
         return images.mask_to_polygons(self.mask(**kw))
 
     # -- undo / redo -----------------------------------------------------------------------------------------
-    def _logged(self, entry: tuple) -> None:
+    def _logged(self, entry: tuple[Any, ...]) -> None:
         self._undo_log.append(entry)
         self._redo_log.clear()
         if entry[0] != "mask":
@@ -447,7 +447,7 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
         self._apply_log_entry(entry, undo=False)
         return True
 
-    def _apply_log_entry(self, entry: tuple, undo: bool) -> None:
+    def _apply_log_entry(self, entry: tuple[Any, ...], undo: bool) -> None:
         if entry[0] == "mask":
             self.history.undo() if undo else self.history.redo()
             self._redraw(overlay=True)

@@ -7,6 +7,7 @@ Each handler is O(1) per event: convert the point, append it, draw one segment i
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from ipycanvas import hold_canvas
 
@@ -27,6 +28,8 @@ class PointerMixin:
     """Turns canvas events into mask commands and placement changes."""
 
     _redraw_pending = False
+    _gesture: dict[str, Any] | None
+    _last_pos: tuple[float, float] | None
 
     def _on_down(self, x: float, y: float) -> None:
         self.event_counts["mouse_down"] += 1

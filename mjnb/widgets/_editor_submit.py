@@ -118,6 +118,8 @@ def payload(editor: Any, dialect: str) -> dict[str, Any]:
 class SubmitMixin:
     """Submit, results and another round (a CanvasEditor mixin; state lives on the editor)."""
 
+    result: Task | None  # a trait on the editor
+
     def plan_for(self, mode: str | None = None) -> Plan:
         """What Submit runs in ``mode`` (default: the current one) on this client's dialect."""
         return plan(mode or self.mode, self.task, self.client.operations, self.client.dialect,
