@@ -8,7 +8,6 @@ that a type checker and an editor see ``Client.imagine(...) -> Task`` and
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import threading
@@ -41,14 +40,17 @@ from ._errors import (
 )
 from ._experiments import AsyncExperimentVerbs, SyncExperimentVerbs
 from ._flows import Download, Fetch, Flow, Flows, Notify, Now, Sleep, Stream, Submit, Update, _seconds
-from ._journal import Journal
 from ._models import Task
 from ._tracker import AsyncTracker, SyncTracker, TrackerCore
 from ._transport import AsyncTransport, RetryPolicy, SendFailed, SyncTransport
 from .dialects import Request, Response, get_dialect
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
+
+    from ._journal import Journal
 
 __all__ = ["Client", "AsyncClient"]
 
@@ -59,7 +61,7 @@ T = TypeVar("T")
 _EMBEDDED_POLL = 0.25
 #: AceData NDJSON streams held open at once by one client; beyond it, a wait=True imagine is
 #: submitted asynchronously and followed by the tracker's batched reads (no pool starvation).
-_MAX_STREAMS = 32
+_MAX_STREAMS = 16
 #: Operations whose submit does not start a new job (the modal continues the job it answers).
 _NOT_A_NEW_JOB = frozenset({"modal"})
 
@@ -95,6 +97,7 @@ class _Shared:
             raise ValidationError(f"max_retries: {max_retries!r} is not allowed; use an integer 0–10", field="max_retries")
         self._settings = resolve_settings(dialect, base_url, api_key)
         self._dialect = get_dialect(self._settings.dialect, **dialect_settings)
+        user_interval = poll_interval is not None
         if poll_interval is None:
             poll_interval = _EMBEDDED_POLL if self._settings.embedded else float(self._dialect.poll_interval)
         if max_concurrent is _DIALECT_DEFAULT:
@@ -110,12 +113,19 @@ class _Shared:
         self.max_concurrent: int | None = max_concurrent
         if journal is True:
             journal = mjnb_home() / "journal.sqlite"
-        self.journal: Journal | None = Journal(journal) if journal else None
+        self.journal: Journal | None = None
+        if journal:
+            from ._journal import Journal  # sqlite3 only for clients that keep one
+
+            self.journal = Journal(journal)
         self._flows = Flows(self._dialect, poll_interval, self.journal, self.service)
         self._retry = RetryPolicy(max_retries=max_retries)
         self._timeout = timeout
         expected = 5.0 if self._settings.embedded else float(getattr(self._dialect, "expected_seconds", 30.0))
-        self._core = TrackerCore(self._dialect, poll_interval, expected)
+        # One batched read serves every followed task, so it can come every second; per-task reads
+        # are spaced by the tracker from the job's progress, this is only their shortest gap.
+        track = poll_interval if user_interval else min(poll_interval, 1.0 if self._dialect.batch_size else 1.5)
+        self._core = TrackerCore(self._dialect, track, expected)
         self._inflight: set[str] = set()
         self._key_bytes = self._settings.api_key.reveal().encode() if self._settings.api_key else b""
 
@@ -651,7 +661,12 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
                 error = exc
 
     async def _read(self, request: Request) -> Any:
-        return self._parse_read(request, await self._transport.send(request))
+        response = await self._transport.send(request)
+        if request.op == "get_many":  # a hundred tasks take tens of ms to parse: not on the loop
+            import asyncio
+
+            return await asyncio.to_thread(self._parse_read, request, response)
+        return self._parse_read(request, response)
 
     def _journal_progress(self, task: Task) -> None:
         assert self.journal is not None
@@ -659,9 +674,15 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
         self.journal.record_progress_nowait(task)
 
     async def _journal(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """Run ``fn`` (which may write the journal) off the event loop; directly when there is no journal."""
+        if self.journal is None:
+            return fn(*args, **kw)
+        import asyncio
+
         return await asyncio.to_thread(fn, *args, **kw)
 
     async def _perform(self, step: Any) -> Any:
+        import asyncio
         if isinstance(step, Fetch):
             return await self._read(step.request)
         if isinstance(step, Update):
@@ -685,6 +706,7 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
         raise TypeError(f"unknown step {step!r}")
 
     async def _submit(self, step: Submit) -> Task:
+        import asyncio
         attempt = 0
         await self._wait_for_slot(step)
         entry = await self._journal(self._journal_before, step)  # one row for the call, however often resent
@@ -709,6 +731,7 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
             return task
 
     async def _wait_for_slot(self, step: Submit) -> None:
+        import asyncio
         if self.max_concurrent is None or step.request.op in _NOT_A_NEW_JOB:
             return
         while len(self._inflight) >= self.max_concurrent:

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence, cast
 
 from ._errors import MjnbError, UnsupportedOperation, ValidationError
 from ._models import Task
-from ._sweep import AsyncSweep, Sweep, _adrive, _Call, _drive, _Steps, start_sweep
 
 if TYPE_CHECKING:
     from ._journal import Journal, JournalEntry
+    from ._sweep import AsyncSweep, Sweep, _Steps
 
 __all__ = ["SyncExperimentVerbs", "AsyncExperimentVerbs", "Resumed", "Reconciled"]
 
@@ -64,6 +64,7 @@ def _journal_of(client: Any) -> Journal:
 
 
 def _resume_steps(client: Any) -> _Steps:
+    from ._sweep import _Call
     journal = _journal_of(client)
     found: list[Task] = []
     errors: dict[str, MjnbError] = {}
@@ -86,6 +87,7 @@ def _resume_steps(client: Any) -> _Steps:
 
 
 def _listing_steps(client: Any, since: float, until: float) -> _Steps:
+    from ._sweep import _Call
     items: list[Task] = []
     for page in range(1, _MAX_PAGES + 1):
         result = yield _Call("tasks", (), {"page": page, "page_size": 100, "since": since, "until": until})
@@ -194,6 +196,7 @@ class SyncExperimentVerbs:
         self, prompt: str, *, grid: Mapping[str, Sequence[Any]] | None = None, repeat: int = 1, max_jobs: int = 16,
         dry_run: bool = False, force: bool = False, budget: float | None = None, **options: Any,
     ) -> Sweep:
+        from ._sweep import Sweep, _drive, start_sweep
         sweep: Sweep = start_sweep(self, prompt, grid=grid, repeat=repeat, max_jobs=max_jobs, dry_run=dry_run,
                                    force=force, budget=budget, options=options, cls=Sweep)
         if not dry_run:
@@ -213,6 +216,7 @@ class SyncExperimentVerbs:
         Raises:
             ValidationError: the client keeps no journal.
         """
+        from ._sweep import _drive
         found: Resumed = _drive(_resume_steps(self), self)
         _follow_now(self, [t for t in found if not t.done])
         return found
@@ -231,6 +235,7 @@ class SyncExperimentVerbs:
         Raises:
             ValidationError: the client keeps no journal.
         """
+        from ._sweep import _drive
         result: Reconciled = _drive(_reconcile_steps(self, window), self)
         _follow_now(self, [t for _, t in result.settled if not t.done])
         return result
@@ -256,6 +261,7 @@ class AsyncExperimentVerbs:
         self, prompt: str, *, grid: Mapping[str, Sequence[Any]] | None = None, repeat: int = 1, max_jobs: int = 16,
         dry_run: bool = False, force: bool = False, budget: float | None = None, **options: Any,
     ) -> AsyncSweep:
+        from ._sweep import AsyncSweep, _adrive, start_sweep
         sweep: AsyncSweep = start_sweep(self, prompt, grid=grid, repeat=repeat, max_jobs=max_jobs, dry_run=dry_run,
                                         force=force, budget=budget, options=options, cls=AsyncSweep)
         if not dry_run:
@@ -264,12 +270,14 @@ class AsyncExperimentVerbs:
 
     async def resume(self) -> Resumed:
         """As :meth:`SyncExperimentVerbs.resume`."""
+        from ._sweep import _adrive
         found: Resumed = await _adrive(_resume_steps(self), self)
         await _follow(self, [t for t in found if not t.done])
         return found
 
     async def reconcile(self, *, window: float = RECONCILE_WINDOW) -> Reconciled:
         """As :meth:`SyncExperimentVerbs.reconcile`."""
+        from ._sweep import _adrive
         result: Reconciled = await _adrive(_reconcile_steps(self, window), self)
         await _follow(self, [t for _, t in result.settled if not t.done])
         return result

@@ -14,7 +14,6 @@ running event loop for :class:`~mjnb.AsyncClient`.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from ._models import Task, TaskStatus
 from .dialects import Request
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ._client import AsyncClient, Client
 
 __all__ = ["TrackerCore", "SyncTracker", "AsyncTracker", "Read"]
@@ -81,8 +82,10 @@ class TrackerCore:
         """Start (or keep) following ``task``; a newer snapshot replaces the stored one."""
         entry = self.followed.get(task.id)
         if entry is None:
-            first = now + (self.interval if self.batched else self._delay(task, 0.0))
-            entry = self.followed[task.id] = _Followed(task, added=now, next_read=first)
+            # The job's age counts from its submit on the server when known, not from now.
+            age = min(max(0.0, time.time() - task.submitted_at), 3600.0) if task.submitted_at else 0.0
+            first = now + (self.interval if self.batched else self._delay(task, age))
+            entry = self.followed[task.id] = _Followed(task, added=now - age, next_read=first)
         # An entry already followed keeps its own state: it is at least as fresh as any snapshot.
         if cap is not None:
             entry.cap = cap if entry.cap is None else min(entry.cap, cap)
@@ -358,12 +361,14 @@ class AsyncTracker(_Renewing):
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _events(self) -> tuple[asyncio.Event, asyncio.Event]:
+        import asyncio
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._changed is None or self._wake is None:
             self._loop, self._changed, self._wake, self._task = loop, asyncio.Event(), asyncio.Event(), None
         return self._changed, self._wake
 
     def _ensure_task(self) -> None:
+        import asyncio
         changed, wake = self._events()
         wake.set()
         if self._task is None or self._task.done():
@@ -379,6 +384,7 @@ class AsyncTracker(_Renewing):
 
     async def next_state(self, task: Task, timeout: float, cap: float | None) -> Task:
         """The task's next state that differs from ``task``, or its latest one after ``timeout`` seconds."""
+        import asyncio
         version, settled = self._register(task, time.monotonic(), cap)
         try:
             self._ensure_task()
@@ -403,6 +409,7 @@ class AsyncTracker(_Renewing):
 
     async def wait_settled(self, ids: Sequence[str], timeout: float) -> list[tuple[str, Task | BaseException]]:
         """Wait until one of ``ids`` is final (or ``timeout`` seconds pass); returns those that are."""
+        import asyncio
         self._ensure_task()
         changed, _ = self._events()
         deadline = time.monotonic() + timeout
@@ -418,6 +425,7 @@ class AsyncTracker(_Renewing):
                 pass  # the deadline: the loop above returns what is settled
 
     async def _run(self) -> None:
+        import asyncio
         changed, wake = self._events()
         while True:
             with self.lock:
@@ -445,6 +453,7 @@ class AsyncTracker(_Renewing):
             return exc
 
     async def aclose(self) -> None:
+        import asyncio
         if self._task is not None and not self._task.done():
             self._task.cancel()
             try:

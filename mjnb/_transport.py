@@ -11,14 +11,16 @@ Retry policy (DESIGN.md, "Money and data safety"):
 
 from __future__ import annotations
 
-import asyncio
 import random
 import socket
 import time
 from dataclasses import dataclass
-from typing import AsyncIterator, Callable, Generator, Iterator, Mapping
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Generator, Iterator, Mapping
 
 import httpx
+
+if TYPE_CHECKING:
+    import asyncio
 
 from ._errors import TransportError
 from ._version import __version__
@@ -36,7 +38,8 @@ USER_AGENT = f"mjnb/{__version__}"
 _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 # A burst of submits must not leave a hundred idle connections that every request then scans;
 # streams (AceData NDJSON) are counted by the client and stay well below max_connections.
-_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+_MAX_CONNECTIONS = 64
+_LIMITS = httpx.Limits(max_connections=_MAX_CONNECTIONS, max_keepalive_connections=32)
 
 
 class KeyAuth(httpx.Auth):
@@ -217,15 +220,34 @@ class AsyncTransport(_Base):
             timeout=self.timeout,
             transport=httpx.AsyncHTTPTransport(socket_options=_SOCKET_OPTIONS, limits=_LIMITS),
         )
+        self._gate: asyncio.Semaphore | None = None
+        self._gate_loop: asyncio.AbstractEventLoop | None = None
+
+    def _slots(self) -> asyncio.Semaphore:
+        """At most as many requests in flight as the pool has connections.
+
+        httpcore rescans its whole pool for every request queued in it (encode/httpcore#1035): with
+        hundreds of requests queued the loop spent seconds there, and some waited past the pool
+        timeout.  Waiting here instead costs nothing and never times out.
+        """
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate_loop is not loop:
+            self._gate, self._gate_loop = asyncio.Semaphore(_MAX_CONNECTIONS), loop
+        return self._gate
 
     async def send(self, request: Request, *, auth: bool = True) -> Response:
+        import asyncio
+
         attempt = 0
         while True:
             response, failure = None, None
             try:
-                resp = await self._client.send(
-                    _build(self._client, self.base_url, request), auth=self._auth(request) if auth else None
-                )
+                async with self._slots():
+                    resp = await self._client.send(
+                        _build(self._client, self.base_url, request), auth=self._auth(request) if auth else None
+                    )
                 response = _response(resp, resp.content, self._redact)
             except httpx.HTTPError as exc:
                 failure = _failure(exc, request)
@@ -239,7 +261,7 @@ class AsyncTransport(_Base):
     async def stream_lines(self, request: Request) -> AsyncIterator[bytes | Response]:
         """Yields the non-empty lines of a streamed answer, or one Response for a non-2xx answer."""
         try:
-            async with self._client.stream(
+            async with self._slots(), self._client.stream(
                 request.method, _url(self.base_url, request), json=request.json,
                 headers={"user-agent": USER_AGENT, **request.headers}, auth=self._auth(request),
             ) as resp:
