@@ -20,9 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 os.environ.setdefault("MJNB_HOME", tempfile.mkdtemp(prefix="mjnb-fuzz-home-"))
 
+from _fuzz_inputs import cases  # noqa: E402
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from test_fuzz import Harness, Outcome, cases, known_bug  # noqa: E402
+from test_fuzz import Harness, Outcome, known_bug  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
