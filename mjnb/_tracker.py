@@ -197,6 +197,17 @@ def _settled(task: Task) -> bool:
     return task.done or task.status is TaskStatus.AWAITING_INPUT
 
 
+_STATUS_RANK = {
+    TaskStatus.QUEUED: 0, TaskStatus.RUNNING: 1, TaskStatus.AWAITING_INPUT: 2,
+    TaskStatus.SUCCEEDED: 3, TaskStatus.FAILED: 3, TaskStatus.CANCELLED: 3,
+}
+
+
+def _rank(task: Task) -> tuple[int, int, bool]:
+    """How far along a snapshot is: a later snapshot never ranks lower (progress never goes back)."""
+    return _STATUS_RANK[task.status], -1 if task.progress is None else task.progress, task.preview_url is not None
+
+
 def _changed(old: Task, new: Task) -> bool:
     return (old.status, old.progress, old.preview_url, old.image_url, old.fail_reason) != (
         new.status, new.progress, new.preview_url, new.image_url, new.fail_reason
@@ -217,7 +228,9 @@ class _Waiting:
             self.core.follow(task, now, cap)
             entry = self.core.followed[task.id]
             entry.waiters += 1
-            news = _settled(entry.task) or entry.error is not None or _changed(task, entry.task)
+            if _rank(task) > _rank(entry.task):
+                entry.task = task  # the caller read it more recently (a get()): nothing new in the entry
+            news = _settled(entry.task) or entry.error is not None or _rank(entry.task) > _rank(task)
             return entry.version, news
 
     def settled_among(self, ids: Sequence[str]) -> list[tuple[str, Task | BaseException]]:
@@ -403,6 +416,7 @@ class AsyncTracker(_Renewing):
                     await asyncio.wait_for(changed.wait(), left)
                 except asyncio.TimeoutError:
                     pass  # the deadline: the caller gets the latest state and decides
+            await asyncio.sleep(0)  # a waiter answered at once still lets the loop (and the tracker) run
             return self._snapshot(task.id)
         finally:
             self._unregister(task.id)

@@ -149,3 +149,18 @@ def test_what_the_server_does_not_echo_is_kept():
     (read,) = core.plan(due)
     core.ingest(read, Task(id=tid, dialect="evolink", status=TaskStatus.SUCCEEDED, progress=100), due)
     assert (core.followed[tid].task.prompt, core.followed[tid].task.parent_id) == ("a kite", "P")
+
+
+def test_a_fresher_snapshot_from_the_caller_is_not_news():
+    """A task read by get() after the tracker last read it is ahead of the tracker's entry: waiting
+    on it must wait for the next read, not return the older entry at once (which spun a kernel)."""
+    from mjnb._tracker import _Waiting
+
+    core = TrackerCore(get_dialect("mjproxy"), interval=1.0)
+    waiting = _Waiting(core, lambda task: None)
+    core.follow(running("A", "mjproxy", 10), 0.0)
+    version, news = waiting._register(running("A", "mjproxy", 60), 0.5, None)
+    assert not news
+    assert core.followed["A"].task.progress == 60
+    _version, news = waiting._register(running("A", "mjproxy", 30), 0.6, None)
+    assert news  # this caller is behind: the entry's 60 % is news to it
