@@ -277,6 +277,14 @@ class Flows:
         action = options.get("action") or options.get("modal") or _EDIT_OPS.get(op)
         return Submit(request, parent_id=parent_id, prompt=shown, tags=tags, fingerprint=fp, action=action)
 
+    def _checked_prompt(self, prompt: Any) -> str:
+        """A prompt for a follow-up or an edit, checked like imagine's before anything is sent."""
+        from ._prompt import validate_prompt
+
+        text = _text(prompt, "prompt")
+        validate_prompt(text, self.dialect.name)
+        return text
+
     def _as_task(self, task: Task | str) -> Flow[Task]:
         if isinstance(task, Task):
             return task
@@ -419,7 +427,7 @@ class Flows:
                 field="action",
             )
         if prompt is not None:
-            prompt = _text(prompt, "prompt")
+            prompt = self._checked_prompt(prompt)
         tags = _tags(tags)
         task = yield from self._as_task(task)
         chosen = action if isinstance(action, Action) else task.action(action)
@@ -545,7 +553,7 @@ class Flows:
         if index is not None and (isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 4):
             raise ValidationError(f"index: {index!r} is not allowed; use 0–3 (0-based image index)", field="index")
         if prompt is not None:
-            prompt = _text(prompt, "prompt")
+            prompt = self._checked_prompt(prompt)
         tags = _tags(tags)
         if "inpaint" not in self.dialect.operations and "modal" not in self.dialect.operations:
             raise UnsupportedOperation(self.dialect.name, "inpaint", offered_by("inpaint") + offered_by("modal"))
@@ -597,7 +605,7 @@ class Flows:
 
         Service docs: PROTOCOLS.md §1.3 (EvoLink ``mj-v7-edit``: ``canvas``, ``img_pos``).
         """
-        prompt = _text(prompt, "prompt")
+        prompt = self._checked_prompt(prompt)
         tags = _tags(tags)
         canvas, image_box = _images().check_canvas(canvas, image_box)
         if index is not None and (isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 4):
@@ -634,17 +642,19 @@ class Flows:
 
         Service docs: PROTOCOLS.md §2.4 (AceData ``/midjourney/edits``), §1.3 (EvoLink).
         """
-        prompt = _text(prompt, "prompt")
+        prompt = self._checked_prompt(prompt)
         tags = _tags(tags)
         if "edit" not in self.dialect.operations:
             raise UnsupportedOperation(self.dialect.name, "edit", offered_by("edit"))
         encoded = None
         images = _images()
         if _is_url(image) and not str(image).startswith("data:"):
-            ref = image
+            from .dialects._validate import checked_image_url
+
+            ref = checked_image_url(image, "image")  # refused before anything is fetched
             if mask is not None:
                 try:
-                    data = yield Download(image)
+                    data = yield Download(ref)
                 except TransportError as exc:
                     raise TransportError(
                         f"image: downloading {image} to check that the mask has its size failed ({exc}); "
@@ -772,7 +782,7 @@ class Flows:
         Raises:
             ValidationError: unreadable image or empty prompt.  UnsupportedOperation: other dialects.
         """
-        prompt = _text(prompt, "prompt")
+        prompt = self._checked_prompt(prompt)
         ref = _image_ref(image, "image")
         submitted: Task = yield self._submit("retexture", prompt, fp_options={"image": ref, **options},
                                    image=ref, prompt=prompt, callback_url=callback_url, options=options)

@@ -22,7 +22,7 @@ import httpx
 if TYPE_CHECKING:
     import asyncio
 
-from ._errors import TransportError
+from ._errors import TransportError, ValidationError
 from ._version import __version__
 from .dialects import Request, Response
 from .dialects._base import retry_after
@@ -108,14 +108,20 @@ def _url(base_url: str, request: Request) -> str:
     return base_url + request.path.lstrip("/")
 
 
-def _build(client: httpx.Client | httpx.AsyncClient, base_url: str, request: Request) -> httpx.Request:
-    return client.build_request(
-        request.method,
-        _url(base_url, request),
-        json=request.json,
-        params={k: v for k, v in request.params.items() if v is not None} or None,
-        headers={"user-agent": USER_AGENT, **request.headers},
-    )
+def _build(
+    client: httpx.Client | httpx.AsyncClient, base_url: str, request: Request, timeout: httpx.Timeout
+) -> httpx.Request:
+    try:
+        return client.build_request(
+            request.method,
+            _url(base_url, request),
+            json=request.json,
+            params={k: v for k, v in request.params.items() if v is not None} or None,
+            headers={"user-agent": USER_AGENT, **request.headers},
+            timeout=timeout,  # mjnb's timeout, also on an http_client the caller brought
+        )
+    except httpx.InvalidURL as exc:  # not an httpx.HTTPError: nothing was sent
+        raise ValidationError(f"url: {exc}", field="url") from None
 
 
 #: Blanks the client's own key out of what a server sends back (a server may echo it).
@@ -167,7 +173,7 @@ class SyncTransport(_Base):
             response, failure = None, None
             try:
                 resp = self._client.send(
-                    _build(self._client, self.base_url, request), auth=self._auth(request) if auth else None
+                    _build(self._client, self.base_url, request, self.timeout), auth=self._auth(request) if auth else None
                 )
                 response = _response(resp, resp.content, self._redact)
             except httpx.HTTPError as exc:
@@ -184,7 +190,7 @@ class SyncTransport(_Base):
         try:
             with self._client.stream(
                 request.method, _url(self.base_url, request), json=request.json,
-                headers={"user-agent": USER_AGENT, **request.headers}, auth=self._auth(request),
+                headers={"user-agent": USER_AGENT, **request.headers}, auth=self._auth(request), timeout=self.timeout,
             ) as resp:
                 if resp.status_code >= 300:
                     yield _response(resp, resp.read(), self._redact)
@@ -246,7 +252,7 @@ class AsyncTransport(_Base):
             try:
                 async with self._slots():
                     resp = await self._client.send(
-                        _build(self._client, self.base_url, request), auth=self._auth(request) if auth else None
+                        _build(self._client, self.base_url, request, self.timeout), auth=self._auth(request) if auth else None
                     )
                 response = _response(resp, resp.content, self._redact)
             except httpx.HTTPError as exc:
@@ -263,7 +269,7 @@ class AsyncTransport(_Base):
         try:
             async with self._slots(), self._client.stream(
                 request.method, _url(self.base_url, request), json=request.json,
-                headers={"user-agent": USER_AGENT, **request.headers}, auth=self._auth(request),
+                headers={"user-agent": USER_AGENT, **request.headers}, auth=self._auth(request), timeout=self.timeout,
             ) as resp:
                 if resp.status_code >= 300:
                     yield _response(resp, await resp.aread(), self._redact)

@@ -277,8 +277,6 @@ def test_the_judge_counts_a_job_missing_from_the_journal(chaos_sim: Any, tmp_pat
             client.close()
 
 
-@pytest.mark.xfail(strict=True, reason="mjnb/_transport.py _build() sends without timeout=self.timeout: with "
-                                       "http_client= the client's own timeout is silently replaced by httpx's")
 def test_a_slow_answer_is_a_timeout_also_with_the_callers_http_client(chaos_sim: Any) -> None:
     """``timeout=`` bounds one request whatever ``http_client`` carries it (here httpx's default, 5 s)."""
     import httpx
