@@ -132,7 +132,7 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
         self.lineage_button = classes(
             widgets.Button(description="Lineage", icon="sitemap", disabled=True, layout=widgets.Layout(display="none"),
                            tooltip="Where this result comes from and what was made from it"),
-            "mjnb-lineage",
+            "mjnb-lineage-button",
         )
         self.lineage_button.on_click(lambda _: self._lineage_clicked())
         self.back_button = classes(widgets.Button(description="Back", icon="arrow-left", layout=widgets.Layout(display="none")),

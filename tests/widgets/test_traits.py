@@ -121,7 +121,7 @@ async def test_gallery_events_register_and_remove(client):
     assert gallery.lineage_button.layout.display == "none"  # nobody listens: no button
     gallery.on_lineage(lineage.append)
     assert gallery.lineage_button.layout.display is None and not gallery.lineage_button.disabled
-    assert "mjnb-lineage" in gallery.lineage_button._dom_classes
+    assert "mjnb-lineage-button" in gallery.lineage_button._dom_classes
     gallery.lineage_button.click()
     gallery.edit_button.click()
     next(b for b in gallery.actions.children if "mjnb-action-U2" in b._dom_classes).click()
