@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 
 from ._errors import TransportError, ValidationError
 from ._version import __version__
-from .dialects import Request, Response
-from .dialects._base import retry_after
+from .dialects import Request, Response, retry_after
 
 __all__ = ["RetryPolicy", "SyncTransport", "AsyncTransport", "SendFailed", "KeyAuth", "HeadersFor"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._base import ALL_OPS, SUBMIT_OPS, Dialect, DialectBase, Request, Response
+from ._base import ALL_OPS, SUBMIT_OPS, Dialect, DialectBase, Request, Response, retry_after
 
 __all__ = [
     "DIALECT_NAMES",
@@ -17,6 +17,7 @@ __all__ = [
     "Response",
     "SUBMIT_OPS",
     "ALL_OPS",
+    "retry_after",
 ]
 
 DIALECT_NAMES = ("mjproxy", "newapi", "acedata", "evolink")
