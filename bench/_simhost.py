@@ -39,7 +39,10 @@ class SimProcess:
         """Start the child and return once it serves (reads its first line: the URLs)."""
         self._proc = subprocess.Popen(
             [sys.executable, __file__, str(self.duration), str(self.proxy_size)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
         self.base_url = self._answer()["base"]
         return self

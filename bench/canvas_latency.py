@@ -57,7 +57,7 @@ CANVAS = "canvas.mjnb-canvas"
 # not touch the network), so the figures do not depend on the simulator.  Two callbacks are
 # slipped around the editor's own mouse-move handler to time it for the break-down.
 EDITOR_CELLS = [
-    r'''
+    r"""
 import json
 import time
 
@@ -91,7 +91,7 @@ dump.on_click(lambda _: setattr(stats, "value", json.dumps({"kernel_events": ker
 ready = widgets.Label("READY")
 ready.add_class("bench-ready")
 display(editor, widgets.HBox([dump, stats]), ready)
-''',
+""",
 ]
 
 
@@ -106,8 +106,11 @@ def make_editor_notebook(path: Path) -> None:
 
 def run_one(browser: Chromium, root: Path, app: str, nodelay: bool, kind: str, n_seq: int, n_paced: int) -> dict:
     """One front end, one TCP_NODELAY state, one notebook ("editor" or "plain")."""
-    nb, sel, ready = ((EDITOR_NB, CANVAS, ".bench-ready") if kind == "editor"
-                      else ("probe.ipynb", "canvas.mask-canvas", ".probe-ready"))
+    nb, sel, ready = (
+        (EDITOR_NB, CANVAS, ".bench-ready")
+        if kind == "editor"
+        else ("probe.ipynb", "canvas.mask-canvas", ".probe-ready")
+    )
     spacing = 40 if kind == "editor" else 20  # > the brush diameter (32 px editor, 16 px probe)
     server = JupyterServer(root, app=app, nodelay=nodelay, env={"MJNB_SIM_DURATION": "1.5"})
     res: dict = {"app": app, "nodelay": nodelay, "kind": kind}
@@ -121,8 +124,11 @@ def run_one(browser: Chromium, root: Path, app: str, nodelay: bool, kind: str, n
         ui.page.wait_for_selector(ready, state="visible", timeout=120_000)
         ui.page.wait_for_selector(sel, state="visible")
         # the photo is painted (a separately decoded image): wait for an opaque pixel
-        ui.page.wait_for_function("""([s]) => { const c = document.querySelector(s);
-            return c.getContext('2d').getImageData(c.width >> 1, c.height - 20, 1, 1).data[3] > 0; }""", arg=[sel])
+        ui.page.wait_for_function(
+            """([s]) => { const c = document.querySelector(s);
+            return c.getContext('2d').getImageData(c.width >> 1, c.height - 20, 1, 1).data[3] > 0; }""",
+            arg=[sel],
+        )
         if app != "voila":
             ui.wait_idle()
         time.sleep(0.5)
@@ -154,8 +160,10 @@ def print_table(results: list[dict]) -> None:
     print("Mouse move → pixel on the visible canvas, ms (in-page clock; sequential = one move in flight,")
     print("paced = a drag at up to 60 Hz; 'frame' = next animation frame after the draw)")
     print()
-    head = ("| notebook | front end | TCP_NODELAY | seq p50 | seq p95 | seq frame p95 | paced p50 | paced p95 "
-            "| paced Hz | timeouts |")
+    head = (
+        "| notebook | front end | TCP_NODELAY | seq p50 | seq p95 | seq frame p95 | paced p50 | paced p95 "
+        "| paced Hz | timeouts |"
+    )
     print(head)
     print("|---" * (head.count("|") - 1) + "|")
     names = {"lab": "JupyterLab 4", "notebook": "Notebook 7", "voila": "Voilà"}
@@ -166,23 +174,29 @@ def print_table(results: list[dict]) -> None:
             print(f"| {kind} | {names[r['app']]} | {onoff} | error: {r['error'][:60]} |||||||")
             continue
         s, p = r["sequential"], r["paced"]
-        print(f"| {kind} | {names[r['app']]} | {onoff} | {fmt(s['event_to_canvas_ms'])} | "
-              f"{fmt(s['event_to_canvas_ms'], 'p95')} | {fmt(s['event_to_next_frame_ms'], 'p95')} | "
-              f"{fmt(p['event_to_canvas_ms'])} | {fmt(p['event_to_canvas_ms'], 'p95')} | {p['achieved_hz']} | "
-              f"{s['timeouts'] + p['timeouts']} |")
+        print(
+            f"| {kind} | {names[r['app']]} | {onoff} | {fmt(s['event_to_canvas_ms'])} | "
+            f"{fmt(s['event_to_canvas_ms'], 'p95')} | {fmt(s['event_to_next_frame_ms'], 'p95')} | "
+            f"{fmt(p['event_to_canvas_ms'])} | {fmt(p['event_to_canvas_ms'], 'p95')} | {p['achieved_hz']} | "
+            f"{s['timeouts'] + p['timeouts']} |"
+        )
     editor = [r for r in results if r["kind"] == "editor" and "breakdown" in r]
     if editor:
         print()
-        print("Break-down of a sequential move, CanvasEditor, p50 ms: browser → handler start | handler | "
-              "handler end → ws message in page | message → canvas")
+        print(
+            "Break-down of a sequential move, CanvasEditor, p50 ms: browser → handler start | handler | "
+            "handler end → ws message in page | message → canvas"
+        )
         print()
         print("| front end | TCP_NODELAY | → handler | handler | → ws msg | → canvas |")
         print("|---|---|---|---|---|---|")
         for r in editor:
             b = r["breakdown"]
-            print(f"| {names[r['app']]} | {'on' if r['nodelay'] else 'off'} | {fmt(b['browser_to_kernel_handler_ms'], digits=1)} | "
-                  f"{fmt(b['kernel_handler_ms'], digits=1)} | {fmt(b['handler_end_to_ws_message_in_page_ms'], digits=1)} | "
-                  f"{fmt(b['ws_message_to_canvas_ms'], digits=1)} |")
+            print(
+                f"| {names[r['app']]} | {'on' if r['nodelay'] else 'off'} | {fmt(b['browser_to_kernel_handler_ms'], digits=1)} | "
+                f"{fmt(b['kernel_handler_ms'], digits=1)} | {fmt(b['handler_end_to_ws_message_in_page_ms'], digits=1)} | "
+                f"{fmt(b['ws_message_to_canvas_ms'], digits=1)} |"
+            )
     lab_on = [r for r in editor if r["app"] == "lab" and r["nodelay"]]
     if lab_on:
         p95 = lab_on[0]["sequential"]["event_to_canvas_ms"]["p95"]
@@ -194,14 +208,26 @@ def versions() -> str:
     import subprocess
 
     parts = []
-    for pkg in ("jupyterlab", "notebook", "voila", "jupyter_server", "ipykernel", "ipywidgets", "ipycanvas", "playwright"):
+    for pkg in (
+        "jupyterlab",
+        "notebook",
+        "voila",
+        "jupyter_server",
+        "ipykernel",
+        "ipywidgets",
+        "ipycanvas",
+        "playwright",
+    ):
         try:
             parts.append(f"{pkg} {md.version(pkg)}")
         except md.PackageNotFoundError:
             parts.append(f"{pkg} -")
     try:
-        parts.append(subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True, text=True,
-                                    timeout=30).stdout.strip())
+        parts.append(
+            subprocess.run(
+                ["/usr/bin/chromium", "--version"], capture_output=True, text=True, timeout=30
+            ).stdout.strip()
+        )
     except OSError:
         pass
     return ", ".join(parts)

@@ -32,8 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     from mjnb.sim import Simulator
 
     start = time.monotonic()
-    with Simulator(duration=0.2, proxy_core_size=8, proxy_queue_size=50) as sim, \
-            tempfile.TemporaryDirectory(prefix="mjnb-chaos-") as home:
+    with (
+        Simulator(duration=0.2, proxy_core_size=8, proxy_queue_size=50) as sim,
+        tempfile.TemporaryDirectory(prefix="mjnb-chaos-") as home,
+    ):
         report = run_chaos(sim, Path(home), args.submits, fault_rate=args.fault_rate, seed=args.seed)
     for line in report.lines():
         print(line)

@@ -60,8 +60,10 @@ def _report(kind: str, samples: Samples) -> None:
         cpu = statistics.median(c for _, c in samples[who])
         target = TARGETS[kind.split()[-1]]
         verdict = "" if who != WHO[1] else f"  ({'met' if wall / raw_wall <= target else 'MISSED'} <= {target}x)"
-        print(f"  {kind:13} {who:17} {wall:8.0f} µs {wall / raw_wall:5.2f}x {wall - raw_wall:+8.0f} µs | "
-              f"CPU {cpu:6.0f} µs {cpu / raw_cpu:5.2f}x{verdict}")
+        print(
+            f"  {kind:13} {who:17} {wall:8.0f} µs {wall / raw_wall:5.2f}x {wall - raw_wall:+8.0f} µs | "
+            f"CPU {cpu:6.0f} µs {cpu / raw_cpu:5.2f}x{verdict}"
+        )
 
 
 def _sample(samples: Samples, who: str, wall: float, cpu: float) -> None:
@@ -89,8 +91,9 @@ def _sync(args: argparse.Namespace, url: str, home: Path) -> None:
         off.close()
 
 
-def _sync_calls(http: httpx.Client, url: str, dialect: str, op: str, task: mjnb.Task, on: mjnb.Client,
-                off: mjnb.Client) -> list[Callable[[], object]]:
+def _sync_calls(
+    http: httpx.Client, url: str, dialect: str, op: str, task: mjnb.Task, on: mjnb.Client, off: mjnb.Client
+) -> list[Callable[[], object]]:
     method, path, body, headers = _raw_call(dialect, op, task.id)
     full = f"{url}/{path}"
 
@@ -105,8 +108,9 @@ def _sync_calls(http: httpx.Client, url: str, dialect: str, op: str, task: mjnb.
 async def _async(args: argparse.Namespace, url: str, home: Path) -> None:
     transport = httpx.AsyncHTTPTransport(socket_options=NODELAY)
     async with httpx.AsyncClient(transport=transport, timeout=30, trust_env=False) as http:
-        on = mjnb.AsyncClient(args.dialect, url, KEY, http_client=http, journal=home / "async.sqlite",
-                              max_concurrent=None)
+        on = mjnb.AsyncClient(
+            args.dialect, url, KEY, http_client=http, journal=home / "async.sqlite", max_concurrent=None
+        )
         off = mjnb.AsyncClient(args.dialect, url, KEY, http_client=http, journal=False, max_concurrent=None)
         task = await on.imagine(PROMPT)
         for kind, count, op in (("async get", args.gets, "get"), ("async submit", args.submits, "submit")):
@@ -117,7 +121,8 @@ async def _async(args: argparse.Namespace, url: str, home: Path) -> None:
                 return (await http.request(method, full, json=body, headers=headers)).json()
 
             calls: list[Callable[[], Awaitable[object]]] = (
-                [raw, lambda: on.get(task), lambda: off.get(task)] if op == "get"
+                [raw, lambda: on.get(task), lambda: off.get(task)]
+                if op == "get"
                 else [raw, lambda: on.imagine(PROMPT), lambda: off.imagine(PROMPT)]
             )
             samples: Samples = {who: [] for who in WHO}
@@ -144,8 +149,10 @@ def main() -> None:
     with SimProcess(duration=3600, proxy_size=jobs) as sim:
         url = f"{sim.base_url}/{args.dialect}"
         load = os.getloadavg()
-        print(f"{args.dialect}: median of {args.gets} gets and {args.submits} submits per client, interleaved; "
-              f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
+        print(
+            f"{args.dialect}: median of {args.gets} gets and {args.submits} submits per client, interleaved; "
+            f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores"
+        )
         _sync(args, url, home)
         asyncio.run(_async(args, url, home))
         print(f"  load average after: {os.getloadavg()[0]:.1f}")

@@ -31,9 +31,13 @@ def main() -> None:
     home = tempfile.mkdtemp()
     with Simulator(duration=DURATION) as sim:
         print(f"simulated job duration {DURATION:.1f} s; poll interval 0.25 s (the embedded default)")
-        print(f"{'dialect':<9} {'req/imagine':>11} {'req/upscale':>11} {'wall/job':>9} {'overhead':>9} {'fetch p50':>10} {'fetch p95':>10}")
+        print(
+            f"{'dialect':<9} {'req/imagine':>11} {'req/upscale':>11} {'wall/job':>9} {'overhead':>9} {'fetch p50':>10} {'fetch p95':>10}"
+        )
         for dialect in ("mjproxy", "newapi", "acedata", "evolink"):
-            with mjnb.Client(dialect, sim.url(dialect), "sk-bench", poll_interval=0.25, journal=Path(home) / "j.sqlite") as client:
+            with mjnb.Client(
+                dialect, sim.url(dialect), "sk-bench", poll_interval=0.25, journal=Path(home) / "j.sqlite"
+            ) as client:
                 counter = count_requests(client)
                 start = time.perf_counter()
                 task = client.wait(client.imagine("a benchmark lighthouse"))

@@ -31,11 +31,14 @@ def photo(side: int) -> Image.Image:
     """A photo-like test image: smooth gradients, shapes and mild noise (JPEG sizes like a real one)."""
     y, x = np.mgrid[0:side, 0:side] / side
     rng = np.random.default_rng(side)
-    rgb = np.stack([
-        0.5 + 0.5 * np.sin(6 * x + 3 * y),
-        0.5 + 0.5 * np.cos(5 * y - 2 * x),
-        0.5 + 0.4 * np.sin(9 * x * y),
-    ], axis=-1)
+    rgb = np.stack(
+        [
+            0.5 + 0.5 * np.sin(6 * x + 3 * y),
+            0.5 + 0.5 * np.cos(5 * y - 2 * x),
+            0.5 + 0.4 * np.sin(9 * x * y),
+        ],
+        axis=-1,
+    )
     rgb += rng.normal(0, 0.03, rgb.shape)
     return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8))
 
@@ -77,7 +80,9 @@ def main() -> None:
     for side in (1024, 2048):
         image = photo(side)
         median, best = timed(lambda: editor.load(image), args.repeat)
-        print(f"  {side}²: median {median:6.1f} ms   min {best:6.1f} ms   JPEG {editor.layers.photo_bytes / 1024:6.1f} KiB")
+        print(
+            f"  {side}²: median {median:6.1f} ms   min {best:6.1f} ms   JPEG {editor.layers.photo_bytes / 1024:6.1f} KiB"
+        )
 
     print("mask export (source resolution, from the recorded commands)")
     for side in (2048, 4096):

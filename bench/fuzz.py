@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     with Simulator(duration=0.2) as sim, tempfile.TemporaryDirectory(prefix="mjnb-fuzz-") as home:
         h = Harness(sim, Path(home))
         try:
+
             @seed(args.seed)
-            @settings(max_examples=args.examples, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(max_examples=args.examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             @given(data=st.data())
             def run(data: st.DataObject) -> None:
                 case = data.draw(cases(h))
@@ -59,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             h.close()
     tried = sum(kinds.values())
-    print(f"inputs tried: {tried} ({len(verbs)} dialect.verb pairs, {kinds['ok']} accepted, "
-          f"{kinds['refused']} refused) in {time.monotonic() - start:.0f} s")
+    print(
+        f"inputs tried: {tried} ({len(verbs)} dialect.verb pairs, {kinds['ok']} accepted, "
+        f"{kinds['refused']} refused) in {time.monotonic() - start:.0f} s"
+    )
     print(f"untyped crashes: {kinds['crash']} ({kinds['known crash']} of a kind an xfail test documents)")
     print(f"sent before refused: {kinds['sent']} ({kinds['known sent']} of a kind an xfail test documents)")
     groups: dict[str, list[str]] = collections.defaultdict(list)

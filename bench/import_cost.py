@@ -19,17 +19,33 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMED = ("import time; s, c = time.perf_counter(), time.process_time(); import {0}; "
-         "print(time.perf_counter() - s, time.process_time() - c)")
-HEAVY = ("numpy", "PIL", "ipywidgets", "ipycanvas", "traitlets", "IPython", "sqlite3", "httpx", "anyio",
-         "uvicorn", "starlette", "tqdm", "pandas")
+TIMED = (
+    "import time; s, c = time.perf_counter(), time.process_time(); import {0}; "
+    "print(time.perf_counter() - s, time.process_time() - c)"
+)
+HEAVY = (
+    "numpy",
+    "PIL",
+    "ipywidgets",
+    "ipycanvas",
+    "traitlets",
+    "IPython",
+    "sqlite3",
+    "httpx",
+    "anyio",
+    "uvicorn",
+    "starlette",
+    "tqdm",
+    "pandas",
+)
 TARGET = 1.2
 
 
 def _once(module: str) -> tuple[float, float]:
     """(wall, CPU) seconds of ``import module`` in a fresh interpreter."""
-    out = subprocess.run([sys.executable, "-c", TIMED.format(module)], capture_output=True, text=True, cwd=ROOT,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", TIMED.format(module)], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     wall, cpu = out.stdout.split()
     return float(wall), float(cpu)
 
@@ -42,13 +58,14 @@ def _loaded() -> list[str]:
 
 def _slowest(top: int) -> list[tuple[int, str]]:
     """(cumulative µs, module) of the slowest imports, from ``-X importtime`` (its lines go to stderr)."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import mjnb"], capture_output=True, text=True,
-                         cwd=ROOT, check=True)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import mjnb"], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     rows: list[tuple[int, str]] = []
     for line in out.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        _, cumulative, name = line[len("import time:"):].split("|")
+        _, cumulative, name = line[len("import time:") :].split("|")
         name = name.rstrip()
         depth = (len(name) - len(name.lstrip())) // 2
         if depth <= 2:  # mjnb's own modules and what they import directly
@@ -66,15 +83,23 @@ def main() -> None:
     for _ in range(args.runs):
         for module in times:
             times[module].append(_once(module))
-    print(f"median of {args.runs} fresh interpreters each (load average {load[0]:.1f} on {os.cpu_count()} cores); "
-          "CPU = process time of the import, which the machine's load inflates less than wall time")
+    print(
+        f"median of {args.runs} fresh interpreters each (load average {load[0]:.1f} on {os.cpu_count()} cores); "
+        "CPU = process time of the import, which the machine's load inflates less than wall time"
+    )
     medians = {m: [statistics.median(x[i] * 1000 for x in t) for i in (0, 1)] for m, t in times.items()}
     for module in ("httpx", "mjnb"):
         wall, cpu = medians[module]
-        ratios = f"  {wall / medians['httpx'][0]:.2f}x wall, {cpu / medians['httpx'][1]:.2f}x CPU" if module == "mjnb" else ""
+        ratios = (
+            f"  {wall / medians['httpx'][0]:.2f}x wall, {cpu / medians['httpx'][1]:.2f}x CPU"
+            if module == "mjnb"
+            else ""
+        )
         verdict = f"  ({'met' if wall / medians['httpx'][0] <= TARGET else 'MISSED'} <= {TARGET}x)" if ratios else ""
-        print(f"  import {module:5} {wall:7.1f} ms wall (min {min(x[0] for x in times[module]) * 1000:6.1f}), "
-              f"CPU {cpu:6.1f} ms{ratios}{verdict}")
+        print(
+            f"  import {module:5} {wall:7.1f} ms wall (min {min(x[0] for x in times[module]) * 1000:6.1f}), "
+            f"CPU {cpu:6.1f} ms{ratios}{verdict}"
+        )
     print(f"  loaded by import mjnb: {', '.join(_loaded()) or 'none of ' + ', '.join(HEAVY)}")
     print("  slowest imports under mjnb (cumulative, one run with -X importtime):")
     for micros, name in _slowest(args.top):

@@ -62,17 +62,24 @@ def old_way(path: Path, ops: int, durable_ops: int) -> dict[str, float]:
 
     def sending(i: int) -> None:
         now = time.time()
-        write("INSERT INTO submits (created_at, updated_at, dialect, base_url, op, path, request, state, prompt)"
-              " VALUES (?, ?, 'mjproxy', ?, 'imagine', '/mj/submit/imagine', '{}', 'sending', ?)",
-              (now, now, URL, f"p{i}"))
+        write(
+            "INSERT INTO submits (created_at, updated_at, dialect, base_url, op, path, request, state, prompt)"
+            " VALUES (?, ?, 'mjproxy', ?, 'imagine', '/mj/submit/imagine', '{}', 'sending', ?)",
+            (now, now, URL, f"p{i}"),
+        )
 
     def accepted(i: int) -> None:
-        write("UPDATE submits SET state='accepted', task_id=?, status='queued', updated_at=? WHERE id=?",
-              (f"T{i}", time.time(), i + 1))
+        write(
+            "UPDATE submits SET state='accepted', task_id=?, status='queued', updated_at=? WHERE id=?",
+            (f"T{i}", time.time(), i + 1),
+        )
 
     def progress(i: int) -> None:
-        write("UPDATE submits SET status=?, progress=?, image_url=COALESCE(?, image_url), updated_at=?"
-              " WHERE dialect=? AND task_id=?", ("running", i % 100, None, time.time(), "mjproxy", "T0"))
+        write(
+            "UPDATE submits SET status=?, progress=?, image_url=COALESCE(?, image_url), updated_at=?"
+            " WHERE dialect=? AND task_id=?",
+            ("running", i % 100, None, time.time(), "mjproxy", "T0"),
+        )
 
     return {
         "record_sending": per_op_us(sending, durable_ops, 1),
@@ -89,10 +96,17 @@ def floor(path: Path, ops: int) -> float:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(OLD_SCHEMA)
-        db.execute("INSERT INTO submits (created_at, updated_at, dialect, base_url, op, path, request, state,"
-                   " task_id) VALUES (0, 0, 'mjproxy', ?, 'imagine', '/p', '{}', 'accepted', 'T0')", (URL,))
-        return per_op_us(lambda i: db.execute("UPDATE submits SET progress = ?, updated_at = ? WHERE id = 1",
-                                              (i % 100, time.time())), ops)
+        db.execute(
+            "INSERT INTO submits (created_at, updated_at, dialect, base_url, op, path, request, state,"
+            " task_id) VALUES (0, 0, 'mjproxy', ?, 'imagine', '/p', '{}', 'accepted', 'T0')",
+            (URL,),
+        )
+        return per_op_us(
+            lambda i: db.execute(
+                "UPDATE submits SET progress = ?, updated_at = ? WHERE id = 1", (i % 100, time.time())
+            ),
+            ops,
+        )
     finally:
         db.close()
 
@@ -103,12 +117,21 @@ def new_way(path: Path, ops: int, durable_ops: int) -> dict[str, float]:
         entries: list[int] = []
 
         def sending(i: int) -> None:
-            entries.append(journal.record_sending(dialect="mjproxy", base_url=URL, op="imagine",
-                                                  path="/mj/submit/imagine", body={"prompt": f"p{i}"}, prompt=f"p{i}"))
+            entries.append(
+                journal.record_sending(
+                    dialect="mjproxy",
+                    base_url=URL,
+                    op="imagine",
+                    path="/mj/submit/imagine",
+                    body={"prompt": f"p{i}"},
+                    prompt=f"p{i}",
+                )
+            )
 
         def accepted(i: int) -> None:
-            journal.record_accepted(entries[i], Task(id=f"T{i}", dialect="mjproxy", status=TaskStatus.QUEUED,
-                                                     service=URL))
+            journal.record_accepted(
+                entries[i], Task(id=f"T{i}", dialect="mjproxy", status=TaskStatus.QUEUED, service=URL)
+            )
 
         figures["record_sending"] = per_op_us(sending, durable_ops, 1)
         figures["record_accepted"] = per_op_us(accepted, durable_ops, 1)
@@ -122,8 +145,7 @@ def new_way(path: Path, ops: int, durable_ops: int) -> dict[str, float]:
         writes = journal.writes
         figures["record_progress (unchanged)"] = per_op_us(lambda i: journal.record_progress(same), ops)
         figures["  writes per unchanged update"] = (journal.writes - writes) / (ops * 3)
-        figures["record_progress_nowait (caller)"] = per_op_us(
-            lambda i: journal.record_progress_nowait(tasks[i]), ops)
+        figures["record_progress_nowait (caller)"] = per_op_us(lambda i: journal.record_progress_nowait(tasks[i]), ops)
         start = time.perf_counter()
         journal.flush()
         figures["  flush after those (total ms)"] = (time.perf_counter() - start) * 1000

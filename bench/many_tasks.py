@@ -40,8 +40,12 @@ DIALECTS = ("mjproxy", "newapi", "acedata", "evolink")
 KEY = "bench-key"
 HEARTBEAT = 0.010  # seconds
 #: Paths of a submit (counted apart: the figures are about following tasks, not creating them).
-SUBMIT_PATH = {"mjproxy": "/mjproxy/mj/submit/", "newapi": "/newapi/mj/submit/",
-               "acedata": "/acedata/midjourney/imagine", "evolink": "/evolink/v1/images/generations"}
+SUBMIT_PATH = {
+    "mjproxy": "/mjproxy/mj/submit/",
+    "newapi": "/newapi/mj/submit/",
+    "acedata": "/acedata/midjourney/imagine",
+    "evolink": "/evolink/v1/images/generations",
+}
 #: Targets of issue 10: (tracking requests as a share of the poller's, completion seen p95 in seconds).
 TARGETS = {"mjproxy": (0.1, 1.5), "newapi": (0.1, 1.5), "acedata": (0.1, 1.5), "evolink": (0.6, 3.0)}
 LAG_TARGET_MS = (20.0, 50.0)  # p99, max
@@ -87,16 +91,33 @@ async def _measured(args: argparse.Namespace, follow: Callable[[], Awaitable[tup
     lags = [lag for _, lag, _ in beat.samples]
     following = [lag for at, lag, _ in beat.samples if at >= submits_done]
     busy = [used for _, _, used in beat.samples]
-    print(json.dumps({"seen": seen, "cpu": cpu, "wall": ended - began, "submit": submits_done - began,
-                      "lags": lags, "following": following, "busy": busy}))
+    print(
+        json.dumps(
+            {
+                "seen": seen,
+                "cpu": cpu,
+                "wall": ended - began,
+                "submit": submits_done - began,
+                "lags": lags,
+                "following": following,
+                "busy": busy,
+            }
+        )
+    )
 
 
 async def _run_client(args: argparse.Namespace) -> None:
     import mjnb
 
     home = tempfile.mkdtemp(prefix="mjnb-bench-")
-    async with mjnb.AsyncClient(args.dialect, f"{args.base}/{args.dialect}", KEY, max_concurrent=None,
-                                poll_interval=args.interval, journal=Path(home) / "journal.sqlite") as client:
+    async with mjnb.AsyncClient(
+        args.dialect,
+        f"{args.base}/{args.dialect}",
+        KEY,
+        max_concurrent=None,
+        poll_interval=args.interval,
+        journal=Path(home) / "journal.sqlite",
+    ) as client:
 
         async def follow() -> tuple[dict[str, Any], float]:
             tasks = await asyncio.gather(*(client.imagine(_prompt(n)) for n in range(args.jobs)))
@@ -126,11 +147,13 @@ async def _run_poller(args: argparse.Namespace) -> None:
             answer = await http.post(f"{url}/mj/submit/imagine", json={"prompt": _prompt(n)}, headers=headers)
             return str(answer.json()["result"])
         if args.dialect == "acedata":
-            answer = await http.post(f"{url}/midjourney/imagine", json={"prompt": _prompt(n), "async": True},
-                                     headers=headers)
+            answer = await http.post(
+                f"{url}/midjourney/imagine", json={"prompt": _prompt(n), "async": True}, headers=headers
+            )
             return str(answer.json()["task_id"])
-        answer = await http.post(f"{url}/v1/images/generations", headers=headers,
-                                 json={"model": "mj-v7", "prompt": _prompt(n)})
+        answer = await http.post(
+            f"{url}/v1/images/generations", headers=headers, json={"model": "mj-v7", "prompt": _prompt(n)}
+        )
         return str(answer.json()["id"])
 
     async def poll(http: httpx.AsyncClient, task_id: str) -> None:
@@ -140,8 +163,9 @@ async def _run_poller(args: argparse.Namespace) -> None:
             if args.dialect in ("mjproxy", "newapi"):
                 answer = await http.get(f"{url}/mj/task/{task_id}/fetch", headers=headers)
             elif args.dialect == "acedata":
-                answer = await http.post(f"{url}/midjourney/tasks", json={"action": "retrieve", "id": task_id},
-                                         headers=headers)
+                answer = await http.post(
+                    f"{url}/midjourney/tasks", json={"action": "retrieve", "id": task_id}, headers=headers
+                )
             else:
                 answer = await http.get(f"{url}/v1/tasks/{task_id}", headers=headers)
             final = _final(args.dialect, answer.json())
@@ -179,9 +203,22 @@ def _pct(samples: list[float], q: float) -> float:
 
 
 def _spawn(role: str, dialect: str, sim: SimProcess, args: argparse.Namespace) -> subprocess.Popen[str]:
-    command = [sys.executable, __file__, "--role", role, "--dialect", dialect, "--base", sim.base_url,
-               "--jobs", str(args.jobs), "--duration", str(args.duration),
-               "--poll", str(args.poll)]
+    command = [
+        sys.executable,
+        __file__,
+        "--role",
+        role,
+        "--dialect",
+        dialect,
+        "--base",
+        sim.base_url,
+        "--jobs",
+        str(args.jobs),
+        "--duration",
+        str(args.duration),
+        "--poll",
+        str(args.poll),
+    ]
     if args.interval is not None:
         command += ["--interval", str(args.interval)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -204,12 +241,22 @@ def _side(report: dict[str, Any], requests: int, jobs: int, evolink: dict[str, f
     lags = [x * 1000 for x in report["lags"]]
     following = [x * 1000 for x in report["following"]] or lags
     return {
-        "per_task": requests / jobs, "requests": requests, "p50": _pct(delays, 0.5), "p95": _pct(delays, 0.95),
-        "cpu": report["cpu"], "wall": report["wall"], "lag99": _pct(lags, 0.99), "lagmax": max(lags, default=0.0),
-        "f99": _pct(following, 0.99), "fmax": max(following, default=0.0),
-        "busy99": _pct([x * 1000 for x in report["busy"]], 0.99), "busymax": max(report["busy"], default=0.0) * 1000,
+        "per_task": requests / jobs,
+        "requests": requests,
+        "p50": _pct(delays, 0.5),
+        "p95": _pct(delays, 0.95),
+        "cpu": report["cpu"],
+        "wall": report["wall"],
+        "lag99": _pct(lags, 0.99),
+        "lagmax": max(lags, default=0.0),
+        "f99": _pct(following, 0.99),
+        "fmax": max(following, default=0.0),
+        "busy99": _pct([x * 1000 for x in report["busy"]], 0.99),
+        "busymax": max(report["busy"], default=0.0) * 1000,
         "submit": report["submit"],
-        "done": len(report["seen"]), "failed": failed, "unknown": unknown,
+        "done": len(report["seen"]),
+        "failed": failed,
+        "unknown": unknown,
     }
 
 
@@ -222,18 +269,22 @@ def _run_dialect(dialect: str, sims: dict[str, SimProcess], args: argparse.Names
         if proc.returncode != 0 or not out.strip():
             raise SystemExit(f"the {who} process of {dialect} failed (status {proc.returncode}); see its stderr above")
         reports[who] = json.loads(out.strip().splitlines()[-1])
-    return {who: _side(reports[who], _tracking(sim, dialect) - before[who], args.jobs, sim.evolink_finished())
-            for who, sim in sims.items()}
+    return {
+        who: _side(reports[who], _tracking(sim, dialect) - before[who], args.jobs, sim.evolink_finished())
+        for who, sim in sims.items()
+    }
 
 
 def _print(dialect: str, sides: dict[str, dict[str, Any]]) -> None:
     ours, poller = sides["mjnb"], sides["poller"]
     for who, s in sides.items():
         ratio = s["per_task"] / poller["per_task"] if poller["per_task"] else float("nan")
-        print(f"{dialect:8} {who:6} {s['per_task']:8.2f} {ratio:6.2f}x {s['p50']:7.2f} {s['p95']:7.2f} "
-              f"{s['cpu']:7.2f} {s['lag99']:8.1f} {s['lagmax']:8.1f} {s['f99']:8.1f} {s['fmax']:8.1f} "
-              f"{s['busy99']:7.1f} {s['busymax']:7.1f} {s['submit']:6.1f} {s['wall']:6.1f} "
-              f"{s['done']:4}/{s['failed']}/{s['unknown']}")
+        print(
+            f"{dialect:8} {who:6} {s['per_task']:8.2f} {ratio:6.2f}x {s['p50']:7.2f} {s['p95']:7.2f} "
+            f"{s['cpu']:7.2f} {s['lag99']:8.1f} {s['lagmax']:8.1f} {s['f99']:8.1f} {s['fmax']:8.1f} "
+            f"{s['busy99']:7.1f} {s['busymax']:7.1f} {s['submit']:6.1f} {s['wall']:6.1f} "
+            f"{s['done']:4}/{s['failed']}/{s['unknown']}"
+        )
     share, p95 = TARGETS[dialect]
     ratio = ours["per_task"] / poller["per_task"] if poller["per_task"] else float("nan")
     checks = [
@@ -243,8 +294,13 @@ def _print(dialect: str, sides: dict[str, dict[str, Any]]) -> None:
         (f"lag max {ours['lagmax']:.1f} ms", ours["lagmax"] <= LAG_TARGET_MS[1], f"<= {LAG_TARGET_MS[1]:g} ms"),
         (f"CPU {ours['cpu'] / poller['cpu']:.2f}x poller", True, "info"),
     ]
-    print("           " + "; ".join(f"{text} ({'met' if ok else 'MISSED'} {target})" if target != "info" else text
-                                    for text, ok, target in checks))
+    print(
+        "           "
+        + "; ".join(
+            f"{text} ({'met' if ok else 'MISSED'} {target})" if target != "info" else text
+            for text, ok, target in checks
+        )
+    )
 
 
 def _orchestrate(args: argparse.Namespace) -> None:
@@ -253,27 +309,37 @@ def _orchestrate(args: argparse.Namespace) -> None:
     if unknown:
         raise SystemExit(f"--dialects: {', '.join(unknown)} unknown; allowed: {', '.join(DIALECTS)}")
     size = args.jobs + 20
-    sims = {"mjnb": SimProcess(duration=args.duration, proxy_size=size),
-            "poller": SimProcess(duration=args.duration, proxy_size=size)}
+    sims = {
+        "mjnb": SimProcess(duration=args.duration, proxy_size=size),
+        "poller": SimProcess(duration=args.duration, proxy_size=size),
+    }
     for sim in sims.values():
         sim.start()
     try:
         load = os.getloadavg()
         interval = "dialect default" if args.interval is None else f"{args.interval:g} s"
-        print(f"{args.jobs} jobs of {args.duration:g} s per dialect; mjnb poll interval: {interval}; "
-              f"poller every {args.poll:g} s; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
-              f"on {os.cpu_count()} cores")
-        print(f"{'dialect':8} {'client':6} {'req/task':>8} {'ratio':>7} {'seen50':>7} {'seen95':>7} {'CPU s':>7} "
-              f"{'lag99ms':>8} {'lagmax':>8} {'f-lag99':>8} {'f-lagmax':>8} {'busy99':>7} {'busymax':>7} {'submit':>6} "
-              f"{'wall':>6} done/fail/nofinish")
+        print(
+            f"{args.jobs} jobs of {args.duration:g} s per dialect; mjnb poll interval: {interval}; "
+            f"poller every {args.poll:g} s; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
+            f"on {os.cpu_count()} cores"
+        )
+        print(
+            f"{'dialect':8} {'client':6} {'req/task':>8} {'ratio':>7} {'seen50':>7} {'seen95':>7} {'CPU s':>7} "
+            f"{'lag99ms':>8} {'lagmax':>8} {'f-lag99':>8} {'f-lagmax':>8} {'busy99':>7} {'busymax':>7} {'submit':>6} "
+            f"{'wall':>6} done/fail/nofinish"
+        )
         for dialect in dialects:
             _print(dialect, _run_dialect(dialect, sims, args))
         cpu = {who: sim.cpu_seconds() for who, sim in sims.items()}
-        print(f"simulator CPU (process + render workers): mjnb's {cpu['mjnb']:.1f} s, poller's {cpu['poller']:.1f} s; "
-              f"load average now {os.getloadavg()[0]:.1f}")
-        print("seen: s from the server's finish to the client seeing it; lag: ms a 10 ms heartbeat woke late; "
-              "f-lag: the same once every submit was answered; busy: ms of CPU the loop's thread ran between two "
-              "heartbeats (load-independent); submit, wall: s")
+        print(
+            f"simulator CPU (process + render workers): mjnb's {cpu['mjnb']:.1f} s, poller's {cpu['poller']:.1f} s; "
+            f"load average now {os.getloadavg()[0]:.1f}"
+        )
+        print(
+            "seen: s from the server's finish to the client seeing it; lag: ms a 10 ms heartbeat woke late; "
+            "f-lag: the same once every submit was answered; busy: ms of CPU the loop's thread ran between two "
+            "heartbeats (load-independent); submit, wall: s"
+        )
     finally:
         for sim in sims.values():
             sim.stop()
@@ -284,8 +350,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=100, help="jobs per dialect and client (default 100)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per job (default 20)")
     parser.add_argument("--dialects", default=",".join(DIALECTS), help="comma-separated (default: all four)")
-    parser.add_argument("--interval", type=float, default=None,
-                        help="mjnb's poll_interval in seconds (default: the dialect's own)")
+    parser.add_argument(
+        "--interval", type=float, default=None, help="mjnb's poll_interval in seconds (default: the dialect's own)"
+    )
     parser.add_argument("--poll", type=float, default=3.0, help="the naive poller's seconds between reads (default 3)")
     parser.add_argument("--role", choices=("mjnb", "poller"), help=argparse.SUPPRESS)
     parser.add_argument("--dialect", help=argparse.SUPPRESS)

@@ -69,7 +69,9 @@ def main() -> None:
         cases.append((f"{side}² reposition frame", Image.fromarray(frame)))
 
     print("as_mask: from an L image / from an RGBA stroke layer (alpha); IoU: polygons rasterised back vs the mask")
-    print(f"{'mask':28} {'as_mask L/RGBA':>15} {'png_data_url':>13} {'png_base64':>11} {'polygons':>9}  areas  points   IoU    PNG KB")
+    print(
+        f"{'mask':28} {'as_mask L/RGBA':>15} {'png_data_url':>13} {'png_base64':>11} {'polygons':>9}  areas  points   IoU    PNG KB"
+    )
     for name, img in cases:
         layer = Image.new("RGBA", img.size, (255, 64, 64, 0))
         layer.putalpha(img)

@@ -73,9 +73,23 @@ async def _callback_server(figures: Figures) -> tuple[asyncio.AbstractServer, in
 def _start_simulator(jobs: int, duration: float) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "MJNB_SIM_API_KEY": KEY}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mjnb.sim", "--port", "0", "--duration", str(duration),
-         "--proxy-core-size", str(jobs), "--proxy-queue-size", str(jobs), "--allow-insecure-callbacks"],
-        stdout=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "mjnb.sim",
+            "--port",
+            "0",
+            "--duration",
+            str(duration),
+            "--proxy-core-size",
+            str(jobs),
+            "--proxy-queue-size",
+            str(jobs),
+            "--allow-insecure-callbacks",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert proc.stdout is not None
     first = proc.stdout.readline()
@@ -86,12 +100,17 @@ def _start_simulator(jobs: int, duration: float) -> tuple[subprocess.Popen[str],
 
 
 def _headers(dialect: str) -> dict[str, str]:
-    return {"mjproxy": {"mj-api-secret": KEY}, "newapi": {"authorization": f"Bearer sk-{KEY}"},
-            "acedata": {"authorization": f"Bearer {KEY}"}, "evolink": {"authorization": f"Bearer {KEY}"}}[dialect]
+    return {
+        "mjproxy": {"mj-api-secret": KEY},
+        "newapi": {"authorization": f"Bearer sk-{KEY}"},
+        "acedata": {"authorization": f"Bearer {KEY}"},
+        "evolink": {"authorization": f"Bearer {KEY}"},
+    }[dialect]
 
 
-async def _job(http: httpx.AsyncClient, base: str, dialect: str, n: int, args: argparse.Namespace,
-               hook: str, figures: Figures) -> None:
+async def _job(
+    http: httpx.AsyncClient, base: str, dialect: str, n: int, args: argparse.Namespace, hook: str, figures: Figures
+) -> None:
     url, headers = f"{base}/{dialect}", _headers(dialect)
     prompt = f"bench picture {n} of a valley --ar 3:2"
     if dialect in ("mjproxy", "newapi"):
@@ -99,14 +118,23 @@ async def _job(http: httpx.AsyncClient, base: str, dialect: str, n: int, args: a
         task_id = answer["result"]
         read = lambda: http.get(f"{url}/mj/task/{task_id}/fetch", headers=headers)  # noqa: E731
     elif dialect == "acedata":
-        answer = (await http.post(f"{url}/midjourney/imagine", json={"prompt": prompt, "async": True},
-                                  headers=headers)).json()
+        answer = (
+            await http.post(f"{url}/midjourney/imagine", json={"prompt": prompt, "async": True}, headers=headers)
+        ).json()
         task_id = answer["task_id"]
-        read = lambda: http.post(f"{url}/midjourney/tasks", json={"action": "retrieve", "id": task_id},  # noqa: E731
-                                 headers=headers)
+        read = lambda: http.post(
+            f"{url}/midjourney/tasks",
+            json={"action": "retrieve", "id": task_id},  # noqa: E731
+            headers=headers,
+        )
     else:
-        answer = (await http.post(f"{url}/v1/images/generations", headers=headers,
-                                  json={"model": "mj-v7", "prompt": prompt, "callback_url": hook})).json()
+        answer = (
+            await http.post(
+                f"{url}/v1/images/generations",
+                headers=headers,
+                json={"model": "mj-v7", "prompt": prompt, "callback_url": hook},
+            )
+        ).json()
         task_id = answer["id"]
         read = lambda: http.get(f"{url}/v1/tasks/{task_id}", headers=headers)  # noqa: E731
     submitted = time.monotonic()
@@ -167,33 +195,45 @@ async def _run(args: argparse.Namespace) -> None:
         async with httpx.AsyncClient(timeout=60, limits=limits, trust_env=False) as http:
             hook = f"http://127.0.0.1:{port}/hook"
             began = time.monotonic()
-            await asyncio.gather(*(
-                _job(http, base, DIALECTS[n % len(DIALECTS)], n, args, hook, figures) for n in range(args.jobs)
-            ))
+            await asyncio.gather(
+                *(_job(http, base, DIALECTS[n % len(DIALECTS)], n, args, hook, figures) for n in range(args.jobs))
+            )
             wall = time.monotonic() - began
-            served = {prefix: (await http.get(f"{base}/_sim/requests", params={"prefix": prefix})).json()["ms"]
-                      for prefix in READ_PREFIXES}
+            served = {
+                prefix: (await http.get(f"{base}/_sim/requests", params={"prefix": prefix})).json()["ms"]
+                for prefix in READ_PREFIXES
+            }
         cpu = _cpu_seconds(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         server.close()
     every = [x for samples in figures.late.values() for x in samples]
-    print(f"{args.jobs} jobs of {args.duration:g} s over {len(DIALECTS)} dialects, polled every {args.poll:g} s; "
-          f"wall {wall:.1f} s, simulator CPU {cpu:.1f} s (main process), failed {len(figures.failed)}, "
-          f"read errors {figures.read_errors}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"  lateness all      p50 {statistics.median(every):6.3f} s  p95 {_pct(every, 0.95):6.3f} s  "
-          f"max {max(every):6.3f} s")
+    print(
+        f"{args.jobs} jobs of {args.duration:g} s over {len(DIALECTS)} dialects, polled every {args.poll:g} s; "
+        f"wall {wall:.1f} s, simulator CPU {cpu:.1f} s (main process), failed {len(figures.failed)}, "
+        f"read errors {figures.read_errors}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"  lateness all      p50 {statistics.median(every):6.3f} s  p95 {_pct(every, 0.95):6.3f} s  "
+        f"max {max(every):6.3f} s"
+    )
     for dialect, samples in figures.late.items():
         if samples:
-            print(f"  lateness {dialect:8} p50 {statistics.median(samples):6.3f} s  p95 {_pct(samples, 0.95):6.3f} s  "
-                  f"max {max(samples):6.3f} s  ({len(samples)} jobs)")
+            print(
+                f"  lateness {dialect:8} p50 {statistics.median(samples):6.3f} s  p95 {_pct(samples, 0.95):6.3f} s  "
+                f"max {max(samples):6.3f} s  ({len(samples)} jobs)"
+            )
     for prefix, ms_served in served.items():
-        print(f"  served {prefix:26} p50 {ms_served['p50']} ms  p95 {ms_served['p95']} ms  max {ms_served['max']} ms "
-              "(inside the server)")
+        print(
+            f"  served {prefix:26} p50 {ms_served['p50']} ms  p95 {ms_served['p95']} ms  max {ms_served['max']} ms "
+            "(inside the server)"
+        )
     ms = [x * 1000 for x in figures.fetch]
-    print(f"  fetch ({len(ms)} reads) p50 {statistics.median(ms):6.1f} ms  p95 {_pct(ms, 0.95):6.1f} ms  "
-          f"max {max(ms):6.1f} ms (seen by this client, its own delays included)")
+    print(
+        f"  fetch ({len(ms)} reads) p50 {statistics.median(ms):6.1f} ms  p95 {_pct(ms, 0.95):6.1f} ms  "
+        f"max {max(ms):6.1f} ms (seen by this client, its own delays included)"
+    )
 
 
 def main() -> None:

@@ -38,16 +38,20 @@ def main() -> None:
     grid = render.render_grid(prompt(0), 0, size)
     rows = {
         f"grid {size[0]}x{size[1]} (4 tiles, 2x supersampled)": lambda i: render.render_grid(prompt(i), i, size),
-        f"upscale tile {size[0] // 2}x{size[1] // 2} with detail": lambda i: render.upscale_tile(grid, i % 4,
-                                                                                                  (prompt(0), 0)),
+        f"upscale tile {size[0] // 2}x{size[1] // 2} with detail": lambda i: render.upscale_tile(
+            grid, i % 4, (prompt(0), 0)
+        ),
         f"PNG of the grid ({len(render.to_png(grid)) // 1024} KiB)": lambda i: render.to_png(grid),
         "mjproxy job: grid + PNG": lambda i: _proxy_render.produce(Recipe("imagine", prompt(i), i), {}),
-        "mjproxy job: 4 previews": lambda i: _proxy_render.preview_pngs(Recipe("imagine", prompt(i), i), {}, 256,
-                                                                         [9, 31, 56, 84]),
+        "mjproxy job: 4 previews": lambda i: _proxy_render.preview_pngs(
+            Recipe("imagine", prompt(i), i), {}, 256, [9, 31, 56, 84]
+        ),
         "acedata job: grid + PNGs": lambda i: _acedata_jobs._render_output(
-            functools.partial(_acedata_render.generate, prompt(i), i, [], False), False),
+            functools.partial(_acedata_render.generate, prompt(i), i, [], False), False
+        ),
         "evolink job: 4 images as PNGs": lambda i: _evolink_jobs._produce_pngs(
-            Order("mj-v7", prompt(i), "fast", None), i, prompt(i), [], 4),
+            Order("mj-v7", prompt(i), "fast", None), i, prompt(i), [], 4
+        ),
     }
     print(f"CPU ms per item (mean of {repeat})")
     for name, work in rows.items():

@@ -40,18 +40,22 @@ def main() -> None:
     args = parser.parse_args()
     with Simulator(duration=0.2) as sim, httpx.Client(timeout=10) as client:
         proxy_headers = {"mj-api-secret": "bench"}
-        task_id = client.post(sim.url("mjproxy") + "/mj/submit/imagine", json={"prompt": "bench"},
-                              headers=proxy_headers).json()["result"]
+        task_id = client.post(
+            sim.url("mjproxy") + "/mj/submit/imagine", json={"prompt": "bench"}, headers=proxy_headers
+        ).json()["result"]
         relay_headers = {"Authorization": "Bearer sk-bench"}
-        relay_id = client.post(sim.url("newapi") + "/mj/submit/imagine", json={"prompt": "bench"},
-                               headers=relay_headers).json()["result"]
+        relay_id = client.post(
+            sim.url("newapi") + "/mj/submit/imagine", json={"prompt": "bench"}, headers=relay_headers
+        ).json()["result"]
         time.sleep(0.5)  # let both finish so the fetches return the full task
         cases = [
             ("healthz", "GET", f"{sim.base_url}/healthz", {}),
             ("mjproxy fetch", "GET", f"{sim.url('mjproxy')}/mj/task/{task_id}/fetch", {"headers": proxy_headers}),
             ("newapi fetch", "GET", f"{sim.url('newapi')}/mj/task/{relay_id}/fetch", {"headers": relay_headers}),
         ]
-        print(f"{'request':16} {'p50 ms':>8} {'p95 ms':>8}   ({args.requests} requests each, one kept-alive connection)")
+        print(
+            f"{'request':16} {'p50 ms':>8} {'p95 ms':>8}   ({args.requests} requests each, one kept-alive connection)"
+        )
         for name, method, url, kw in cases:
             p50, p95 = _percentiles(_measure(client, method, url, args.requests, **kw))
             print(f"{name:16} {p50:8.2f} {p95:8.2f}")

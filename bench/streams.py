@@ -51,8 +51,9 @@ async def _run(args: argparse.Namespace, url: str) -> tuple[collections.Counter[
 
         async def one(n: int) -> None:
             try:
-                task = await client.imagine(f"bench stream {n} of a harbour at night --ar 3:2", wait=True,
-                                            timeout=args.duration * 4 + 120)
+                task = await client.imagine(
+                    f"bench stream {n} of a harbour at night --ar 3:2", wait=True, timeout=args.duration * 4 + 120
+                )
                 outcomes["succeeded" if task.succeeded else f"ended {task.status.value}"] += 1
             except Exception as exc:  # counted by kind: the figure is how many calls raised and why
                 outcomes[_kind(exc)] += 1
@@ -78,13 +79,17 @@ def main() -> None:
         reads = sim.count("/acedata/midjourney/tasks", method="POST")
     pool = sum(n for kind, n in outcomes.items() if "PoolTimeout" in kind)
     errors = sum(n for kind, n in outcomes.items() if kind != "succeeded")
-    print(f"{args.jobs} AceData imagine(wait=True) at once, jobs of {args.duration:g} s; load average "
-          f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"{args.jobs} AceData imagine(wait=True) at once, jobs of {args.duration:g} s; load average "
+        f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores"
+    )
     print(f"  outcomes: {dict(outcomes)}")
     print(f"  PoolTimeout {pool}, other errors {errors - pool} ({'met' if errors == 0 else 'MISSED'}: no pool error)")
-    print(f"  simulator received {submits} submits (streamed or not) and {reads} task reads "
-          f"({reads / args.jobs:.2f} per job); wall {wall:.1f} s, client CPU {cpu:.1f} s, "
-          f"loop lag max {lag * 1000:.0f} ms, longest loop CPU between two heartbeats {busy * 1000:.0f} ms")
+    print(
+        f"  simulator received {submits} submits (streamed or not) and {reads} task reads "
+        f"({reads / args.jobs:.2f} per job); wall {wall:.1f} s, client CPU {cpu:.1f} s, "
+        f"loop lag max {lag * 1000:.0f} ms, longest loop CPU between two heartbeats {busy * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,15 @@ def _bar(task: Task, position: int) -> Any:
     from tqdm import tqdm
 
     label = (task.prompt or task.id)[:40]
-    return tqdm(total=100, desc=label, position=position, leave=True, unit="%", file=sys.stderr,
-                bar_format="{desc:<40} {bar} {n_fmt:>3}% {postfix}")
+    return tqdm(
+        total=100,
+        desc=label,
+        position=position,
+        leave=True,
+        unit="%",
+        file=sys.stderr,
+        bar_format="{desc:<40} {bar} {n_fmt:>3}% {postfix}",
+    )
 
 
 def _follow(client: Client, tasks: list[Task]) -> list[Task]:
@@ -108,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     _client_args(imagine)
 
     edit = sub.add_parser(
-        "edit", help="regenerate the white part of a mask on an image",
+        "edit",
+        help="regenerate the white part of a mask on an image",
         description=f"Edit an image: regenerate the white part of MASK guided by PROMPT. Dialects that take an "
         f"image with a mask: {_offered('edit')}. On midjourney-proxy use the notebook's CanvasEditor on a task "
         "(Vary Region).",
@@ -170,8 +178,10 @@ def _run(client: Client, args: argparse.Namespace) -> int:
             if task.succeeded:
                 _save(client, task, args.out)
             else:
-                print(f"mjnb: task {task.id} {task.status.value}: {task.fail_reason or 'no reason given'}",
-                      file=sys.stderr)
+                print(
+                    f"mjnb: task {task.id} {task.status.value}: {task.fail_reason or 'no reason given'}",
+                    file=sys.stderr,
+                )
                 status = 1
         return status
     if args.command == "edit":

@@ -94,7 +94,9 @@ class _Shared:
         if poll_interval is not None:
             poll_interval = _seconds(poll_interval, "poll_interval")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or not 0 <= max_retries <= 10:
-            raise ValidationError(f"max_retries: {max_retries!r} is not allowed; use an integer 0–10", field="max_retries")
+            raise ValidationError(
+                f"max_retries: {max_retries!r} is not allowed; use an integer 0–10", field="max_retries"
+            )
         self._settings = resolve_settings(dialect, base_url, api_key)
         self._dialect = get_dialect(self._settings.dialect, **dialect_settings)
         user_interval = poll_interval is not None
@@ -187,9 +189,16 @@ class _Shared:
             return None
         req = step.request
         return self.journal.record_sending(
-            dialect=self.dialect, base_url=self.base_url, op=req.op, path=req.path,
-            body=req.json, parent_id=step.parent_id, prompt=step.prompt, service=self.service,
-            nonce=getattr(req, "nonce", None), fingerprint=step.fingerprint,
+            dialect=self.dialect,
+            base_url=self.base_url,
+            op=req.op,
+            path=req.path,
+            body=req.json,
+            parent_id=step.parent_id,
+            prompt=step.prompt,
+            service=self.service,
+            nonce=getattr(req, "nonce", None),
+            fingerprint=step.fingerprint,
             meta=_meta(step),
         )
 
@@ -210,7 +219,9 @@ class _Shared:
             f"{step.request.op} on {self.dialect}: the request was sent but its outcome is unknown ({exc}). "
             f"A job may exist and be billed; it is journaled as entry {entry} and was NOT resent. "
             "Run client.reconcile() to find it, or check client.tasks() before submitting again.",
-            operation=step.request.op, journal_id=entry, cause=exc,
+            operation=step.request.op,
+            journal_id=entry,
+            cause=exc,
         )
 
     def _parse_submit(self, step: Submit, entry: int | None, response: Response, *, resubmit: bool = False) -> Task:
@@ -337,8 +348,13 @@ class Client(SyncExperimentVerbs, _Shared):
     """
 
     def __init__(
-        self, dialect: str | None = None, base_url: str | None = None, api_key: str | ApiKey | None = None,
-        *, http_client: httpx.Client | None = None, **kw: Any,
+        self,
+        dialect: str | None = None,
+        base_url: str | None = None,
+        api_key: str | ApiKey | None = None,
+        *,
+        http_client: httpx.Client | None = None,
+        **kw: Any,
     ) -> None:
         # Hidden first: any error raised below is printed with this frame's locals.
         try:
@@ -348,8 +364,12 @@ class Client(SyncExperimentVerbs, _Shared):
             raise exc.with_traceback(None) from None
         super().__init__(dialect, base_url, api_key, **kw)
         self._transport = SyncTransport(
-            self.base_url, timeout=self._timeout, retry=self._retry, headers_for=self._headers_for,
-            http_client=http_client, redact=self._redact_bytes,
+            self.base_url,
+            timeout=self._timeout,
+            retry=self._retry,
+            headers_for=self._headers_for,
+            http_client=http_client,
+            redact=self._redact_bytes,
         )
         self._slots = threading.Condition()
         self._tracker = SyncTracker(self, self._core, self._release)
@@ -557,8 +577,13 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
     """
 
     def __init__(
-        self, dialect: str | None = None, base_url: str | None = None, api_key: str | ApiKey | None = None,
-        *, http_client: httpx.AsyncClient | None = None, **kw: Any,
+        self,
+        dialect: str | None = None,
+        base_url: str | None = None,
+        api_key: str | ApiKey | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        **kw: Any,
     ) -> None:
         # Hidden first: any error raised below is printed with this frame's locals.
         try:
@@ -568,8 +593,12 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
             raise exc.with_traceback(None) from None
         super().__init__(dialect, base_url, api_key, **kw)
         self._transport = AsyncTransport(
-            self.base_url, timeout=self._timeout, retry=self._retry, headers_for=self._headers_for,
-            http_client=http_client, redact=self._redact_bytes,
+            self.base_url,
+            timeout=self._timeout,
+            retry=self._retry,
+            headers_for=self._headers_for,
+            http_client=http_client,
+            redact=self._redact_bytes,
         )
         self._tracker = AsyncTracker(self, self._core, self._release)
         self._slot_freed: asyncio.Event | None = None
@@ -683,6 +712,7 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
 
     async def _perform(self, step: Any) -> Any:
         import asyncio
+
         if isinstance(step, Fetch):
             return await self._read(step.request)
         if isinstance(step, Update):
@@ -707,6 +737,7 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
 
     async def _submit(self, step: Submit) -> Task:
         import asyncio
+
         attempt = 0
         await self._wait_for_slot(step)
         entry = await self._journal(self._journal_before, step)  # one row for the call, however often resent
@@ -732,6 +763,7 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
 
     async def _wait_for_slot(self, step: Submit) -> None:
         import asyncio
+
         if self.max_concurrent is None or step.request.op in _NOT_A_NEW_JOB:
             return
         while len(self._inflight) >= self.max_concurrent:

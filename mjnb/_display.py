@@ -18,26 +18,50 @@ if TYPE_CHECKING:
 __all__ = ["task_html", "action_text"]
 
 _COLOURS = {
-    "queued": "#6b7280", "running": "#2563eb", "awaiting_input": "#d97706",
-    "succeeded": "#059669", "failed": "#dc2626", "cancelled": "#6b7280",
+    "queued": "#6b7280",
+    "running": "#2563eb",
+    "awaiting_input": "#d97706",
+    "succeeded": "#059669",
+    "failed": "#dc2626",
+    "cancelled": "#6b7280",
 }
 
 #: Text-first captions of the unified follow-ups: readable without an emoji font (the proxy's own
 #: labels are emoji + text, kept as the widgets' tooltips).
 _ACTION_TEXT = {
-    "reroll": "Reroll", "upscale_subtle": "Upscale (Subtle)", "upscale_creative": "Upscale (Creative)",
-    "upscale_2x": "Upscale (2x)", "upscale_4x": "Upscale (4x)", "vary_subtle": "Vary (Subtle)",
-    "vary_strong": "Vary (Strong)", "vary_region": "Vary (Region)", "zoom_out_2x": "Zoom Out 2x",
-    "zoom_out_1.5x": "Zoom Out 1.5x", "custom_zoom": "Custom Zoom", "pan_left": "Pan \u2190",
-    "pan_right": "Pan \u2192", "pan_up": "Pan \u2191", "pan_down": "Pan \u2193", "remix": "Remix",
-    "edit": "Edit (canvas)", "enhance": "Enhance",
+    "reroll": "Reroll",
+    "upscale_subtle": "Upscale (Subtle)",
+    "upscale_creative": "Upscale (Creative)",
+    "upscale_2x": "Upscale (2x)",
+    "upscale_4x": "Upscale (4x)",
+    "vary_subtle": "Vary (Subtle)",
+    "vary_strong": "Vary (Strong)",
+    "vary_region": "Vary (Region)",
+    "zoom_out_2x": "Zoom Out 2x",
+    "zoom_out_1.5x": "Zoom Out 1.5x",
+    "custom_zoom": "Custom Zoom",
+    "pan_left": "Pan \u2190",
+    "pan_right": "Pan \u2192",
+    "pan_up": "Pan \u2191",
+    "pan_down": "Pan \u2193",
+    "remix": "Remix",
+    "edit": "Edit (canvas)",
+    "enhance": "Enhance",
 }
 
 
 def _without_emoji(text: str) -> str:
     """``text`` without pictographs, variation selectors and joiners (what needs an emoji font)."""
-    kept = "".join(ch for ch in text if not (ord(ch) >= 0x1F000 or 0x2600 <= ord(ch) <= 0x27BF
-                                             or 0x2B00 <= ord(ch) <= 0x2BFF or ord(ch) in (0x200D, 0xFE0F, 0xFE0E)))
+    kept = "".join(
+        ch
+        for ch in text
+        if not (
+            ord(ch) >= 0x1F000
+            or 0x2600 <= ord(ch) <= 0x27BF
+            or 0x2B00 <= ord(ch) <= 0x2BFF
+            or ord(ch) in (0x200D, 0xFE0F, 0xFE0E)
+        )
+    )
     return " ".join(kept.split())
 
 
@@ -81,16 +105,20 @@ def task_html(task: Task, thumbnail_data_url: str | None = None) -> str:
     progress = "" if task.progress is None or task.done else f" · {task.progress}%"
     rows = [
         f'<span style="color:{_COLOURS.get(status, "#000")};font-weight:600">{esc(status)}{progress}</span>'
-        f' <code>{esc(task.dialect)}</code> <code>{esc(task.kind or "")}</code> <code>{esc(task.id)}</code>',
+        f" <code>{esc(task.dialect)}</code> <code>{esc(task.kind or '')}</code> <code>{esc(task.id)}</code>",
     ]
-    facts = [f"{label} {esc(value)}" for label, value in (
-        ("size", f"{task.size[0]}×{task.size[1]}" if task.size else ""),
-        ("cost", _cost(task)),
-        ("submitted", _when(task.submitted_at)),
-        ("finished", _when(task.finished_at)),
-        ("from", task.parent_id or ""),
-        ("service", task.service or ""),
-    ) if value]
+    facts = [
+        f"{label} {esc(value)}"
+        for label, value in (
+            ("size", f"{task.size[0]}×{task.size[1]}" if task.size else ""),
+            ("cost", _cost(task)),
+            ("submitted", _when(task.submitted_at)),
+            ("finished", _when(task.finished_at)),
+            ("from", task.parent_id or ""),
+            ("service", task.service or ""),
+        )
+        if value
+    ]
     if facts:
         rows.append("<div style='color:#6b7280'>" + " · ".join(facts) + "</div>")
     if task.prompt:
@@ -102,22 +130,32 @@ def task_html(task: Task, thumbnail_data_url: str | None = None) -> str:
         rows.append(f"<ol style='margin:2px 0'>{items}</ol>")
     if task.fail_reason or (task.done and not task.succeeded):
         code = f" (code {esc(str(task.error_code))})" if task.error_code is not None else ""
-        rows.append(f"<div style='color:#dc2626'><b>{esc(status)}</b> {esc(task.fail_reason or 'no reason given')}"
-                    f"{code}</div>")
+        rows.append(
+            f"<div style='color:#dc2626'><b>{esc(status)}</b> {esc(task.fail_reason or 'no reason given')}{code}</div>"
+        )
     if task.actions:
-        rows.append("<div><b>next</b> " + " ".join(
-            f"<code title='{esc(a.name)}'>{esc(action_text(a))}</code>" for a in task.actions) + "</div>")
+        rows.append(
+            "<div><b>next</b> "
+            + " ".join(f"<code title='{esc(a.name)}'>{esc(action_text(a))}</code>" for a in task.actions)
+            + "</div>"
+        )
     image = ""
     if thumbnail_data_url:
         image = f'<img src="{esc(thumbnail_data_url)}" style="max-width:160px;max-height:160px;margin-right:8px"/>'
     if task.is_video:
         count = len(task.video_urls)
-        rows.append(f"<div><b>video</b> {count} MP4{'s' if count > 1 else ''}"
-                    f"{' with thumbnails' if task.thumbnail_urls else ''}: <code>client.download_video(task)</code>"
-                    " or <code>mjnb.Gallery(task)</code> plays it</div>")
+        rows.append(
+            f"<div><b>video</b> {count} MP4{'s' if count > 1 else ''}"
+            f"{' with thumbnails' if task.thumbnail_urls else ''}: <code>client.download_video(task)</code>"
+            " or <code>mjnb.Gallery(task)</code> plays it</div>"
+        )
     elif not thumbnail_data_url and (task.image_url or task.image_urls):
-        rows.append("<div style='color:#6b7280'>image ready: <code>client.download(task)</code> or "
-                    "<code>mjnb.Gallery(task)</code></div>")
+        rows.append(
+            "<div style='color:#6b7280'>image ready: <code>client.download(task)</code> or "
+            "<code>mjnb.Gallery(task)</code></div>"
+        )
     body = "".join(rows)
-    return (f'<div class="mjnb-task" style="display:flex;align-items:flex-start;font-family:sans-serif">{image}'
-            f"<div>{body}</div></div>")
+    return (
+        f'<div class="mjnb-task" style="display:flex;align-items:flex-start;font-family:sans-serif">{image}'
+        f"<div>{body}</div></div>"
+    )

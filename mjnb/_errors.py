@@ -143,7 +143,9 @@ class SubmitUncertain(MjnbError):
     for it with ``client.tasks()`` or the server's own listing before submitting again.
     """
 
-    def __init__(self, message: str, *, operation: str, journal_id: int | None, cause: BaseException | None = None) -> None:
+    def __init__(
+        self, message: str, *, operation: str, journal_id: int | None, cause: BaseException | None = None
+    ) -> None:
         super().__init__(message)
         self.operation = operation
         self.journal_id = journal_id
@@ -153,7 +155,7 @@ class SubmitUncertain(MjnbError):
 class TaskFailed(MjnbError):
     """The job ended in failure or was cancelled; ``task`` holds its last state."""
 
-    def __init__(self, task: "Task") -> None:
+    def __init__(self, task: Task) -> None:
         reason = task.fail_reason or "no reason given"
         code = f" (code {task.error_code})" if task.error_code is not None else ""
         super().__init__(f"task {task.id} on {task.dialect} {task.status.value}: {reason}{code}")
@@ -163,7 +165,7 @@ class TaskFailed(MjnbError):
 class TaskTimeout(MjnbError):
     """wait() gave up before the job reached a final state; ``task`` is the last one seen."""
 
-    def __init__(self, task: "Task", timeout: float, unfinished: "Sequence[Task]" = ()) -> None:
+    def __init__(self, task: Task, timeout: float, unfinished: Sequence[Task] = ()) -> None:
         progress = "unknown" if task.progress is None else f"{task.progress}%"
         more = f" ({len(unfinished)} tasks unfinished in all)" if len(unfinished) > 1 else ""
         super().__init__(
@@ -196,7 +198,7 @@ class JournalError(MjnbError):
     writes it once the database is free.  ``journal_id`` is the row concerned, when known.
     """
 
-    def __init__(self, message: str, *, task: "Task | None" = None, journal_id: int | None = None) -> None:
+    def __init__(self, message: str, *, task: Task | None = None, journal_id: int | None = None) -> None:
         super().__init__(message)
         self.task = task
         self.journal_id = journal_id

@@ -58,13 +58,16 @@ class Reconciled:
 def _journal_of(client: Any) -> Journal:
     journal = client.journal
     if journal is None:
-        raise ValidationError("journal: this client keeps no journal (journal=False), so there is nothing to "
-                              "resume, reconcile or sum", field="journal")
+        raise ValidationError(
+            "journal: this client keeps no journal (journal=False), so there is nothing to resume, reconcile or sum",
+            field="journal",
+        )
     return cast("Journal", journal)
 
 
 def _resume_steps(client: Any) -> _Steps:
     from ._sweep import _Call
+
     journal = _journal_of(client)
     found: list[Task] = []
     errors: dict[str, MjnbError] = {}
@@ -79,15 +82,19 @@ def _resume_steps(client: Any) -> _Steps:
             found.append(known)
             continue
         # EvoLink echoes neither prompt nor parent: the journal remembers them.
-        found.append(fresh.evolve(
-            prompt=fresh.prompt or entry.prompt, parent_id=fresh.parent_id or entry.parent_id,
-            journal_id=fresh.journal_id or entry.id,
-        ))
+        found.append(
+            fresh.evolve(
+                prompt=fresh.prompt or entry.prompt,
+                parent_id=fresh.parent_id or entry.parent_id,
+                journal_id=fresh.journal_id or entry.id,
+            )
+        )
     return Resumed(found, errors)
 
 
 def _listing_steps(client: Any, since: float, until: float) -> _Steps:
     from ._sweep import _Call
+
     items: list[Task] = []
     for page in range(1, _MAX_PAGES + 1):
         result = yield _Call("tasks", (), {"page": page, "page_size": 100, "since": since, "until": until})
@@ -116,8 +123,10 @@ def _reconcile_steps(client: Any, window: float) -> _Steps:
     try:
         listed: list[Task] = yield from _listing_steps(client, since, until)
     except UnsupportedOperation:
-        why = (f"{client.dialect} has no task listing to search; find the task by hand and record it with "
-               "client.journal.resolve(journal_id, task_id)")
+        why = (
+            f"{client.dialect} has no task listing to search; find the task by hand and record it with "
+            "client.journal.resolve(journal_id, task_id)"
+        )
         result.uncertain = [(e.id, why) for e in entries]
         return result
     except MjnbError as exc:
@@ -136,15 +145,22 @@ def _reconcile_steps(client: Any, window: float) -> _Steps:
         if len(hits) == 1:
             journal.resolve(entry.id, hits[0].id)
             claimed.add(hits[0].id)
-            result.settled.append((entry.id, hits[0].evolve(journal_id=entry.id, parent_id=hits[0].parent_id
-                                                           or entry.parent_id)))
+            result.settled.append(
+                (entry.id, hits[0].evolve(journal_id=entry.id, parent_id=hits[0].parent_id or entry.parent_id))
+            )
         elif not hits:
-            result.uncertain.append((entry.id, f"no task on the server matches {how}: most likely no job was "
-                                               "created; nothing was resent"))
+            result.uncertain.append(
+                (entry.id, f"no task on the server matches {how}: most likely no job was created; nothing was resent")
+            )
         else:
             ids = ", ".join(t.id for t in hits[:5])
-            result.uncertain.append((entry.id, f"{len(hits)} tasks match {how} ({ids}); record the right one with "
-                                               f"client.journal.resolve({entry.id}, task_id)"))
+            result.uncertain.append(
+                (
+                    entry.id,
+                    f"{len(hits)} tasks match {how} ({ids}); record the right one with "
+                    f"client.journal.resolve({entry.id}, task_id)",
+                )
+            )
     return result
 
 
@@ -193,12 +209,31 @@ class SyncExperimentVerbs:
 
     @_sweep_doc
     def sweep(
-        self, prompt: str, *, grid: Mapping[str, Sequence[Any]] | None = None, repeat: int = 1, max_jobs: int = 16,
-        dry_run: bool = False, force: bool = False, budget: float | None = None, **options: Any,
+        self,
+        prompt: str,
+        *,
+        grid: Mapping[str, Sequence[Any]] | None = None,
+        repeat: int = 1,
+        max_jobs: int = 16,
+        dry_run: bool = False,
+        force: bool = False,
+        budget: float | None = None,
+        **options: Any,
     ) -> Sweep:
         from ._sweep import Sweep, _drive, start_sweep
-        sweep: Sweep = start_sweep(self, prompt, grid=grid, repeat=repeat, max_jobs=max_jobs, dry_run=dry_run,
-                                   force=force, budget=budget, options=options, cls=Sweep)
+
+        sweep: Sweep = start_sweep(
+            self,
+            prompt,
+            grid=grid,
+            repeat=repeat,
+            max_jobs=max_jobs,
+            dry_run=dry_run,
+            force=force,
+            budget=budget,
+            options=options,
+            cls=Sweep,
+        )
         if not dry_run:
             _drive(sweep._launch(), self)
         return sweep
@@ -217,6 +252,7 @@ class SyncExperimentVerbs:
             ValidationError: the client keeps no journal.
         """
         from ._sweep import _drive
+
         found: Resumed = _drive(_resume_steps(self), self)
         _follow_now(self, [t for t in found if not t.done])
         return found
@@ -236,6 +272,7 @@ class SyncExperimentVerbs:
             ValidationError: the client keeps no journal.
         """
         from ._sweep import _drive
+
         result: Reconciled = _drive(_reconcile_steps(self, window), self)
         _follow_now(self, [t for _, t in result.settled if not t.done])
         return result
@@ -258,12 +295,31 @@ class AsyncExperimentVerbs:
 
     @_sweep_doc
     async def sweep(
-        self, prompt: str, *, grid: Mapping[str, Sequence[Any]] | None = None, repeat: int = 1, max_jobs: int = 16,
-        dry_run: bool = False, force: bool = False, budget: float | None = None, **options: Any,
+        self,
+        prompt: str,
+        *,
+        grid: Mapping[str, Sequence[Any]] | None = None,
+        repeat: int = 1,
+        max_jobs: int = 16,
+        dry_run: bool = False,
+        force: bool = False,
+        budget: float | None = None,
+        **options: Any,
     ) -> AsyncSweep:
         from ._sweep import AsyncSweep, _adrive, start_sweep
-        sweep: AsyncSweep = start_sweep(self, prompt, grid=grid, repeat=repeat, max_jobs=max_jobs, dry_run=dry_run,
-                                        force=force, budget=budget, options=options, cls=AsyncSweep)
+
+        sweep: AsyncSweep = start_sweep(
+            self,
+            prompt,
+            grid=grid,
+            repeat=repeat,
+            max_jobs=max_jobs,
+            dry_run=dry_run,
+            force=force,
+            budget=budget,
+            options=options,
+            cls=AsyncSweep,
+        )
         if not dry_run:
             await _adrive(sweep._launch(), self)
         return sweep
@@ -271,6 +327,7 @@ class AsyncExperimentVerbs:
     async def resume(self) -> Resumed:
         """As :meth:`SyncExperimentVerbs.resume`."""
         from ._sweep import _adrive
+
         found: Resumed = await _adrive(_resume_steps(self), self)
         await _follow(self, [t for t in found if not t.done])
         return found
@@ -278,6 +335,7 @@ class AsyncExperimentVerbs:
     async def reconcile(self, *, window: float = RECONCILE_WINDOW) -> Reconciled:
         """As :meth:`SyncExperimentVerbs.reconcile`."""
         from ._sweep import _adrive
+
         result: Reconciled = await _adrive(_reconcile_steps(self, window), self)
         await _follow(self, [t for _, t in result.settled if not t.done])
         return result

@@ -42,8 +42,10 @@ class Exported:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def __repr__(self) -> str:
-        return (f"Exported(folder={str(self.folder)!r}, written={len(self.written)}, already={len(self.already)}, "
-                f"skipped={len(self.skipped)})")
+        return (
+            f"Exported(folder={str(self.folder)!r}, written={len(self.written)}, already={len(self.already)}, "
+            f"skipped={len(self.skipped)})"
+        )
 
 
 def _pairs(tasks_or_sweep: Any) -> tuple[list[tuple[Task, Any]], Any]:
@@ -81,13 +83,15 @@ def _read_done(folder: Path) -> set[str]:
             try:
                 done.add(json.loads(line)["file_name"])
             except (ValueError, KeyError) as exc:
-                raise ValidationError(f"folder: {path} line {number} is not an mjnb metadata row ({exc})",
-                                      field="folder") from exc
+                raise ValidationError(
+                    f"folder: {path} line {number} is not an mjnb metadata row ({exc})", field="folder"
+                ) from exc
     return done
 
 
-def _export_steps(pairs: list[tuple[Task, Any]], folder: Path, split: bool, journal: Journal | None,
-                  progress: bool) -> _Steps:
+def _export_steps(
+    pairs: list[tuple[Task, Any]], folder: Path, split: bool, journal: Journal | None, progress: bool
+) -> _Steps:
     from tqdm.auto import tqdm
 
     from . import images
@@ -115,8 +119,12 @@ def _export_steps(pairs: list[tuple[Task, Any]], folder: Path, split: bool, jour
                 if name in done and (folder / name).exists():
                     result.already.append(name)
                     continue
-                text = {"prompt": row["prompt"] or "", "task_id": task.id, "dialect": task.dialect,
-                        "parameters": {k[6:]: v for k, v in row.items() if k.startswith("param_")}}
+                text = {
+                    "prompt": row["prompt"] or "",
+                    "task_id": task.id,
+                    "dialect": task.dialect,
+                    "parameters": {k[6:]: v for k, v in row.items() if k.startswith("param_")},
+                }
                 (folder / name).write_bytes(images.to_png(picture, metadata=text))
                 line = {"file_name": name, "image_index": index if split else None, **row}
                 out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
@@ -134,8 +142,9 @@ def _client_for(client: Any, sweep_client: Any) -> Any:
     return chosen
 
 
-def export(tasks_or_sweep: Any, folder: str | Path, *, split: bool = False, client: Any = None,
-           progress: bool = True) -> Exported:
+def export(
+    tasks_or_sweep: Any, folder: str | Path, *, split: bool = False, client: Any = None, progress: bool = True
+) -> Exported:
     """Write the images of ``tasks_or_sweep`` and a ``metadata.jsonl`` into ``folder``.
 
     Args:
@@ -160,14 +169,16 @@ def export(tasks_or_sweep: Any, folder: str | Path, *, split: bool = False, clie
     pairs, sweep_client = _pairs(tasks_or_sweep)
     chosen = _client_for(client, sweep_client)
     if type(chosen).__name__ == "AsyncClient":
-        raise ValidationError("client: export() downloads with a Client; with an AsyncClient use "
-                              "await mjnb.aexport(...)", field="client")
+        raise ValidationError(
+            "client: export() downloads with a Client; with an AsyncClient use await mjnb.aexport(...)", field="client"
+        )
     done: Exported = _drive(_export_steps(pairs, Path(folder), split, chosen.journal, progress), chosen)
     return done
 
 
-async def aexport(tasks_or_sweep: Any, folder: str | Path, *, split: bool = False, client: Any = None,
-                  progress: bool = True) -> Exported:
+async def aexport(
+    tasks_or_sweep: Any, folder: str | Path, *, split: bool = False, client: Any = None, progress: bool = True
+) -> Exported:
     """As :func:`export`, downloading with an AsyncClient (the AsyncSweep's by default)."""
     pairs, sweep_client = _pairs(tasks_or_sweep)
     chosen = client if client is not None else sweep_client
@@ -224,12 +235,20 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     with Client(args.dialect) as client:
         if client.journal is None:
             raise ValidationError("journal: no journal to export from", field="journal")
-        entries = client.journal.entries(args.limit, text=args.text, dialect=client.dialect,
-                                         base_url=client.base_url, since=args.since, states=["accepted"])
+        entries = client.journal.entries(
+            args.limit,
+            text=args.text,
+            dialect=client.dialect,
+            base_url=client.base_url,
+            since=args.since,
+            states=["accepted"],
+        )
         tasks = [client.get(e.task_id) for e in entries if e.task_id and e.status == "succeeded"]
         done = export(tasks, args.folder, split=args.split, client=client)
-    print(f"{len(done.written)} written, {len(done.already)} already there, {len(done.skipped)} skipped"
-          f" -> {done.folder / METADATA}")
+    print(
+        f"{len(done.written)} written, {len(done.already)} already there, {len(done.skipped)} skipped"
+        f" -> {done.folder / METADATA}"
+    )
     for task_id, why in done.skipped:
         print(f"  skipped {task_id}: {why}")
     return 1 if done.skipped else 0

@@ -27,7 +27,17 @@ if TYPE_CHECKING:
     from ._journal import Journal
 
 __all__ = [
-    "Flows", "Submit", "Fetch", "Stream", "Sleep", "Notify", "Download", "Now", "Update", "Step", "Flow",
+    "Flows",
+    "Submit",
+    "Fetch",
+    "Stream",
+    "Sleep",
+    "Notify",
+    "Download",
+    "Now",
+    "Update",
+    "Step",
+    "Flow",
     "fingerprint",
 ]
 
@@ -142,16 +152,26 @@ def fingerprint(
         A 64-character hex SHA-256 digest.
     """
     payload = {
-        "service": service, "op": op, "prompt": prompt, "options": dict(options or {}),
-        "parent": parent_id, "tags": dict(tags or {}),
+        "service": service,
+        "op": op,
+        "prompt": prompt,
+        "options": dict(options or {}),
+        "parent": parent_id,
+        "tags": dict(tags or {}),
     }
     text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def imagine_fingerprint(
-    service: str, prompt: str, *, images: Sequence[str] = (), bot: str | None = None, mode: str | None = None,
-    tags: Mapping[str, str] | None = None, **options: Any,
+    service: str,
+    prompt: str,
+    *,
+    images: Sequence[str] = (),
+    bot: str | None = None,
+    mode: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    **options: Any,
 ) -> str:
     """The fingerprint :meth:`Flows.imagine` journals for these arguments (sweeps resume by it).
 
@@ -170,8 +190,13 @@ def _images() -> Any:
 
 _DIMENSIONS = ("PORTRAIT", "SQUARE", "LANDSCAPE")
 #: How lineage names the operations that act on an image (Midjourney's name for an inpaint).
-_EDIT_OPS = {"inpaint": "vary_region", "reposition": "reposition", "edit": "edit", "retexture": "retexture",
-             "remove_bg": "remove_bg"}
+_EDIT_OPS = {
+    "inpaint": "vary_region",
+    "reposition": "reposition",
+    "edit": "edit",
+    "retexture": "retexture",
+    "remove_bg": "remove_bg",
+}
 _PAN = ("left", "right", "up", "down")
 
 
@@ -219,8 +244,10 @@ def _keep_known(fresh: Task, known: Task) -> Task:
     """``fresh`` with what the server did not echo taken from ``known`` (AceData: the parent,
     EvoLink: the prompt and the cost reported when it was created)."""
     return fresh.evolve(
-        prompt=fresh.prompt or known.prompt, parent_id=fresh.parent_id or known.parent_id,
-        cost=fresh.cost if fresh.cost is not None else known.cost, cost_unit=fresh.cost_unit or known.cost_unit,
+        prompt=fresh.prompt or known.prompt,
+        parent_id=fresh.parent_id or known.parent_id,
+        cost=fresh.cost if fresh.cost is not None else known.cost,
+        cost_unit=fresh.cost_unit or known.cost_unit,
         journal_id=fresh.journal_id or known.journal_id,
     )
 
@@ -264,8 +291,14 @@ class Flows:
         return replace(request, op=op)
 
     def _submit(
-        self, op: str, shown: str | None, *, parent_id: str | None = None,
-        tags: Mapping[str, str] | None = None, fp_options: Mapping[str, Any] | None = None, **kw: Any,
+        self,
+        op: str,
+        shown: str | None,
+        *,
+        parent_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        fp_options: Mapping[str, Any] | None = None,
+        **kw: Any,
     ) -> Submit:
         """Prepare a submit with a fresh nonce (sent in the wire's free field where it has one).
 
@@ -297,8 +330,10 @@ class Flows:
             return task.size
         key = (task.id, index if single else None)
         if key not in self._sizes:
-            url = task.image_urls[index] if single and index is not None else (
-                task.image_url or (task.image_urls[0] if task.image_urls else None)
+            url = (
+                task.image_urls[index]
+                if single and index is not None
+                else (task.image_url or (task.image_urls[0] if task.image_urls else None))
             )
             if url is None:
                 raise ValidationError(f"task: {task.id} has no image yet (status {task.status.value})", field="task")
@@ -312,7 +347,8 @@ class Flows:
 
     # -- submits ---------------------------------------------------------------------------
     def imagine(
-        self, /,
+        self,
+        /,
         prompt: str,
         *,
         images: Sequence[Any] = (),
@@ -361,12 +397,16 @@ class Flows:
         _bot(bot)
         # The version the service will use when the prompt names none: niji for the niji bot,
         # AceData's own ``version`` field where given.
-        version = "niji" if bot == "niji" else options.get("version") if isinstance(options.get("version"), str) else None
+        version = (
+            "niji" if bot == "niji" else options.get("version") if isinstance(options.get("version"), str) else None
+        )
         validate_prompt(prompt, self.dialect.name, version=version)
         if isinstance(images, (str, bytes)):
             images = (images,)
         refs = tuple(_image_ref(img, "images") for img in images)
-        kw: dict[str, Any] = dict(prompt=prompt, images=refs, bot=bot, mode=mode, callback_url=callback_url, options=options)
+        kw: dict[str, Any] = dict(
+            prompt=prompt, images=refs, bot=bot, mode=mode, callback_url=callback_url, options=options
+        )
         fp_options = {"images": refs, "bot": bot, "mode": mode, **options}
         if wait and getattr(self.dialect, "supports_stream", False) and not callback_url:
             fp = imagine_fingerprint(self.service, prompt, images=refs, bot=bot, mode=mode, tags=tags, **options)
@@ -387,7 +427,8 @@ class Flows:
         return task
 
     def action(
-        self, /,
+        self,
+        /,
         task: Task | str,
         action: str | Action,
         *,
@@ -434,20 +475,38 @@ class Flows:
         if chosen.name == "vary_region":
             if mask is None:
                 raise ValidationError("mask: vary_region needs a mask (white = regenerate)", field="mask")
-            return (yield from self.inpaint(
-                task, mask, prompt, index=chosen.index, callback_url=callback_url, tags=tags, **options
-            ))
+            return (
+                yield from self.inpaint(
+                    task, mask, prompt, index=chosen.index, callback_url=callback_url, tags=tags, **options
+                )
+            )
         if chosen.name == "custom_zoom" and (prompt is None or "--zoom" not in prompt):
             raise ValidationError("prompt: custom_zoom needs a prompt with --zoom N (1 to 2)", field="prompt")
         shown = prompt or task.prompt
         result: Task = yield self._submit(
-            "action", shown, parent_id=task.id, tags=tags, fp_options={"action": chosen.name, **options},
-            task=task, action=chosen, prompt=prompt, callback_url=callback_url, options=options,
+            "action",
+            shown,
+            parent_id=task.id,
+            tags=tags,
+            fp_options={"action": chosen.name, **options},
+            task=task,
+            action=chosen,
+            prompt=prompt,
+            callback_url=callback_url,
+            options=options,
         )
         if result.status is TaskStatus.AWAITING_INPUT and chosen.needs_input:
             result = yield self._submit(
-                "modal", shown, parent_id=task.id, tags=tags, fp_options={"modal": chosen.name, **options},
-                task=result, prompt=prompt, mask=None, callback_url=callback_url, options=options,
+                "modal",
+                shown,
+                parent_id=task.id,
+                tags=tags,
+                fp_options={"modal": chosen.name, **options},
+                task=result,
+                prompt=prompt,
+                mask=None,
+                callback_url=callback_url,
+                options=options,
             )
         return result
 
@@ -503,7 +562,9 @@ class Flows:
         if factor in (2, 1.5) and not isinstance(factor, bool):
             return (yield from self.action(task, "zoom_out_2x" if factor == 2 else "zoom_out_1.5x", **kw))
         if isinstance(factor, bool) or not (isinstance(factor, (int, float)) and 1 <= factor <= 2):
-            raise ValidationError(f"factor: {factor!r} is not allowed; use 2, 1.5 or a number from 1 to 2", field="factor")
+            raise ValidationError(
+                f"factor: {factor!r} is not allowed; use 2, 1.5 or a number from 1 to 2", field="factor"
+            )
         task = yield from self._as_task(task)
         prompt = f"{kw.pop('prompt', None) or task.prompt or ''} --zoom {factor:g}".strip()
         return (yield from self.action(task, "custom_zoom", prompt=prompt, **kw))
@@ -518,7 +579,9 @@ class Flows:
             ValidationError: another direction, or the task offers no pan.
         """
         if direction not in _PAN:
-            raise ValidationError(f"direction: {direction!r} is not allowed; use one of {', '.join(_PAN)}", field="direction")
+            raise ValidationError(
+                f"direction: {direction!r} is not allowed; use one of {', '.join(_PAN)}", field="direction"
+            )
         return (yield from self.action(task, f"pan_{direction}", **kw))
 
     @staticmethod
@@ -528,8 +591,16 @@ class Flows:
         return n
 
     def inpaint(
-        self, /, task: Task | str, mask: Any, prompt: str | None = None, *, index: int | None = None,
-        callback_url: str | None = None, tags: Mapping[str, str] | None = None, **options: Any,
+        self,
+        /,
+        task: Task | str,
+        mask: Any,
+        prompt: str | None = None,
+        *,
+        index: int | None = None,
+        callback_url: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        **options: Any,
     ) -> Flow[Task]:
         """Vary Region: regenerate the white part of ``mask`` on the task's image.
 
@@ -563,26 +634,59 @@ class Flows:
         shown = prompt or task.prompt
         if "inpaint" in self.dialect.operations:
             submitted: Task = yield self._submit(
-                "inpaint", shown, parent_id=task.id, tags=tags, fp_options={"index": index, **options},
-                task=task, index=index, mask=encoded, prompt=prompt, callback_url=callback_url, options=options,
+                "inpaint",
+                shown,
+                parent_id=task.id,
+                tags=tags,
+                fp_options={"index": index, **options},
+                task=task,
+                index=index,
+                mask=encoded,
+                prompt=prompt,
+                callback_url=callback_url,
+                options=options,
             )
             return submitted
         region = task.action("vary_region")  # the proxy's Vary (Region) button: only on upscaled images
         opened: Task = yield self._submit(
-            "action", shown, parent_id=task.id, tags=tags, fp_options={"action": "vary_region", **options},
-            task=task, action=region, prompt=prompt, callback_url=callback_url, options=options,
+            "action",
+            shown,
+            parent_id=task.id,
+            tags=tags,
+            fp_options={"action": "vary_region", **options},
+            task=task,
+            action=region,
+            prompt=prompt,
+            callback_url=callback_url,
+            options=options,
         )
         if opened.status is not TaskStatus.AWAITING_INPUT:
             return opened
         modal: Task = yield self._submit(
-            "modal", shown, parent_id=task.id, tags=tags, fp_options={"modal": "vary_region", **options},
-            task=opened, prompt=prompt, mask=encoded, callback_url=callback_url, options=options,
+            "modal",
+            shown,
+            parent_id=task.id,
+            tags=tags,
+            fp_options={"modal": "vary_region", **options},
+            task=opened,
+            prompt=prompt,
+            mask=encoded,
+            callback_url=callback_url,
+            options=options,
         )
         return modal
 
     def reposition(
-        self, /, task: Task | str, canvas: tuple[int, int], image_box: tuple[int, int, int, int], prompt: str,
-        *, index: int | None = None, callback_url: str | None = None, tags: Mapping[str, str] | None = None,
+        self,
+        /,
+        task: Task | str,
+        canvas: tuple[int, int],
+        image_box: tuple[int, int, int, int],
+        prompt: str,
+        *,
+        index: int | None = None,
+        callback_url: str | None = None,
+        tags: Mapping[str, str] | None = None,
         **options: Any,
     ) -> Flow[Task]:
         """Place the image at ``image_box`` on a larger ``canvas`` and let the service fill the rest.
@@ -614,16 +718,31 @@ class Flows:
             raise UnsupportedOperation(self.dialect.name, "reposition", offered_by("reposition"))
         task = yield from self._as_task(task)
         submitted: Task = yield self._submit(
-            "reposition", prompt, parent_id=task.id, tags=tags,
+            "reposition",
+            prompt,
+            parent_id=task.id,
+            tags=tags,
             fp_options={"canvas": canvas, "image_box": image_box, "index": index, **options},
-            task=task, index=index, canvas=canvas, image_box=image_box, prompt=prompt, callback_url=callback_url,
+            task=task,
+            index=index,
+            canvas=canvas,
+            image_box=image_box,
+            prompt=prompt,
+            callback_url=callback_url,
             options=options,
         )
         return submitted
 
     def edit(
-        self, /, image: Any, mask: Any, prompt: str, *, callback_url: str | None = None,
-        tags: Mapping[str, str] | None = None, **options: Any,
+        self,
+        /,
+        image: Any,
+        mask: Any,
+        prompt: str,
+        *,
+        callback_url: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        **options: Any,
     ) -> Flow[Task]:
         """Edit your own image: regenerate the white part of ``mask`` guided by ``prompt``.
 
@@ -668,14 +787,28 @@ class Flows:
             if mask is not None:
                 encoded = self._encoded_mask(mask, loaded.size)
         submitted: Task = yield self._submit(
-            "edit", prompt, tags=tags, fp_options={"image": ref, **options},
-            image=ref, mask=encoded, prompt=prompt, callback_url=callback_url, options=options,
+            "edit",
+            prompt,
+            tags=tags,
+            fp_options={"image": ref, **options},
+            image=ref,
+            mask=encoded,
+            prompt=prompt,
+            callback_url=callback_url,
+            options=options,
         )
         return submitted
 
     def blend(
-        self, /, images: Sequence[Any], dimensions: str = "SQUARE", *, bot: str | None = None,
-        callback_url: str | None = None, tags: Mapping[str, str] | None = None, **options: Any,
+        self,
+        /,
+        images: Sequence[Any],
+        dimensions: str = "SQUARE",
+        *,
+        bot: str | None = None,
+        callback_url: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        **options: Any,
     ) -> Flow[Task]:
         """Blend 2–5 images into a new grid (Midjourney ``/blend``).
 
@@ -697,15 +830,24 @@ class Flows:
             count = len(images) if isinstance(images, Sequence) and not isinstance(images, (str, bytes)) else 1
             raise ValidationError(f"images: blend takes a list of 2 to 5 images, got {count}", field="images")
         if dimensions not in _DIMENSIONS:
-            raise ValidationError(f"dimensions: {dimensions!r} is not allowed; use one of {', '.join(_DIMENSIONS)}", field="dimensions")
+            raise ValidationError(
+                f"dimensions: {dimensions!r} is not allowed; use one of {', '.join(_DIMENSIONS)}", field="dimensions"
+            )
         tags = _tags(tags)
         _bot(bot)
         if "blend" not in self.dialect.operations:
             raise UnsupportedOperation(self.dialect.name, "blend", offered_by("blend"))
         refs = tuple(_image_ref(i, "images") for i in images)
         submitted: Task = yield self._submit(
-            "blend", None, tags=tags, fp_options={"images": refs, "dimensions": dimensions, **options},
-            images=refs, dimensions=dimensions, callback_url=callback_url, options=options, **_bot_kw(bot),
+            "blend",
+            None,
+            tags=tags,
+            fp_options={"images": refs, "dimensions": dimensions, **options},
+            images=refs,
+            dimensions=dimensions,
+            callback_url=callback_url,
+            options=options,
+            **_bot_kw(bot),
         )
         return submitted
 
@@ -729,8 +871,15 @@ class Flows:
         """
         _bot(bot)
         ref = _image_ref(image, "image")
-        submitted: Task = yield self._submit("describe", None, fp_options={"image": ref, **options},
-                                   image=ref, callback_url=callback_url, options=options, **_bot_kw(bot))
+        submitted: Task = yield self._submit(
+            "describe",
+            None,
+            fp_options={"image": ref, **options},
+            image=ref,
+            callback_url=callback_url,
+            options=options,
+            **_bot_kw(bot),
+        )
         return submitted
 
     def shorten(
@@ -784,8 +933,15 @@ class Flows:
         """
         prompt = self._checked_prompt(prompt)
         ref = _image_ref(image, "image")
-        submitted: Task = yield self._submit("retexture", prompt, fp_options={"image": ref, **options},
-                                   image=ref, prompt=prompt, callback_url=callback_url, options=options)
+        submitted: Task = yield self._submit(
+            "retexture",
+            prompt,
+            fp_options={"image": ref, **options},
+            image=ref,
+            prompt=prompt,
+            callback_url=callback_url,
+            options=options,
+        )
         return submitted
 
     def remove_bg(self, /, image: Any, *, callback_url: str | None = None, **options: Any) -> Flow[Task]:
@@ -798,8 +954,14 @@ class Flows:
             ValidationError: unreadable image.  UnsupportedOperation: other dialects.
         """
         ref = _image_ref(image, "image")
-        submitted: Task = yield self._submit("remove_bg", None, fp_options={"image": ref, **options},
-                                   image=ref, callback_url=callback_url, options=options)
+        submitted: Task = yield self._submit(
+            "remove_bg",
+            None,
+            fp_options={"image": ref, **options},
+            image=ref,
+            callback_url=callback_url,
+            options=options,
+        )
         return submitted
 
     # -- reads -------------------------------------------------------------------------------
@@ -823,8 +985,14 @@ class Flows:
         return _keep_known(fresh, task) if isinstance(task, Task) else fresh
 
     def wait(
-        self, /, task: Task | str, *, timeout: float = 600.0, poll_interval: float | None = None,
-        on_progress: ProgressCallback | None = None, raise_on_failure: bool = True,
+        self,
+        /,
+        task: Task | str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        raise_on_failure: bool = True,
     ) -> Flow[Task]:
         """Follow a task until it is final (or waits for input), through the client's tracker.
 
@@ -873,9 +1041,19 @@ class Flows:
         return current
 
     def tasks(
-        self, /, *, local: bool = False, page: int = 1, page_size: int = 20, task_id: str | None = None,
-        since: float | None = None, until: float | None = None, text: str | None = None, admin: bool = False,
-        all_services: bool = False, **options: Any,
+        self,
+        /,
+        *,
+        local: bool = False,
+        page: int = 1,
+        page_size: int = 20,
+        task_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        text: str | None = None,
+        admin: bool = False,
+        all_services: bool = False,
+        **options: Any,
     ) -> Flow[Page]:
         """A page of past tasks: the server's listing, or with ``local=True`` this machine's journal.
 
@@ -902,17 +1080,32 @@ class Flows:
         if local:
             return self._journal_page(page, page_size, text, since, until, all_services)
         if "list" not in self.dialect.operations:
-            raise UnsupportedOperation(self.dialect.name, "list (use tasks(local=True) for the journal)", offered_by("list"))
-        kw: dict[str, Any] = dict(page=page, page_size=page_size, task_id=task_id, since=since, until=until, admin=admin)
+            raise UnsupportedOperation(
+                self.dialect.name, "list (use tasks(local=True) for the journal)", offered_by("list")
+            )
+        kw: dict[str, Any] = dict(
+            page=page, page_size=page_size, task_id=task_id, since=since, until=until, admin=admin
+        )
         kw.update(options)
         result: Page = yield Fetch(self._prepare("list", **kw))
         if text:
             needle = text.lower()
-            result = Page(tuple(t for t in result.items if needle in (t.prompt or "").lower()), result.page, result.page_size, result.total)
+            result = Page(
+                tuple(t for t in result.items if needle in (t.prompt or "").lower()),
+                result.page,
+                result.page_size,
+                result.total,
+            )
         return result
 
     def _journal_page(
-        self, page: int, page_size: int, text: str | None, since: float | None, until: float | None, all_services: bool,
+        self,
+        page: int,
+        page_size: int,
+        text: str | None,
+        since: float | None,
+        until: float | None,
+        all_services: bool,
     ) -> Page:
         if self.journal is None:
             raise ValidationError("local: this client keeps no journal (journal=False)", field="local")
@@ -1001,7 +1194,27 @@ class Flows:
 
 #: The public verbs, in the order the docs list them; both clients expose exactly these.
 VERBS = (
-    "imagine", "action", "upscale", "vary", "reroll", "zoom_out", "pan", "inpaint", "reposition", "edit",
-    "blend", "describe", "shorten", "translate", "retexture", "remove_bg", "get", "wait", "tasks", "download",
-    "download_video", "seed", "cancel",
+    "imagine",
+    "action",
+    "upscale",
+    "vary",
+    "reroll",
+    "zoom_out",
+    "pan",
+    "inpaint",
+    "reposition",
+    "edit",
+    "blend",
+    "describe",
+    "shorten",
+    "translate",
+    "retexture",
+    "remove_bg",
+    "get",
+    "wait",
+    "tasks",
+    "download",
+    "download_video",
+    "seed",
+    "cancel",
 )

@@ -125,9 +125,7 @@ def _to_bits(mask: Any, size: tuple[int, int] | None, field: str) -> Bits:
         if size is None:
             sizes = {(a["width"], a["height"]) for a in areas if isinstance(a, dict) and "width" in a}
             if len(sizes) != 1:
-                raise ValidationError(
-                    f"{field}: polygons need the image size: pass size=(width, height)", field=field
-                )
+                raise ValidationError(f"{field}: polygons need the image size: pass size=(width, height)", field=field)
             size = sizes.pop()
         return np.asarray(polygons_to_mask(areas, size, field=field)) >= _THRESHOLD
     raise ValidationError(
@@ -179,9 +177,7 @@ def as_mask(mask: Any, size: tuple[int, int] | None = None, *, field: str = "mas
     bits = _to_bits(mask, size, field)
     found = (bits.shape[1], bits.shape[0])
     if size is not None and found != size:
-        raise ValidationError(
-            f"{field}: mask is {_size_text(found)} but the image is {_size_text(size)}", field=field
-        )
+        raise ValidationError(f"{field}: mask is {_size_text(found)} but the image is {_size_text(size)}", field=field)
     if not bits.any():
         raise ValidationError(f"{field}: mask is empty: paint the region to regenerate", field=field)
     return _bits_to_image(bits)
@@ -458,4 +454,3 @@ def invert_mask(mask: Any) -> Image.Image:
         ValidationError: (field "mask") a bad mask.
     """
     return _bits_to_image(~_binary(mask))
-

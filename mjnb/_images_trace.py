@@ -205,9 +205,7 @@ def _rotate_to_top_left(px: Ints, py: Ints, protected: Bools, starts: Ints) -> t
     return px[source], py[source], protected[source]
 
 
-def _douglas_peucker(
-    px: Ints, py: Ints, protected: Bools, starts: Ints, inward: float, outward: float
-) -> Bools:
+def _douglas_peucker(px: Ints, py: Ints, protected: Bools, starts: Ints, inward: float, outward: float) -> Bools:
     """Which points to keep, all loops at once.
 
     Douglas–Peucker, one-sided: a point may be dropped when it lies within ``inward`` px on

@@ -106,8 +106,9 @@ class Journal(QueryMixin):
     def __enter__(self) -> Journal:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -184,9 +185,19 @@ class Journal(QueryMixin):
         return _RetryingLock(self)
 
     def record_sending(
-        self, *, dialect: str, base_url: str, op: str, path: str, body: Any, parent_id: str | None = None,
-        prompt: str | None = None, service: str | None = None, nonce: str | None = None,
-        fingerprint: str | None = None, meta: Mapping[str, Any] | None = None,
+        self,
+        *,
+        dialect: str,
+        base_url: str,
+        op: str,
+        path: str,
+        body: Any,
+        parent_id: str | None = None,
+        prompt: str | None = None,
+        service: str | None = None,
+        nonce: str | None = None,
+        fingerprint: str | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> int:
         """Write the row that precedes a paid submit, durably (fsynced).  Call it *before* sending.
 
@@ -213,14 +224,30 @@ class Journal(QueryMixin):
             meta_text = dump_json(dict(meta)) if meta else None
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"meta: must be a JSON-serialisable mapping ({exc})", field="meta") from exc
-        args = (now, now, dialect, base_url, op, path, request, safe_text(parent_id), safe_text(prompt),
-                safe_text(service), safe_text(nonce), fingerprint, meta_text)
+        args = (
+            now,
+            now,
+            dialect,
+            base_url,
+            op,
+            path,
+            request,
+            safe_text(parent_id),
+            safe_text(prompt),
+            safe_text(service),
+            safe_text(nonce),
+            fingerprint,
+            meta_text,
+        )
         try:
             with self._locked():
                 cursor = self._store.write(
                     "INSERT INTO submits (created_at, updated_at, dialect, base_url, op, path, request, state,"
                     " parent_id, prompt, service, nonce, fingerprint, meta)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'sending', ?, ?, ?, ?, ?, ?)", args, durable=True)
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'sending', ?, ?, ?, ?, ?, ?)",
+                    args,
+                    durable=True,
+                )
                 return int(cursor.lastrowid or 0)
         except sqlite3.Error as exc:
             raise JournalError(
@@ -240,8 +267,12 @@ class Journal(QueryMixin):
                 id is kept in memory and written on a later call, at close or at exit.
         """
         values = task_values(task)
-        values.update(state="accepted", task_id=safe_text(task.id), service=safe_text(task.service),
-                      submitted_at=task.submitted_at or time.time())
+        values.update(
+            state="accepted",
+            task_id=safe_text(task.id),
+            service=safe_text(task.service),
+            submitted_at=task.submitted_at or time.time(),
+        )
         try:
             with self._locked():
                 self._apply(entry, values)
@@ -254,7 +285,8 @@ class Journal(QueryMixin):
                 f"journal: task {task.id} was created but its id could not be written to {self.path} ({exc}). "
                 "It is kept (in memory; in the -pending.json beside the journal once closed) and written as soon "
                 "as the file is free; err.task holds the task.",
-                task=task, journal_id=entry,
+                task=task,
+                journal_id=entry,
             ) from exc
 
     def record_failed(self, entry: int, *, uncertain: bool, error: str) -> None:
@@ -306,8 +338,9 @@ class Journal(QueryMixin):
                 if task.service:
                     where += " AND (service IS NULL OR service = ? OR base_url = ?)"
                     args += [task.service, task.service]
-                row = db.execute(f"SELECT id, {', '.join(TRACKED)} FROM submits WHERE {where}"
-                                 " ORDER BY id DESC LIMIT 1", args).fetchone()
+                row = db.execute(
+                    f"SELECT id, {', '.join(TRACKED)} FROM submits WHERE {where} ORDER BY id DESC LIMIT 1", args
+                ).fetchone()
                 if row is None:
                     return None
                 entry, old = int(row["id"]), {name: row[name] for name in TRACKED}
@@ -321,8 +354,11 @@ class Journal(QueryMixin):
             # Only the changed columns: fewer bytes to the WAL, and indexed ones rewritten only when they change.
             changed = {name: merged[name] for name in TRACKED if merged[name] != old[name]}
             try:
-                self._store.write(f"UPDATE submits SET {''.join(f'{name} = ?, ' for name in changed)}updated_at = ?"
-                                  " WHERE id = ?", (*changed.values(), time.time(), entry), durable=False)
+                self._store.write(
+                    f"UPDATE submits SET {''.join(f'{name} = ?, ' for name in changed)}updated_at = ? WHERE id = ?",
+                    (*changed.values(), time.time(), entry),
+                    durable=False,
+                )
             except sqlite3.OperationalError as exc:  # locked by another process: never stall a fetch on it
                 _log.warning("journal: progress of %s kept in memory until %s is free (%s)", task.id, self.path, exc)
                 self._pending.setdefault(entry, Pending(entry, {}, task.dialect, None)).values.update(changed)
@@ -347,7 +383,8 @@ class Journal(QueryMixin):
             raise ValidationError(f"journal_id: no journal entry {journal_id} in {self.path}", field="journal_id")
         if current.task_id and current.task_id != task_id:
             raise ValidationError(
-                f"journal_id: entry {journal_id} already has task id {current.task_id!r}", field="journal_id")
+                f"journal_id: entry {journal_id} already has task id {current.task_id!r}", field="journal_id"
+            )
         with self._locked():
             self._apply(journal_id, {"state": "accepted", "task_id": safe_text(task_id.strip())})
         resolved = self.get(journal_id)
@@ -394,8 +431,7 @@ class _RetryingLock:
             raise
         return store.conn
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._journal._store.lock.release()
-
-

@@ -65,13 +65,20 @@ class QueryMixin:
 
     @staticmethod
     def _where(
-        *, text: str | None = None, dialect: str | None = None, base_url: str | None = None,
-        states: Iterable[str] | None = None, unfinished: bool = False, since: Moment | None = None,
-        until: Moment | None = None, all_services: bool = True,
+        *,
+        text: str | None = None,
+        dialect: str | None = None,
+        base_url: str | None = None,
+        states: Iterable[str] | None = None,
+        unfinished: bool = False,
+        since: Moment | None = None,
+        until: Moment | None = None,
+        all_services: bool = True,
     ) -> tuple[str, list[Any]]:
         if not all_services and not (dialect and base_url):
-            raise ValidationError("all_services: False lists one service: give dialect and base_url too",
-                                  field="all_services")
+            raise ValidationError(
+                "all_services: False lists one service: give dialect and base_url too", field="all_services"
+            )
         clauses: list[str] = []
         args: list[Any] = []
         if dialect:
@@ -94,9 +101,11 @@ class QueryMixin:
             args += _FINAL
         if text:
             needle = text.lower()
-            clauses.append("(instr(lower(COALESCE(prompt, '')), ?) > 0"
-                           " OR instr(lower(COALESCE(final_prompt, '')), ?) > 0"
-                           " OR instr(lower(COALESCE(task_id, '')), ?) > 0)")
+            clauses.append(
+                "(instr(lower(COALESCE(prompt, '')), ?) > 0"
+                " OR instr(lower(COALESCE(final_prompt, '')), ?) > 0"
+                " OR instr(lower(COALESCE(task_id, '')), ?) > 0)"
+            )
             args += [needle, needle, needle]
         start, end = _seconds(since, "since"), _seconds(until, "until")
         if start is not None:
@@ -108,9 +117,18 @@ class QueryMixin:
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
     def entries(
-        self, limit: int = 100, offset: int = 0, text: str | None = None, *, dialect: str | None = None,
-        base_url: str | None = None, states: Iterable[str] | None = None, unfinished: bool = False,
-        since: Moment | None = None, until: Moment | None = None, all_services: bool = True,
+        self,
+        limit: int = 100,
+        offset: int = 0,
+        text: str | None = None,
+        *,
+        dialect: str | None = None,
+        base_url: str | None = None,
+        states: Iterable[str] | None = None,
+        unfinished: bool = False,
+        since: Moment | None = None,
+        until: Moment | None = None,
+        all_services: bool = True,
     ) -> list[JournalEntry]:
         """Journaled submits, newest first.
 
@@ -126,19 +144,43 @@ class QueryMixin:
         Raises:
             ValidationError: an unknown state, a bad time, or all_services=False without a service.
         """
-        where, args = self._where(text=text, dialect=dialect, base_url=base_url, states=states,
-                                  unfinished=unfinished, since=since, until=until, all_services=all_services)
-        return self._select(f"SELECT * FROM submits{where} ORDER BY id DESC LIMIT ? OFFSET ?",
-                            [*args, int(limit), int(offset)])
+        where, args = self._where(
+            text=text,
+            dialect=dialect,
+            base_url=base_url,
+            states=states,
+            unfinished=unfinished,
+            since=since,
+            until=until,
+            all_services=all_services,
+        )
+        return self._select(
+            f"SELECT * FROM submits{where} ORDER BY id DESC LIMIT ? OFFSET ?", [*args, int(limit), int(offset)]
+        )
 
     def count(
-        self, text: str | None = None, *, dialect: str | None = None, base_url: str | None = None,
-        states: Iterable[str] | None = None, unfinished: bool = False, since: Moment | None = None,
-        until: Moment | None = None, all_services: bool = True,
+        self,
+        text: str | None = None,
+        *,
+        dialect: str | None = None,
+        base_url: str | None = None,
+        states: Iterable[str] | None = None,
+        unfinished: bool = False,
+        since: Moment | None = None,
+        until: Moment | None = None,
+        all_services: bool = True,
     ) -> int:
         """How many entries ``entries()`` would list with the same filters (no limit)."""
-        where, args = self._where(text=text, dialect=dialect, base_url=base_url, states=states,
-                                  unfinished=unfinished, since=since, until=until, all_services=all_services)
+        where, args = self._where(
+            text=text,
+            dialect=dialect,
+            base_url=base_url,
+            states=states,
+            unfinished=unfinished,
+            since=since,
+            until=until,
+            all_services=all_services,
+        )
         with self._locked() as db:
             return int(db.execute(f"SELECT COUNT(*) FROM submits{where}", args).fetchone()[0])
 
@@ -161,8 +203,11 @@ class QueryMixin:
         A ``sending`` row is also what a submit in flight in this process looks like.  Oldest first.
         """
         where, args = self._where(dialect=dialect, base_url=base_url)
-        return self._select(f"SELECT * FROM submits{where} AND (state = 'uncertain' OR"
-                            " (state = 'sending' AND task_id IS NULL)) ORDER BY id", args)
+        return self._select(
+            f"SELECT * FROM submits{where} AND (state = 'uncertain' OR"
+            " (state = 'sending' AND task_id IS NULL)) ORDER BY id",
+            args,
+        )
 
     def find(self, fingerprint: str, dialect: str | None = None, base_url: str | None = None) -> JournalEntry | None:
         """The newest accepted entry with this fingerprint that is unfinished or succeeded, or None.
@@ -173,16 +218,21 @@ class QueryMixin:
         found = self._select(
             f"SELECT * FROM submits{where} AND fingerprint = ? AND (status IS NULL OR status IN (?, ?, ?, ?))"
             " ORDER BY id DESC LIMIT 1",
-            [*args, fingerprint, TaskStatus.QUEUED.value, TaskStatus.RUNNING.value,
-             TaskStatus.AWAITING_INPUT.value, TaskStatus.SUCCEEDED.value],
+            [
+                *args,
+                fingerprint,
+                TaskStatus.QUEUED.value,
+                TaskStatus.RUNNING.value,
+                TaskStatus.AWAITING_INPUT.value,
+                TaskStatus.SUCCEEDED.value,
+            ],
         )
         return found[0] if found else None
 
     def by_task_id(self, dialect: str | None, base_url: str | None, task_id: str) -> JournalEntry | None:
         """The visible entry of this task (the newest when an old journal has several), or None."""
         where, args = self._where(dialect=dialect, base_url=base_url)
-        found = self._select(f"SELECT * FROM submits{where} AND task_id = ? ORDER BY id DESC LIMIT 1",
-                             [*args, task_id])
+        found = self._select(f"SELECT * FROM submits{where} AND task_id = ? ORDER BY id DESC LIMIT 1", [*args, task_id])
         return found[0] if found else None
 
     def children(self, task_id: str, dialect: str | None = None, base_url: str | None = None) -> list[JournalEntry]:
@@ -190,8 +240,7 @@ class QueryMixin:
         where, args = self._where(dialect=dialect, base_url=base_url)
         return self._select(f"SELECT * FROM submits{where} AND parent_id = ? ORDER BY id", [*args, task_id])
 
-    def parent_chain(self, task_id: str, dialect: str | None = None,
-                     base_url: str | None = None) -> list[JournalEntry]:
+    def parent_chain(self, task_id: str, dialect: str | None = None, base_url: str | None = None) -> list[JournalEntry]:
         """The task's entry, then its parent's, up to the root the journal knows (e.g. the imagine).
 
         Stops at a parent the journal does not hold (its id is the last entry's ``parent_id``)
@@ -209,8 +258,13 @@ class QueryMixin:
             current = entry.parent_id
         return chain
 
-    def spend(self, since: Moment | None = None, until: Moment | None = None, dialect: str | None = None,
-              base_url: str | None = None) -> list[dict[str, Any]]:
+    def spend(
+        self,
+        since: Moment | None = None,
+        until: Moment | None = None,
+        dialect: str | None = None,
+        base_url: str | None = None,
+    ) -> list[dict[str, Any]]:
         """What the services reported charging, summed by service, dialect, kind, UTC day and unit.
 
         Only accepted tasks count.  Tasks whose cost the service did not report form their own

@@ -16,15 +16,39 @@ from ._journal_schema import dump_json, safe_text
 from ._journal_store import Store
 from ._models import Task
 
-__all__ = ["TRACKED", "JOURNAL_WINS", "Pending", "task_values", "said", "merge", "apply_values", "close_store",
-           "write_sidecar"]
+__all__ = [
+    "TRACKED",
+    "JOURNAL_WINS",
+    "Pending",
+    "task_values",
+    "said",
+    "merge",
+    "apply_values",
+    "close_store",
+    "write_sidecar",
+]
 
 _log = logging.getLogger("mjnb.journal")
 
 #: Columns a fetched Task updates, in the order ``task_values`` returns them.
 TRACKED = (
-    "status", "raw_status", "progress", "kind", "image_url", "preview_url", "image_urls", "video_urls",
-    "final_prompt", "error", "error_code", "cost", "cost_unit", "finished_at", "image_id", "prompt", "parent_id",
+    "status",
+    "raw_status",
+    "progress",
+    "kind",
+    "image_url",
+    "preview_url",
+    "image_urls",
+    "video_urls",
+    "final_prompt",
+    "error",
+    "error_code",
+    "cost",
+    "cost_unit",
+    "finished_at",
+    "image_id",
+    "prompt",
+    "parent_id",
 )
 #: Of those, the ones a Task that does not say (None) leaves as they were.
 _KEEP_WHEN_NONE = frozenset(TRACKED) - {"status", "raw_status", "progress"}
@@ -57,9 +81,25 @@ def task_values(task: Task) -> dict[str, Any]:
 
 def said(task: Task) -> tuple[Any, ...]:
     """What a Task states about the tracked columns, cheaply comparable with the last answer."""
-    return (task.status, task.raw_status, task.progress, task.kind, task.image_url, task.preview_url,
-            task.image_urls, task.video_urls, task.final_prompt, task.fail_reason, task.error_code, task.cost,
-            task.cost_unit, task.finished_at, task.image_id, task.prompt, task.parent_id)
+    return (
+        task.status,
+        task.raw_status,
+        task.progress,
+        task.kind,
+        task.image_url,
+        task.preview_url,
+        task.image_urls,
+        task.video_urls,
+        task.final_prompt,
+        task.fail_reason,
+        task.error_code,
+        task.cost,
+        task.cost_unit,
+        task.finished_at,
+        task.image_id,
+        task.prompt,
+        task.parent_id,
+    )
 
 
 def merge(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,8 +131,9 @@ def apply_values(store: Store, entry: int, values: Mapping[str, Any], wait: floa
     # The journal's own prompt, parent and service win over what the answer echoes (or omits).
     columns = ", ".join(f"{name} = COALESCE({name}, ?)" if name in JOURNAL_WINS else f"{name} = ?" for name in values)
     with store.transaction(durable=True, wait=wait) as db:
-        cursor = db.execute(f"UPDATE submits SET {columns}, updated_at = ? WHERE id = ?",
-                            (*values.values(), time.time(), entry))
+        cursor = db.execute(
+            f"UPDATE submits SET {columns}, updated_at = ? WHERE id = ?", (*values.values(), time.time(), entry)
+        )
         if cursor.rowcount == 0:
             raise JournalError(f"journal: no entry {entry} in {store.path}", journal_id=entry)
         if values.get("state") == "accepted":
@@ -114,8 +155,10 @@ def _supersede_twins(db: sqlite3.Connection, entry: int) -> None:
             " WHERE id = ?",
             (twin["parent_id"], twin["prompt"], twin["nonce"], twin["fingerprint"], twin["meta"], entry),
         )
-        db.execute("UPDATE submits SET state = 'superseded', superseded_by = ?, updated_at = ? WHERE id = ?",
-                   (entry, time.time(), twin["id"]))
+        db.execute(
+            "UPDATE submits SET state = 'superseded', superseded_by = ?, updated_at = ? WHERE id = ?",
+            (entry, time.time(), twin["id"]),
+        )
 
 
 def close_store(store: Store, pending: dict[int, Pending], sidecar: Path) -> None:
@@ -143,4 +186,3 @@ def write_sidecar(sidecar: Path, items: list[Pending]) -> None:
     kept = [k for k in kept if int(k["entry"]) not in ours]
     kept += [{"entry": p.entry, "dialect": p.dialect, "values": p.values} for p in items]
     sidecar.write_text(json.dumps(kept), encoding="utf-8")
-

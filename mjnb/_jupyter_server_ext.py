@@ -63,7 +63,9 @@ def _wrap_open(original: Any) -> Any:
         except Exception as exc:  # noqa: BLE001 - never break a kernel connection over latency
             self.log.warning("mjnb: could not set TCP_NODELAY on the kernel websocket: %s", exc)
         else:
-            self.log.debug("mjnb: kernel websocket %s TCP_NODELAY=%s", getattr(self, "kernel_id", "?"), _socket_nodelay(self))
+            self.log.debug(
+                "mjnb: kernel websocket %s TCP_NODELAY=%s", getattr(self, "kernel_id", "?"), _socket_nodelay(self)
+            )
         result = original(self, *args, **kwargs)
         if hasattr(result, "__await__"):
             result = await result

@@ -46,8 +46,9 @@ class LineageNode:
         return next((node for _, node in self.walk() if node.task.id == task_id), None)
 
     def __repr__(self) -> str:
-        lines = [f"{'  ' * depth}{node.action} -> {node.task.id} ({node.task.status.value})"
-                 for depth, node in self.walk()]
+        lines = [
+            f"{'  ' * depth}{node.action} -> {node.task.id} ({node.task.status.value})" for depth, node in self.walk()
+        ]
         return "\n".join(lines)
 
 
@@ -117,8 +118,11 @@ def _from_custom_id(custom: str) -> str | None:
 
 def _node(entry: JournalEntry | None, task: Task, action: str) -> LineageNode:
     if entry is not None:
-        task = task.evolve(prompt=task.prompt or entry.prompt, parent_id=task.parent_id or entry.parent_id,
-                           journal_id=task.journal_id or entry.id)
+        task = task.evolve(
+            prompt=task.prompt or entry.prompt,
+            parent_id=task.parent_id or entry.parent_id,
+            journal_id=task.journal_id or entry.id,
+        )
     return LineageNode(task, action)
 
 
@@ -132,15 +136,17 @@ def build_lineage(journal: Journal, task: Task, base_url: str | None = None) -> 
     if chain:
         root_entry = chain[-1]
         top = root_entry.parent_id  # a parent the journal does not hold: the server named it
-        root = _node(root_entry, root_entry.to_task() if root_entry.task_id != task.id else task, "imagine"
-                     if not root_entry.parent_id else _action_of(root_entry))
+        root = _node(
+            root_entry,
+            root_entry.to_task() if root_entry.task_id != task.id else task,
+            "imagine" if not root_entry.parent_id else _action_of(root_entry),
+        )
         if top:
             above = LineageNode(Task(id=top, dialect=task.dialect, status=TaskStatus.SUCCEEDED), "?")
             above.children.append(root)
             root = above
     elif task.parent_id:
-        root = LineageNode(Task(id=task.parent_id, dialect=task.dialect, status=TaskStatus.SUCCEEDED),
-                           "?")
+        root = LineageNode(Task(id=task.parent_id, dialect=task.dialect, status=TaskStatus.SUCCEEDED), "?")
         root.children.append(LineageNode(task, (task.kind or "follow-up").lower()))
         return root
     else:

@@ -35,14 +35,32 @@ class TaskStatus(str, enum.Enum):
 #: The unified follow-up names, in the order a gallery shows them.  ``U1``–``U4`` and
 #: ``V1``–``V4`` are 1-based like Midjourney's buttons; everything else is one per task.
 ACTION_NAMES: tuple[str, ...] = (
-    "U1", "U2", "U3", "U4",
-    "V1", "V2", "V3", "V4",
+    "U1",
+    "U2",
+    "U3",
+    "U4",
+    "V1",
+    "V2",
+    "V3",
+    "V4",
     "reroll",
-    "upscale_subtle", "upscale_creative", "upscale_2x", "upscale_4x",
-    "vary_subtle", "vary_strong", "vary_region",
-    "zoom_out_2x", "zoom_out_1.5x", "custom_zoom",
-    "pan_left", "pan_right", "pan_up", "pan_down",
-    "remix", "edit", "enhance",
+    "upscale_subtle",
+    "upscale_creative",
+    "upscale_2x",
+    "upscale_4x",
+    "vary_subtle",
+    "vary_strong",
+    "vary_region",
+    "zoom_out_2x",
+    "zoom_out_1.5x",
+    "custom_zoom",
+    "pan_left",
+    "pan_right",
+    "pan_up",
+    "pan_down",
+    "remix",
+    "edit",
+    "enhance",
 )
 
 
@@ -165,11 +183,9 @@ class Task:
         from ._errors import ValidationError
 
         allowed = ", ".join(self.action_names) or "none (the task has no follow-ups yet)"
-        raise ValidationError(
-            f"action: task {self.id} does not offer {name!r}; allowed: {allowed}", field="action"
-        )
+        raise ValidationError(f"action: task {self.id} does not offer {name!r}; allowed: {allowed}", field="action")
 
-    def evolve(self, **changes: Any) -> "Task":
+    def evolve(self, **changes: Any) -> Task:
         return replace(self, **changes)
 
     def __repr__(self) -> str:

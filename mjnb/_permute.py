@@ -75,8 +75,8 @@ class _Parser:
         parts = self._sequence(top=True)
         if self.pos < len(self.text):  # only a stray "}" stops the top level early
             raise ValidationError(
-                f"prompt: unbalanced braces: '}}' at position {self.pos} closes no '{{'; "
-                "use \\} for a literal brace", field="prompt",
+                f"prompt: unbalanced braces: '}}' at position {self.pos} closes no '{{'; use \\}} for a literal brace",
+                field="prompt",
             )
         return parts
 
@@ -120,7 +120,8 @@ class _Parser:
             if self.pos >= len(self.text):
                 raise ValidationError(
                     f"prompt: unbalanced braces: '{{' at position {start} is never closed; "
-                    "use \\{ for a literal brace", field="prompt",
+                    "use \\{ for a literal brace",
+                    field="prompt",
                 )
             if self.text[self.pos] == "}":
                 self.pos += 1
@@ -129,9 +130,10 @@ class _Parser:
         if all(not _flatten(option).strip() for option in options):
             raise ValidationError(
                 f"prompt: empty permutation group {{}} at position {start}; "
-                "list the options separated by commas, e.g. {red, blue}", field="prompt",
+                "list the options separated by commas, e.g. {red, blue}",
+                field="prompt",
             )
-        return _Group(start, self.text[start:self.pos], tuple(options), "")
+        return _Group(start, self.text[start : self.pos], tuple(options), "")
 
 
 def _flatten(parts: tuple[_Part, ...]) -> str:
@@ -196,9 +198,7 @@ def expand_permutations(prompt: str, *, limit: int | None = None) -> list[Expans
     if limit is not None:
         total = _count(parts)
         if total > limit:
-            raise ValidationError(
-                f"prompt: expands to {total} prompts, more than the limit of {limit}", field="prompt"
-            )
+            raise ValidationError(f"prompt: expands to {total} prompts, more than the limit of {limit}", field="prompt")
     names = [part.axis for part in parts if isinstance(part, _Group)]
     return [Expansion(_tidy(text), dict(zip(names, chosen))) for text, chosen in _expand(parts)]
 
@@ -208,7 +208,8 @@ def axis_values(prompt: str) -> dict[str, list[str]]:
     parts = _Parser(prompt).parse()
     return {
         part.axis: [_tidy(text) for option in part.options for text, _ in _expand(option)]
-        for part in parts if isinstance(part, _Group)
+        for part in parts
+        if isinstance(part, _Group)
     }
 
 

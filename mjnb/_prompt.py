@@ -40,9 +40,20 @@ from ._prompt_rules import (
 )
 
 __all__ = [
-    "Prompt", "Param", "Segment", "ParamSpec", "PARAMS", "MjnbPromptWarning", "canonical_name", "choices_for",
+    "Prompt",
+    "Param",
+    "Segment",
+    "ParamSpec",
+    "PARAMS",
+    "MjnbPromptWarning",
+    "canonical_name",
+    "choices_for",
     "unavailable",
-    "ParsedPrompt", "parse_prompt", "build_prompt", "param_errors", "validate_prompt",
+    "ParsedPrompt",
+    "parse_prompt",
+    "build_prompt",
+    "param_errors",
+    "validate_prompt",
 ]
 
 # A parameter starts after whitespace with "--" (or the em/en dash a phone makes of it) and a letter;
@@ -145,7 +156,7 @@ class Prompt:
         for following in parts[1:]:
             m = _WEIGHT.match(following)
             out.append((chunk.strip(), m[1] if m else None))
-            chunk = following[m.end():] if m else following
+            chunk = following[m.end() :] if m else following
         if chunk.strip():
             out.append((chunk.strip(), None))
         return tuple(out)
@@ -223,8 +234,10 @@ class Prompt:
             if first.value is None and value is not None:
                 new = f"{self._source[:start]} {value}{self._source[start:]}"
             elif value is None:
-                new = self._source[:first.span[0] + len(first.name) + _dash_len(self._source, first.span[0])] \
-                    + self._source[first.span[1]:]
+                new = (
+                    self._source[: first.span[0] + len(first.name) + _dash_len(self._source, first.span[0])]
+                    + self._source[first.span[1] :]
+                )
             else:
                 new = self._source[:start] + value + self._source[end:]
             edited = Prompt(new)._without_occurrences(key, keep_first=True)
@@ -251,7 +264,7 @@ class Prompt:
         text = text.strip()
         current = next((seg for seg in self._segments if seg.kind == "text"), None)
         if current is not None:
-            edited = self._source[:current.span[0]] + text + self._source[current.span[1]:]
+            edited = self._source[: current.span[0]] + text + self._source[current.span[1] :]
         elif self._urls:
             cut = max(seg.span[1] for seg in self._segments if seg.kind == "image")
             edited = f"{self._source[:cut]} {text}{self._source[cut:]}"
@@ -259,8 +272,9 @@ class Prompt:
             edited = f"{text} {self._source.lstrip()}" if self._params else text
         result = Prompt(edited)
         if result.text != text or len(result.params) != len(self._params):
-            raise ValidationError("prompt: the text may not contain --parameters; set them with with_param",
-                                  field="prompt")
+            raise ValidationError(
+                "prompt: the text may not contain --parameters; set them with with_param", field="prompt"
+            )
         return result
 
     def _appended(self, key: str, value: str | None) -> Prompt:
@@ -288,8 +302,9 @@ class Prompt:
     def _model(self) -> Model | None:
         return named_model(self._params)
 
-    def problems(self, dialect: str | None = None, *, version: str | None = None
-                 ) -> tuple[list[ValidationError], list[MjnbPromptWarning]]:
+    def problems(
+        self, dialect: str | None = None, *, version: str | None = None
+    ) -> tuple[list[ValidationError], list[MjnbPromptWarning]]:
         """Every refusal and every warning for this prompt, without raising or warning.
 
         ``dialect``: "mjproxy", "newapi", "acedata", "evolink" or None (Midjourney's own rules only).
@@ -298,8 +313,9 @@ class Prompt:
         """
         return judge(self, dialect, version)
 
-    def validate(self, dialect: str | None = None, *, version: str | None = None,
-                 warn: bool = True) -> list[MjnbPromptWarning]:
+    def validate(
+        self, dialect: str | None = None, *, version: str | None = None, warn: bool = True
+    ) -> list[MjnbPromptWarning]:
         """Check the prompt before it is sent (see :meth:`problems` for the arguments).
 
         Returns the warnings (also issued with ``warnings.warn`` unless ``warn=False``, which the
@@ -370,8 +386,15 @@ def _split(source: str) -> tuple[list[Segment], list[Param]]:
         rest = source[name_end:end]
         value_start = name_end + (len(rest) - len(rest.lstrip()))
         value = source[value_start:end] or None
-        params.append(Param(typed, canonical_name(typed) or typed.lower(), value, (start, end),
-                            (value_start, end) if value else (name_end, name_end)))
+        params.append(
+            Param(
+                typed,
+                canonical_name(typed) or typed.lower(),
+                value,
+                (start, end),
+                (value_start, end) if value else (name_end, name_end),
+            )
+        )
         add("param", start, end)
         add("space", end, stop)
     return segments, params

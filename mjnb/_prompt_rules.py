@@ -30,9 +30,23 @@ from ._errors import ValidationError
 if TYPE_CHECKING:
     from ._prompt import Param, Prompt
 
-__all__ = ["MjnbPromptWarning", "ParamSpec", "PARAMS", "Model", "canonical_name", "parse_model", "judge",
-           "named_model", "model_from_text", "value_problem", "version_problem", "choices_for", "unavailable",
-           "DIALECT_REFUSED", "REPEATABLE"]
+__all__ = [
+    "MjnbPromptWarning",
+    "ParamSpec",
+    "PARAMS",
+    "Model",
+    "canonical_name",
+    "parse_model",
+    "judge",
+    "named_model",
+    "model_from_text",
+    "value_problem",
+    "version_problem",
+    "choices_for",
+    "unavailable",
+    "DIALECT_REFUSED",
+    "REPEATABLE",
+]
 
 
 class MjnbPromptWarning(UserWarning):
@@ -82,11 +96,24 @@ class ParamSpec:
 _NOT_ON_EVOLINK = ("evolink",)
 _SPECS = (
     ParamSpec("ar", "ratio", "Aspect ratio", ("aspect",), default="1:1"),
-    ParamSpec("v", "choice", "Version", ("version",),
-              choices=("1", "2", "3", "4", "5", "5.1", "5.2", "6", "6.1", "7", "8", "8.1", "8.2"),
-              not_on=_NOT_ON_EVOLINK, note="EvoLink's mj-v7 is locked to V7"),
-    ParamSpec("niji", "choice", "Niji", choices=("4", "5", "6", "7"), not_on=_NOT_ON_EVOLINK,
-              note="EvoLink does not offer niji", optional=True),
+    ParamSpec(
+        "v",
+        "choice",
+        "Version",
+        ("version",),
+        choices=("1", "2", "3", "4", "5", "5.1", "5.2", "6", "6.1", "7", "8", "8.1", "8.2"),
+        not_on=_NOT_ON_EVOLINK,
+        note="EvoLink's mj-v7 is locked to V7",
+    ),
+    ParamSpec(
+        "niji",
+        "choice",
+        "Niji",
+        choices=("4", "5", "6", "7"),
+        not_on=_NOT_ON_EVOLINK,
+        note="EvoLink does not offer niji",
+        optional=True,
+    ),
     ParamSpec("s", "int", "Stylize", ("stylize",), 0, 1000, default=100),
     ParamSpec("c", "int", "Chaos", ("chaos",), 0, 100, default=0),
     ParamSpec("w", "int", "Weird", ("weird",), 0, 3000, default=0),
@@ -95,7 +122,9 @@ _SPECS = (
     ParamSpec("no", "text", "Exclude"),
     ParamSpec("tile", "flag", "Tile"),
     ParamSpec("raw", "flag", "Raw"),
-    ParamSpec("style", "choice", "Style", choices=("raw", "cute", "expressive", "original", "scenic", "4a", "4b", "4c")),
+    ParamSpec(
+        "style", "choice", "Style", choices=("raw", "cute", "expressive", "original", "scenic", "4a", "4b", "4c")
+    ),
     ParamSpec("exp", "int", "Experimental", (), 0, 100, default=0),
     ParamSpec("iw", "float", "Image weight", (), 0, 3, default=1),
     ParamSpec("sref", "text", "Style reference"),
@@ -279,7 +308,9 @@ def _number_problem(spec: ParamSpec, value: str, model: Model | None) -> str | N
         return f"{value!r} is not a whole number; allowed: {allowed}"
     choices = _version_choices(spec.name, model)
     if choices is not None and not any(Decimal(value) == Decimal(c) for c in choices):
-        return f"{value} is not available in {_where(model) if model else 'this version'}; allowed: {', '.join(choices)}"
+        return (
+            f"{value} is not available in {_where(model) if model else 'this version'}; allowed: {', '.join(choices)}"
+        )
     if not low <= float(Decimal(value)) <= high:
         return f"{value} is out of range{where}; allowed: {allowed}"
     return None
@@ -303,6 +334,7 @@ def _choice_problem(spec: ParamSpec, value: str, model: Model | None) -> str | N
 
     def same(a: str, b: str) -> bool:
         return Decimal(a) == Decimal(b) if numeric else a.lower() == b
+
     choices = _version_choices(spec.name, model)
     if choices is not None and not any(same(value, c) for c in choices):
         allowed = ", ".join(choices) if choices else "none (it has no styles)"
@@ -384,17 +416,23 @@ def model_from_text(version: str) -> Model:
     words = str(version).strip().lower().split()
     flag = words[0] if words and words[0] in ("v", "version", "niji") else "v"
     number = words[1:] if words and words[0] in ("v", "version", "niji") else words
-    model = parse_model("niji" if flag == "niji" else "v", number[0] if len(number) == 1 else None) \
-        if len(number) <= 1 else None
+    model = (
+        parse_model("niji" if flag == "niji" else "v", number[0] if len(number) == 1 else None)
+        if len(number) <= 1
+        else None
+    )
     if model is None:
-        raise ValidationError(f"version: {version!r} is not a Midjourney version; allowed: "
-                              f"{', '.join(PARAMS['v'].choices)}, or niji {', '.join(PARAMS['niji'].choices)}",
-                              field="version")
+        raise ValidationError(
+            f"version: {version!r} is not a Midjourney version; allowed: "
+            f"{', '.join(PARAMS['v'].choices)}, or niji {', '.join(PARAMS['niji'].choices)}",
+            field="version",
+        )
     return model
 
 
-def judge(prompt: Prompt, dialect: str | None, version: str | None
-          ) -> tuple[list[ValidationError], list[MjnbPromptWarning]]:
+def judge(
+    prompt: Prompt, dialect: str | None, version: str | None
+) -> tuple[list[ValidationError], list[MjnbPromptWarning]]:
     """Refusals and warnings for ``prompt`` (see ``Prompt.problems``)."""
     fallback = model_from_text(version) if version is not None else None
     if dialect == "evolink":
@@ -462,8 +500,9 @@ def _combination_errors(prompt: Prompt) -> Iterator[ValidationError]:
         yield ValidationError("--niji: cannot be combined with --v; choose one", field="--niji")
     elif len({parse_model(p.canonical, p.value) or p.value for p in versions}) > 1:
         named = ", ".join(p.value or "(none)" for p in versions)
-        yield ValidationError(f"--{versions[0].canonical}: given more than once ({named}); keep one",
-                              field=f"--{versions[0].canonical}")
+        yield ValidationError(
+            f"--{versions[0].canonical}: given more than once ({named}); keep one", field=f"--{versions[0].canonical}"
+        )
     if prompt.has("oref") and any(_is_number(v, "4") for v in prompt.get_all("q")):
         # EVO-V7: "--q 4 is incompatible with --oref"
         yield ValidationError("--q: 4 cannot be combined with --oref; allowed: 1, 2", field="--q")
@@ -474,8 +513,9 @@ def _combination_errors(prompt: Prompt) -> Iterator[ValidationError]:
         # MJ-PARAMS Multi Prompts: the weights are normalised, so their sum must be positive.
         total = sum((strict_decimal(w) or Decimal(0)) if w is not None else Decimal(1) for w in weights)
         if total <= 0:
-            yield ValidationError(f"prompt: the :: weights add up to {total}; Midjourney needs a positive sum",
-                                  field="prompt")
+            yield ValidationError(
+                f"prompt: the :: weights add up to {total}; Midjourney needs a positive sum", field="prompt"
+            )
 
 
 def _combination_notes(prompt: Prompt, dialect: str | None) -> Iterator[MjnbPromptWarning]:

@@ -23,9 +23,26 @@ if TYPE_CHECKING:
 __all__ = ["COLUMNS", "records", "to_dataframe", "entry_for", "params_of"]
 
 COLUMNS = (
-    "task_id", "status", "prompt", "final_prompt", "dialect", "service", "kind", "parent_id", "root_id",
-    "sweep", "repeat", "seed", "width", "height", "cost", "cost_unit", "submitted_at", "finished_at",
-    "fail_reason", "journal_id",
+    "task_id",
+    "status",
+    "prompt",
+    "final_prompt",
+    "dialect",
+    "service",
+    "kind",
+    "parent_id",
+    "root_id",
+    "sweep",
+    "repeat",
+    "seed",
+    "width",
+    "height",
+    "cost",
+    "cost_unit",
+    "submitted_at",
+    "finished_at",
+    "fail_reason",
+    "journal_id",
 )
 _ALIASES = {alias: p.name for p in PARAMS.values() for alias in (p.name, *p.aliases)}
 _PARAM = re.compile(r"(?:^|\s)--([A-Za-z][\w.]*)((?:\s+(?!--)\S+)*)")
@@ -93,11 +110,21 @@ def _record(journal: Journal | None, task: Task | None, cell: _CellLike | None) 
     if task is not None:
         prompt = task.prompt or (entry.prompt if entry else None)
         row.update(
-            task_id=task.id, status=task.status.value, prompt=prompt, final_prompt=task.final_prompt,
-            dialect=task.dialect, service=task.service or (entry.base_url if entry else None), kind=task.kind,
-            parent_id=task.parent_id, root_id=root_id(journal, task, entry), cost=task.cost,
-            cost_unit=task.cost_unit, submitted_at=task.submitted_at, finished_at=task.finished_at,
-            fail_reason=task.fail_reason, journal_id=task.journal_id or (entry.id if entry else None),
+            task_id=task.id,
+            status=task.status.value,
+            prompt=prompt,
+            final_prompt=task.final_prompt,
+            dialect=task.dialect,
+            service=task.service or (entry.base_url if entry else None),
+            kind=task.kind,
+            parent_id=task.parent_id,
+            root_id=root_id(journal, task, entry),
+            cost=task.cost,
+            cost_unit=task.cost_unit,
+            submitted_at=task.submitted_at,
+            finished_at=task.finished_at,
+            fail_reason=task.fail_reason,
+            journal_id=task.journal_id or (entry.id if entry else None),
         )
         if task.size:
             row["width"], row["height"] = task.size

@@ -40,7 +40,11 @@ def _fit(draw: Any, text: str, font: Any, width: int) -> str:
 
 
 def contact_sheet(
-    sweep: Any, images: Sequence[Image.Image | None], *, rows: str | None = None, cols: str | None = None,
+    sweep: Any,
+    images: Sequence[Image.Image | None],
+    *,
+    rows: str | None = None,
+    cols: str | None = None,
     thumb: int = 192,
 ) -> Image.Image:
     """Lay ``images`` (one per ``sweep.cells``, None where there is none) on a labelled grid.
@@ -61,8 +65,9 @@ def contact_sheet(
     from PIL import Image, ImageDraw
 
     if not isinstance(thumb, int) or not 32 <= thumb <= 1024:
-        raise ValidationError(f"thumb: {thumb!r} is not allowed; use a whole number of pixels from 32 to 1024",
-                              field="thumb")
+        raise ValidationError(
+            f"thumb: {thumb!r} is not allowed; use a whole number of pixels from 32 to 1024", field="thumb"
+        )
     names = list(sweep.axes)
     for chosen, what in ((rows, "rows"), (cols, "cols")):
         if chosen is not None and chosen not in names:

@@ -166,12 +166,17 @@ def plan_sweep(
         shape = " × ".join(sizes + ([f"repeat {repeat}"] if repeat > 1 else [])) or "1"
         raise ValidationError(
             f"sweep: {total} jobs ({shape}) is more than max_jobs={max_jobs}; nothing was sent. "
-            f"If you mean it, pass max_jobs={total}.", field="max_jobs",
+            f"If you mean it, pass max_jobs={total}.",
+            field="max_jobs",
         )
     key = sweep_key(prompt, {k: v for k, (_, v) in grid_axes.items()}, options)
     fp_options = {k: v for k, v in options.items() if k != "callback_url"}
-    fp_options = {"images": tuple(options.get("images", ())), "bot": options.get("bot"),
-                  "mode": options.get("mode"), **{k: v for k, v in fp_options.items() if k not in _NAMED}}
+    fp_options = {
+        "images": tuple(options.get("images", ())),
+        "bot": options.get("bot"),
+        "mode": options.get("mode"),
+        **{k: v for k, v in fp_options.items() if k not in _NAMED},
+    }
     axes: dict[str, list[str]] = dict(axis_values(prompt))
     axes.update({name: [str(v) for v in values] for name, (_, values) in grid_axes.items()})
     cells: list[SweepCell] = []
@@ -213,7 +218,12 @@ class _SweepBase:
     """What a sweep is, with no I/O: cells, axes, the plan, the table and the sheet layout."""
 
     def __init__(
-        self, client: Any, prompt: str, axes: dict[str, list[str]], cells: list[SweepCell], key: str,
+        self,
+        client: Any,
+        prompt: str,
+        axes: dict[str, list[str]],
+        cells: list[SweepCell],
+        key: str,
     ) -> None:
         self.client = client
         self.prompt = prompt
@@ -253,8 +263,11 @@ class _SweepBase:
         journal = self.client.journal
         dialect, base_url = self.client.dialect, self.client.base_url
         # find() holds accepted rows only: an uncertain submit of a cell must block its resend too.
-        doubtful = {} if force or journal is None else {
-            e.fingerprint: e for e in journal.uncertain(dialect, base_url) if e.fingerprint}
+        doubtful = (
+            {}
+            if force or journal is None
+            else {e.fingerprint: e for e in journal.uncertain(dialect, base_url) if e.fingerprint}
+        )
         self._pending = [
             (cell, None if force else doubtful.get(cell.fingerprint) or _journaled(journal, cell, dialect, base_url))
             for cell in self.cells
@@ -268,7 +281,8 @@ class _SweepBase:
         if known is None:
             raise ValidationError(
                 f"budget: no cost is known yet for imagine on {base_url}, so {to_send} jobs cannot be "
-                "checked against the budget; run one job first or pass budget=None", field="budget",
+                "checked against the budget; run one job first or pass budget=None",
+                field="budget",
             )
         if known[0] * to_send > budget:
             raise ValidationError(
@@ -289,7 +303,8 @@ class _SweepBase:
                 cell.error = SubmitUncertain(
                     f"an earlier submit of this cell (journal entry {entry.id}) is {entry.state} with no task id; "
                     "it was NOT resent. Run client.reconcile(), or sweep(..., force=True) to pay for it again",
-                    operation="imagine", journal_id=entry.id,
+                    operation="imagine",
+                    journal_id=entry.id,
                 )
             else:
                 yield from self._submit(cell)
@@ -351,7 +366,11 @@ class _SweepBase:
         return to_dataframe(self.table())
 
     def _sheet(
-        self, images: Sequence[Image.Image | None], rows: str | None, cols: str | None, thumb: int,
+        self,
+        images: Sequence[Image.Image | None],
+        rows: str | None,
+        cols: str | None,
+        thumb: int,
     ) -> Image.Image:
         from ._sheet import contact_sheet
 
@@ -468,12 +487,28 @@ class AsyncSweep(_SweepBase):
 
 
 def start_sweep(
-    client: Any, prompt: str, *, grid: Mapping[str, Sequence[Any]] | None, repeat: int, max_jobs: int,
-    dry_run: bool, force: bool, budget: float | None, options: Mapping[str, Any], cls: type[_SweepBase],
+    client: Any,
+    prompt: str,
+    *,
+    grid: Mapping[str, Sequence[Any]] | None,
+    repeat: int,
+    max_jobs: int,
+    dry_run: bool,
+    force: bool,
+    budget: float | None,
+    options: Mapping[str, Any],
+    cls: type[_SweepBase],
 ) -> Any:
     """Plan a sweep and prepare it; the caller drives ``sweep._launch()`` unless ``dry_run``."""
-    axes, cells, key = plan_sweep(prompt, dialect=client.dialect, service=client.base_url, grid=grid, repeat=repeat,
-                                  max_jobs=max_jobs, options=options)
+    axes, cells, key = plan_sweep(
+        prompt,
+        dialect=client.dialect,
+        service=client.base_url,
+        grid=grid,
+        repeat=repeat,
+        max_jobs=max_jobs,
+        options=options,
+    )
     sweep = cls(client, prompt.strip(), axes, cells, key)
     sweep._prepare(force=force, budget=budget)
     return sweep

@@ -121,7 +121,7 @@ class TrackerCore:
             batch = [tid for tid in pending if tid not in singles]
             size = int(self.dialect.batch_size)
             for start in range(0, len(batch), size):
-                ids = tuple(batch[start:start + size])
+                ids = tuple(batch[start : start + size])
                 reads.append(Read(self.dialect.prepare("get_many", task_ids=ids), ids, True))
             due = [tid for tid in singles if self.followed[tid].next_read <= now]
             for tid in batch:
@@ -167,8 +167,10 @@ class TrackerCore:
             entry.misses = 0
             # Servers do not always echo what we already know (EvoLink: the prompt; AceData: the parent).
             fresh = fresh.evolve(
-                prompt=fresh.prompt or entry.task.prompt, parent_id=fresh.parent_id or entry.task.parent_id,
-                service=fresh.service or entry.task.service, journal_id=fresh.journal_id or entry.task.journal_id,
+                prompt=fresh.prompt or entry.task.prompt,
+                parent_id=fresh.parent_id or entry.task.parent_id,
+                service=fresh.service or entry.task.service,
+                journal_id=fresh.journal_id or entry.task.journal_id,
                 cost=fresh.cost if fresh.cost is not None else entry.task.cost,
                 cost_unit=fresh.cost_unit or entry.task.cost_unit,
             )
@@ -198,8 +200,12 @@ def _settled(task: Task) -> bool:
 
 
 _STATUS_RANK = {
-    TaskStatus.QUEUED: 0, TaskStatus.RUNNING: 1, TaskStatus.AWAITING_INPUT: 2,
-    TaskStatus.SUCCEEDED: 3, TaskStatus.FAILED: 3, TaskStatus.CANCELLED: 3,
+    TaskStatus.QUEUED: 0,
+    TaskStatus.RUNNING: 1,
+    TaskStatus.AWAITING_INPUT: 2,
+    TaskStatus.SUCCEEDED: 3,
+    TaskStatus.FAILED: 3,
+    TaskStatus.CANCELLED: 3,
 }
 
 
@@ -210,7 +216,11 @@ def _rank(task: Task) -> tuple[int, int, bool]:
 
 def _changed(old: Task, new: Task) -> bool:
     return (old.status, old.progress, old.preview_url, old.image_url, old.fail_reason) != (
-        new.status, new.progress, new.preview_url, new.image_url, new.fail_reason
+        new.status,
+        new.progress,
+        new.preview_url,
+        new.image_url,
+        new.fail_reason,
     )
 
 
@@ -375,6 +385,7 @@ class AsyncTracker(_Renewing):
 
     def _events(self) -> tuple[asyncio.Event, asyncio.Event]:
         import asyncio
+
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._changed is None or self._wake is None:
             self._loop, self._changed, self._wake, self._task = loop, asyncio.Event(), asyncio.Event(), None
@@ -382,6 +393,7 @@ class AsyncTracker(_Renewing):
 
     def _ensure_task(self) -> None:
         import asyncio
+
         changed, wake = self._events()
         wake.set()
         if self._task is None or self._task.done():
@@ -398,6 +410,7 @@ class AsyncTracker(_Renewing):
     async def next_state(self, task: Task, timeout: float, cap: float | None) -> Task:
         """The task's next state that differs from ``task``, or its latest one after ``timeout`` seconds."""
         import asyncio
+
         version, settled = self._register(task, time.monotonic(), cap)
         try:
             self._ensure_task()
@@ -424,6 +437,7 @@ class AsyncTracker(_Renewing):
     async def wait_settled(self, ids: Sequence[str], timeout: float) -> list[tuple[str, Task | BaseException]]:
         """Wait until one of ``ids`` is final (or ``timeout`` seconds pass); returns those that are."""
         import asyncio
+
         self._ensure_task()
         changed, _ = self._events()
         deadline = time.monotonic() + timeout
@@ -440,6 +454,7 @@ class AsyncTracker(_Renewing):
 
     async def _run(self) -> None:
         import asyncio
+
         changed, wake = self._events()
         while True:
             with self.lock:
@@ -468,6 +483,7 @@ class AsyncTracker(_Renewing):
 
     async def aclose(self) -> None:
         import asyncio
+
         if self._task is not None and not self._task.done():
             self._task.cancel()
             try:

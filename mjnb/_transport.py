@@ -83,7 +83,9 @@ class RetryPolicy:
         base = min(self.backoff * (2**attempt), self.max_delay)
         return float(base * (0.75 + random.random() / 2))  # jitter: clients that failed together spread out
 
-    def should_retry(self, request: Request, attempt: int, response: Response | None, failure: SendFailed | None) -> bool:
+    def should_retry(
+        self, request: Request, attempt: int, response: Response | None, failure: SendFailed | None
+    ) -> bool:
         if attempt >= self.max_retries:
             return False
         if failure is not None:
@@ -139,7 +141,12 @@ def _response(resp: httpx.Response, content: bytes, redact: Redact) -> Response:
 
 class _Base:
     def __init__(
-        self, base_url: str, *, timeout: float, retry: RetryPolicy, headers_for: HeadersFor | None,
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        retry: RetryPolicy,
+        headers_for: HeadersFor | None,
         redact: Redact | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
@@ -156,8 +163,14 @@ class SyncTransport(_Base):
     """One kept-alive httpx.Client per mjnb Client (or the caller's own, never closed by us)."""
 
     def __init__(
-        self, base_url: str, *, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy(),
-        headers_for: HeadersFor | None = None, http_client: httpx.Client | None = None, redact: Redact | None = None,
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+        headers_for: HeadersFor | None = None,
+        http_client: httpx.Client | None = None,
+        redact: Redact | None = None,
     ) -> None:
         super().__init__(base_url, timeout=timeout, retry=retry, headers_for=headers_for, redact=redact)
         self._owned = http_client is None
@@ -172,7 +185,8 @@ class SyncTransport(_Base):
             response, failure = None, None
             try:
                 resp = self._client.send(
-                    _build(self._client, self.base_url, request, self.timeout), auth=self._auth(request) if auth else None
+                    _build(self._client, self.base_url, request, self.timeout),
+                    auth=self._auth(request) if auth else None,
                 )
                 response = _response(resp, resp.content, self._redact)
             except httpx.HTTPError as exc:
@@ -188,8 +202,12 @@ class SyncTransport(_Base):
         """Yields the non-empty lines of a streamed answer, or one Response for a non-2xx answer."""
         try:
             with self._client.stream(
-                request.method, _url(self.base_url, request), json=request.json,
-                headers={"user-agent": USER_AGENT, **request.headers}, auth=self._auth(request), timeout=self.timeout,
+                request.method,
+                _url(self.base_url, request),
+                json=request.json,
+                headers={"user-agent": USER_AGENT, **request.headers},
+                auth=self._auth(request),
+                timeout=self.timeout,
             ) as resp:
                 if resp.status_code >= 300:
                     yield _response(resp, resp.read(), self._redact)
@@ -216,8 +234,14 @@ class AsyncTransport(_Base):
     """One kept-alive httpx.AsyncClient per mjnb AsyncClient (or the caller's own, never closed by us)."""
 
     def __init__(
-        self, base_url: str, *, timeout: float = 30.0, retry: RetryPolicy = RetryPolicy(),
-        headers_for: HeadersFor | None = None, http_client: httpx.AsyncClient | None = None, redact: Redact | None = None,
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+        headers_for: HeadersFor | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        redact: Redact | None = None,
     ) -> None:
         super().__init__(base_url, timeout=timeout, retry=retry, headers_for=headers_for, redact=redact)
         self._owned = http_client is None
@@ -251,7 +275,8 @@ class AsyncTransport(_Base):
             try:
                 async with self._slots():
                     resp = await self._client.send(
-                        _build(self._client, self.base_url, request, self.timeout), auth=self._auth(request) if auth else None
+                        _build(self._client, self.base_url, request, self.timeout),
+                        auth=self._auth(request) if auth else None,
                     )
                 response = _response(resp, resp.content, self._redact)
             except httpx.HTTPError as exc:
@@ -260,16 +285,25 @@ class AsyncTransport(_Base):
                 if failure is not None:
                     raise failure
                 return response  # type: ignore[return-value]
-            await asyncio.sleep(self.retry.delay(attempt, retry_after(response.headers) if response is not None else None))
+            await asyncio.sleep(
+                self.retry.delay(attempt, retry_after(response.headers) if response is not None else None)
+            )
             attempt += 1
 
     async def stream_lines(self, request: Request) -> AsyncIterator[bytes | Response]:
         """Yields the non-empty lines of a streamed answer, or one Response for a non-2xx answer."""
         try:
-            async with self._slots(), self._client.stream(
-                request.method, _url(self.base_url, request), json=request.json,
-                headers={"user-agent": USER_AGENT, **request.headers}, auth=self._auth(request), timeout=self.timeout,
-            ) as resp:
+            async with (
+                self._slots(),
+                self._client.stream(
+                    request.method,
+                    _url(self.base_url, request),
+                    json=request.json,
+                    headers={"user-agent": USER_AGENT, **request.headers},
+                    auth=self._auth(request),
+                    timeout=self.timeout,
+                ) as resp,
+            ):
                 if resp.status_code >= 300:
                     yield _response(resp, await resp.aread(), self._redact)
                     return

@@ -108,8 +108,10 @@ def _ints(value: Any, count: int, field: str, what: str) -> tuple[int, ...]:
         raise ValidationError(f"{field}: expected {what}, got {value!r}", field=field)
     out = []
     for v in value:
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or (
-            not isinstance(v, numbers.Integral) and not float(v).is_integer()
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, numbers.Real)
+            or (not isinstance(v, numbers.Integral) and not float(v).is_integer())
         ):
             raise ValidationError(f"{field}: expected {what} in whole pixels, got {value!r}", field=field)
         out.append(int(v) if isinstance(v, numbers.Integral) else int(float(v)))

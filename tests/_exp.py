@@ -15,10 +15,16 @@ from mjnb._experiments import AsyncExperimentVerbs, SyncExperimentVerbs
 
 def client_classes() -> tuple[type, type]:
     """Client and AsyncClient with the experiment verbs (the lead mixes them in; until then, here)."""
-    sync: type = mjnb.Client if issubclass(mjnb.Client, SyncExperimentVerbs) else type(
-        "Client", (SyncExperimentVerbs, mjnb.Client), {})
-    asy: type = mjnb.AsyncClient if issubclass(mjnb.AsyncClient, AsyncExperimentVerbs) else type(
-        "AsyncClient", (AsyncExperimentVerbs, mjnb.AsyncClient), {})
+    sync: type = (
+        mjnb.Client
+        if issubclass(mjnb.Client, SyncExperimentVerbs)
+        else type("Client", (SyncExperimentVerbs, mjnb.Client), {})
+    )
+    asy: type = (
+        mjnb.AsyncClient
+        if issubclass(mjnb.AsyncClient, AsyncExperimentVerbs)
+        else type("AsyncClient", (AsyncExperimentVerbs, mjnb.AsyncClient), {})
+    )
     return sync, asy
 
 

@@ -19,11 +19,30 @@ from hypothesis import strategies as st
 DIALECTS = ("mjproxy", "newapi", "acedata", "evolink")
 MODES = ("sync", "async")
 VERBS = (
-    "imagine", "action", "upscale", "vary", "reroll", "zoom_out", "pan", "inpaint", "reposition", "edit",
-    "blend", "describe", "shorten", "translate", "retexture", "remove_bg", "get", "wait", "tasks", "download",
-    "download_video", "seed", "cancel",
+    "imagine",
+    "action",
+    "upscale",
+    "vary",
+    "reroll",
+    "zoom_out",
+    "pan",
+    "inpaint",
+    "reposition",
+    "edit",
+    "blend",
+    "describe",
+    "shorten",
+    "translate",
+    "retexture",
+    "remove_bg",
+    "get",
+    "wait",
+    "tasks",
+    "download",
+    "download_video",
+    "seed",
+    "cancel",
 )
-
 
 
 @dataclass
@@ -45,7 +64,6 @@ def _short(value: Any) -> str:
     return text if len(text) <= 300 else text[:300] + f"…({len(text)} chars)"
 
 
-
 # -- inputs -------------------------------------------------------------------------------------
 def png_bytes(size: tuple[int, int], mode: str) -> bytes:
     from PIL import Image
@@ -55,42 +73,181 @@ def png_bytes(size: tuple[int, int], mode: str) -> bytes:
     return buf.getvalue()
 
 
-PIL_MODES = ("1", "L", "P", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV", "I", "F", "LA", "PA", "RGBX",
-             "RGBa", "La", "I;16", "I;16B", "I;16L")
+PIL_MODES = (
+    "1",
+    "L",
+    "P",
+    "RGB",
+    "RGBA",
+    "CMYK",
+    "YCbCr",
+    "LAB",
+    "HSV",
+    "I",
+    "F",
+    "LA",
+    "PA",
+    "RGBX",
+    "RGBa",
+    "La",
+    "I;16",
+    "I;16B",
+    "I;16L",
+)
 DASHES = ("--", "—", "–", "−", "-", "---")
-PARAMS = ("s", "stylize", "ar", "aspect", "c", "chaos", "q", "v", "niji", "seed", "no", "w", "weird", "iw",
-          "sref", "cref", "p", "tile", "r", "repeat", "zoom", "hd", "style", "draft", "relax", "fast", "stop",
-          "x")
+PARAMS = (
+    "s",
+    "stylize",
+    "ar",
+    "aspect",
+    "c",
+    "chaos",
+    "q",
+    "v",
+    "niji",
+    "seed",
+    "no",
+    "w",
+    "weird",
+    "iw",
+    "sref",
+    "cref",
+    "p",
+    "tile",
+    "r",
+    "repeat",
+    "zoom",
+    "hd",
+    "style",
+    "draft",
+    "relax",
+    "fast",
+    "stop",
+    "x",
+)
 #: Values of numeric parameters that Python's float()/\d accept but no service does (issue 9 item 6).
 BAD_NUMBERS = ("1_000", "١٠٠", "+5", "nan", "inf", "-inf", "1e3", "0x10", "１００", "٣", "²", "5.", ".5e1")
 BAD_RATIOS = ("３:２", "3：2", "3:2:1", "nan:1", "1_6:9", "+3:2", "٣:٢", "0:1", "-3:2")
-ODD_VALUES = ("100", "0", "-0", "1000", "1001", "-1", "16:9", "1:1", "", "{1, 2}", "{", "}", "6.1", "7",
-              "99999999999999999999", "a", "🙂")
+ODD_VALUES = (
+    "100",
+    "0",
+    "-0",
+    "1000",
+    "1001",
+    "-1",
+    "16:9",
+    "1:1",
+    "",
+    "{1, 2}",
+    "{",
+    "}",
+    "6.1",
+    "7",
+    "99999999999999999999",
+    "a",
+    "🙂",
+)
 NUMERIC = {"s", "stylize", "c", "chaos", "q", "seed", "w", "weird", "iw", "r", "repeat", "stop", "zoom"}
 SURROGATES = ("\ud800", "\udfff", "\udc00x")
 _SURROGATE = "a lone surrogate cannot be sent as UTF-8"
 #: Wire field names passed as **options (checked by name and type by each dialect) and odd values.
-OPTION_NAMES = ("notifyHook", "callback_url", "state", "base64Array", "image_urls", "speed", "split_images",
-                "chooseSameChannel", "accountFilter", "botType", "translation", "mode", "prompt_extra", "n")
+OPTION_NAMES = (
+    "notifyHook",
+    "callback_url",
+    "state",
+    "base64Array",
+    "image_urls",
+    "speed",
+    "split_images",
+    "chooseSameChannel",
+    "accountFilter",
+    "botType",
+    "translation",
+    "mode",
+    "prompt_extra",
+    "n",
+)
 
 GOOD_URLS = ("https://example.com/a.png", "https://cdn.example.org:8443/i/1.png?x=1")
 #: URLs no service may be sent: refused on every dialect (issue 9 item 6).
 BAD_URLS = (
-    "https://example.com/a b.png", "https://example.com/a\r\nX-Evil: 1", "https://example.com/\x00.png",
-    "https://example.com:99999/a.png", "https://example.com\n/a.png", "https:///a.png", "https://example.com/\t",
-    "http://exa mple.com/", "https://example.com:-1/", "javascript:alert(1)", "ftp://example.com/a.png",
+    "https://example.com/a b.png",
+    "https://example.com/a\r\nX-Evil: 1",
+    "https://example.com/\x00.png",
+    "https://example.com:99999/a.png",
+    "https://example.com\n/a.png",
+    "https:///a.png",
+    "https://example.com/\t",
+    "http://exa mple.com/",
+    "https://example.com:-1/",
+    "javascript:alert(1)",
+    "ftp://example.com/a.png",
 )
 #: Hosts a resolver reads as private or loopback: refused for EvoLink's callbacks (issue 9 item 6).
-PRIVATE_HOSTS = ("https://127.1/", "https://0x7f000001/", "https://0177.0.0.1/", "https://2130706433/",
-                 "https://127.0.0.1/", "https://10.0.0.1/cb", "https://[::1]/cb", "https://localhost/cb",
-                 "https://192.168.0.1/", "https://169.254.169.254/latest")
-TASK_IDS_BAD = (".", "..", "/", "a/b", "../x", "a" * 100_000, "", " ", "\n", "x\r\ny", "\x00", "a b", "a\tb",
-                "\ud800", "?x=1", "#frag", "a" * 257)
+PRIVATE_HOSTS = (
+    "https://127.1/",
+    "https://0x7f000001/",
+    "https://0177.0.0.1/",
+    "https://2130706433/",
+    "https://127.0.0.1/",
+    "https://10.0.0.1/cb",
+    "https://[::1]/cb",
+    "https://localhost/cb",
+    "https://192.168.0.1/",
+    "https://169.254.169.254/latest",
+)
+TASK_IDS_BAD = (
+    ".",
+    "..",
+    "/",
+    "a/b",
+    "../x",
+    "a" * 100_000,
+    "",
+    " ",
+    "\n",
+    "x\r\ny",
+    "\x00",
+    "a b",
+    "a\tb",
+    "\ud800",
+    "?x=1",
+    "#frag",
+    "a" * 257,
+)
 TASK_IDS_ODD = ("1234567890", "task-unified-1-x", "%2e%2e", "ünïcödé", "0", "-1", "a" * 256)
-ACTIONS_BAD: tuple[Any, ...] = (None, 5, ["U1"], "", " ", "U9", "u0", "V5", "zoom_out_3x", b"U1", 1.5, {"U1": 1},
-                                "U1\x00", "pan_diagonal")
-ACTIONS_MAYBE = ("U1", "U2", "V1", "reroll", "vary_subtle", "vary_strong", "zoom_out_2x", "zoom_out_1.5x",
-                 "pan_left", "pan_up", "custom_zoom", "upscale_2x", "u1", "U1 ")
+ACTIONS_BAD: tuple[Any, ...] = (
+    None,
+    5,
+    ["U1"],
+    "",
+    " ",
+    "U9",
+    "u0",
+    "V5",
+    "zoom_out_3x",
+    b"U1",
+    1.5,
+    {"U1": 1},
+    "U1\x00",
+    "pan_diagonal",
+)
+ACTIONS_MAYBE = (
+    "U1",
+    "U2",
+    "V1",
+    "reroll",
+    "vary_subtle",
+    "vary_strong",
+    "zoom_out_2x",
+    "zoom_out_1.5x",
+    "pan_left",
+    "pan_up",
+    "custom_zoom",
+    "upscale_2x",
+    "u1",
+    "U1 ",
+)
 
 
 @st.composite
@@ -129,10 +286,14 @@ def urls(dialect: str, *, callback: bool) -> st.SearchStrategy[tuple[str | None,
     good = st.sampled_from(GOOD_URLS).map(lambda u: (u, None))
     bad = st.sampled_from(BAD_URLS).map(lambda u: (u, f"malformed URL {u!r}"))
     hosts = st.sampled_from(PRIVATE_HOSTS).map(
-        lambda u: (u, f"EvoLink refuses callbacks to private hosts ({u})" if callback and dialect == "evolink"
-                   else None))
-    insecure = st.just(("http://example.com/hook", "EvoLink callbacks must be HTTPS" if callback and dialect ==
-                        "evolink" else None))
+        lambda u: (
+            u,
+            f"EvoLink refuses callbacks to private hosts ({u})" if callback and dialect == "evolink" else None,
+        )
+    )
+    insecure = st.just(
+        ("http://example.com/hook", "EvoLink callbacks must be HTTPS" if callback and dialect == "evolink" else None)
+    )
     return st.one_of(st.just((None, None)), good, bad, hosts, insecure)
 
 
@@ -148,13 +309,23 @@ def images(h: Any) -> st.SearchStrategy[tuple[Any, str | None]]:
         mode_images,
         st.sampled_from(GOOD_URLS).map(lambda u: (u, None)),
         st.sampled_from(BAD_URLS[:7]).map(lambda u: (u, f"malformed image URL {u!r}")),
-        st.sampled_from([
-            (b"", "empty bytes"), (b"not an image", "undecodable bytes"), (str(h.files / "a directory"), "a directory"),
-            (str(h.files), "a directory"), ("/tmp", "a directory"), (str(h.files / "missing.png"), "a missing file"),
-            (str(h.files / "not-an-image.png"), "an undecodable file"), ("data:image/png;base64,@@@", "bad base64"),
-            ("data:text/plain;base64,aGk=", "not an image data URL"), (None, "no image"), (5, "not an image"),
-            ("", "empty path"), ("\x00", "NUL path"),
-        ]),
+        st.sampled_from(
+            [
+                (b"", "empty bytes"),
+                (b"not an image", "undecodable bytes"),
+                (str(h.files / "a directory"), "a directory"),
+                (str(h.files), "a directory"),
+                ("/tmp", "a directory"),
+                (str(h.files / "missing.png"), "a missing file"),
+                (str(h.files / "not-an-image.png"), "an undecodable file"),
+                ("data:image/png;base64,@@@", "bad base64"),
+                ("data:text/plain;base64,aGk=", "not an image data URL"),
+                (None, "no image"),
+                (5, "not an image"),
+                ("", "empty path"),
+                ("\x00", "NUL path"),
+            ]
+        ),
     )
 
 
@@ -166,8 +337,14 @@ def masks(size: tuple[int, int]) -> st.SearchStrategy[tuple[Any, str | None]]:
 
     def array(args: tuple[str, str, str]) -> tuple[Any, str | None]:
         shape_kind, dtype, fill = args
-        shape = {"ok": (h, w), "swapped": (w, h), "small": (h // 2, w), "3d": (h, w, 3), "1d": (w * h,),
-                 "empty": (0, 0)}[shape_kind]
+        shape = {
+            "ok": (h, w),
+            "swapped": (w, h),
+            "small": (h // 2, w),
+            "3d": (h, w, 3),
+            "1d": (w * h,),
+            "empty": (0, 0),
+        }[shape_kind]
         arr = np.zeros(shape, dtype=dtype)
         if arr.ndim >= 2 and arr.size:
             arr[: shape[0] // 2] = 1 if dtype != "uint8" else 255
@@ -194,10 +371,18 @@ def masks(size: tuple[int, int]) -> st.SearchStrategy[tuple[Any, str | None]]:
         return img, None
 
     return st.one_of(
-        arrays, st.sampled_from(PIL_MODES).map(pil),
+        arrays,
+        st.sampled_from(PIL_MODES).map(pil),
         st.just((Image.new("L", (w + 1, h), 255), "a mask of another size")),
-        st.sampled_from([(None, "no mask"), (b"junk", "undecodable mask"), ("nope", "not a mask"),
-                         ([], "no polygons"), (5, "not a mask")]),
+        st.sampled_from(
+            [
+                (None, "no mask"),
+                (b"junk", "undecodable mask"),
+                ("nope", "not a mask"),
+                ([], "no polygons"),
+                (5, "not a mask"),
+            ]
+        ),
     )
 
 
@@ -248,15 +433,22 @@ def cases(draw: Any, h: Any, modes: tuple[str, ...] = MODES) -> Case:
             if draw(st.integers(0, 3)) == 0:
                 timeout = draw(numbers())
                 case.kw.update(wait=True, timeout=timeout)
-                ok = isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and math.isfinite(timeout) \
+                ok = (
+                    isinstance(timeout, (int, float))
+                    and not isinstance(timeout, bool)
+                    and math.isfinite(timeout)
                     and timeout > 0
+                )
                 note(None if ok else f"wait=True with timeout={timeout!r}")
                 if ok:
                     case.kw["timeout"] = 1e-9  # a valid timeout: the job is followed briefly, then TaskTimeout
             if draw(st.integers(0, 3)) == 0:
                 name = draw(st.sampled_from(OPTION_NAMES))
-                value = draw(st.sampled_from((*BAD_URLS[:4], *GOOD_URLS, "\ud800", True, 5, None, [], ["x"],
-                                              {"a": 1}, "fast", "relax")))
+                value = draw(
+                    st.sampled_from(
+                        (*BAD_URLS[:4], *GOOD_URLS, "\ud800", True, 5, None, [], ["x"], {"a": 1}, "fast", "relax")
+                    )
+                )
                 case.kw[name] = value
                 note(f"option {name}={value!r} is a malformed URL" if value in BAD_URLS else None)
             if draw(st.integers(0, 4)) == 0:
@@ -304,8 +496,12 @@ def cases(draw: Any, h: Any, modes: tuple[str, ...] = MODES) -> Case:
         if verb == "wait" and draw(st.booleans()):
             timeout = draw(numbers())
             case.kw["timeout"] = timeout
-            if not (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and math.isfinite(timeout)
-                    and timeout > 0):
+            if not (
+                isinstance(timeout, (int, float))
+                and not isinstance(timeout, bool)
+                and math.isfinite(timeout)
+                and timeout > 0
+            ):
                 note(f"timeout={timeout!r}")
     elif verb == "tasks":
         page, size = draw(numbers()), draw(st.sampled_from((1, 20, 100, 0, 101, -1, "10", True, None)))
@@ -332,8 +528,9 @@ def cases(draw: Any, h: Any, modes: tuple[str, ...] = MODES) -> Case:
         elif verb in ("upscale", "vary"):
             n = draw(numbers() | st.sampled_from(("subtle", "strong", "medium")))
             case.args = (task, n)
-            ok = (isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 4) or (verb == "vary" and n in (
-                "subtle", "strong"))
+            ok = (isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 4) or (
+                verb == "vary" and n in ("subtle", "strong")
+            )
             note(None if ok else f"n={n!r}")
         elif verb == "reroll":
             case.args = (task,)
@@ -357,20 +554,51 @@ def cases(draw: Any, h: Any, modes: tuple[str, ...] = MODES) -> Case:
             if draw(st.booleans()):
                 index = draw(st.sampled_from((0, 3, 4, -1, True, 1.0, None)))
                 case.kw["index"] = index
-                note(None if index is None or (isinstance(index, int) and not isinstance(index, bool)
-                                               and 0 <= index <= 3) else f"index={index!r}")
+                note(
+                    None
+                    if index is None or (isinstance(index, int) and not isinstance(index, bool) and 0 <= index <= 3)
+                    else f"index={index!r}"
+                )
         elif verb == "reposition":
-            canvas = draw(st.sampled_from(((1024, 1024), (2048, 1024), (0, 0), (-5, 100), (math.nan, 10),
-                                           (10**9, 10**9), (100,), "1024x1024", None)))
-            box = draw(st.sampled_from(((0, 0, 512, 512), (512, 0, 512, 512), (-1, 0, 10, 10),
-                                        (0, 0, 4096, 4096), (0, 0, math.inf, 1), (0, 0, 0, 0), None)))
+            canvas = draw(
+                st.sampled_from(
+                    (
+                        (1024, 1024),
+                        (2048, 1024),
+                        (0, 0),
+                        (-5, 100),
+                        (math.nan, 10),
+                        (10**9, 10**9),
+                        (100,),
+                        "1024x1024",
+                        None,
+                    )
+                )
+            )
+            box = draw(
+                st.sampled_from(
+                    (
+                        (0, 0, 512, 512),
+                        (512, 0, 512, 512),
+                        (-1, 0, 10, 10),
+                        (0, 0, 4096, 4096),
+                        (0, 0, math.inf, 1),
+                        (0, 0, 0, 0),
+                        None,
+                    )
+                )
+            )
             prompt, pwhy = draw(prompts())
             note(pwhy)
             case.args = (task, canvas, box, prompt)
             # A box may reach past the canvas's edges (that part is cropped): see mjnb.images.check_canvas.
-            if canvas in ((0, 0), (-5, 100), (100,), "1024x1024", None) or box in ((0, 0, 0, 0), None) or \
-                    canvas[0] != canvas[0] or \
-                    canvas == (10**9, 10**9) or (isinstance(box, tuple) and len(box) == 4 and box[2] == math.inf):
+            if (
+                canvas in ((0, 0), (-5, 100), (100,), "1024x1024", None)
+                or box in ((0, 0, 0, 0), None)
+                or canvas[0] != canvas[0]
+                or canvas == (10**9, 10**9)
+                or (isinstance(box, tuple) and len(box) == 4 and box[2] == math.inf)
+            ):
                 note(f"canvas={canvas!r} image_box={box!r}")
         if verb in ("action", "upscale", "vary", "reroll", "zoom_out", "pan", "inpaint") and draw(st.booleans()):
             url, uwhy = draw(urls(dialect, callback=True))

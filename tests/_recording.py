@@ -23,12 +23,28 @@ import httpx
 T = TypeVar("T")
 
 __all__ = [
-    "Sent", "Recorder", "AsyncRecorder", "canary_key", "sim_jobs", "LoopThread", "SUBMIT_WORDS",
+    "Sent",
+    "Recorder",
+    "AsyncRecorder",
+    "canary_key",
+    "sim_jobs",
+    "LoopThread",
+    "SUBMIT_WORDS",
 ]
 
 #: Path words of the routes that create (paid) jobs, on any of the four dialects.
-SUBMIT_WORDS = ("/submit/", "/imagine", "/generations", "/edits", "/describe", "/shorten", "/translate",
-                "/blend", "/variation", "/upscale")
+SUBMIT_WORDS = (
+    "/submit/",
+    "/imagine",
+    "/generations",
+    "/edits",
+    "/describe",
+    "/shorten",
+    "/translate",
+    "/blend",
+    "/variation",
+    "/upscale",
+)
 
 
 def canary_key() -> str:

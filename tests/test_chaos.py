@@ -37,8 +37,12 @@ from _exp import client_classes  # noqa: E402
 from _recording import LoopThread, sim_jobs  # noqa: E402
 
 DIALECTS = ("mjproxy", "newapi", "acedata", "evolink")
-SUBMIT_PATH = {"mjproxy": "/mjproxy/mj/submit/imagine", "newapi": "/newapi/mj/submit/imagine",
-               "acedata": "/acedata/midjourney/imagine", "evolink": "/evolink/v1/images/generations"}
+SUBMIT_PATH = {
+    "mjproxy": "/mjproxy/mj/submit/imagine",
+    "newapi": "/newapi/mj/submit/imagine",
+    "acedata": "/acedata/midjourney/imagine",
+    "evolink": "/evolink/v1/images/generations",
+}
 #: Seconds a client waits for one answer; ``latency`` faults answer later than this.
 TIMEOUT = 0.5
 FAULTS = ("status-500", "status-502", "status-503", "rate-limit", "drop_before", "drop_after", "latency")
@@ -91,8 +95,9 @@ def run_chaos(sim: Any, home: Path, submits: int, *, fault_rate: float = 0.2, se
     clients: dict[tuple[str, str], Any] = {}
     common: dict[str, Any] = dict(api_key="sk-chaos-key", timeout=TIMEOUT, poll_interval=0.05, max_retries=3)
     for dialect in DIALECTS:
-        clients[("sync", dialect)] = sync_cls(dialect, sim.url(dialect), journal=home / f"{dialect}-sync.sqlite",
-                                              **common)
+        clients[("sync", dialect)] = sync_cls(
+            dialect, sim.url(dialect), journal=home / f"{dialect}-sync.sqlite", **common
+        )
 
         async def make(dialect: str = dialect) -> Any:
             return async_cls(dialect, sim.url(dialect), journal=home / f"{dialect}-async.sqlite", **common)
@@ -170,8 +175,11 @@ def run_chaos(sim: Any, home: Path, submits: int, *, fault_rate: float = 0.2, se
                 report.faults[f"read {kind}"] += 1
             client = clients[(mode, dialect)]
             try:
-                done = (client.wait_all(tasks, timeout=60) if mode == "sync"
-                    else loop.run(client.wait_all(tasks, timeout=60)))
+                done = (
+                    client.wait_all(tasks, timeout=60)
+                    if mode == "sync"
+                    else loop.run(client.wait_all(tasks, timeout=60))
+                )
                 report.outcomes["followed to the end"] += len(done)
             except mjnb.MjnbError as exc:
                 report.outcomes[f"wait_all {type(exc).__name__}"] += 1
@@ -195,8 +203,9 @@ def run_chaos(sim: Any, home: Path, submits: int, *, fault_rate: float = 0.2, se
     return report
 
 
-def _judge(sim: Any, clients: dict[tuple[str, str], Any], prompts: dict[str, str], run: str,
-           report: ChaosReport) -> None:
+def _judge(
+    sim: Any, clients: dict[tuple[str, str], Any], prompts: dict[str, str], run: str, report: ChaosReport
+) -> None:
     for dialect in DIALECTS:
         created = {tid: p for tid, p in sim_jobs(sim, dialect).items() if p.startswith(run)}
         report.created += len(created)
@@ -242,12 +251,14 @@ def test_chaos_submits_lose_nothing_and_duplicate_nothing(chaos_sim: Any, tmp_pa
 
 
 @pytest.mark.parametrize("dialect", ["mjproxy", "newapi", "acedata"])
-def test_a_lost_answer_is_found_by_reconcile_where_the_service_lists_tasks(chaos_sim: Any, tmp_path: Path,
-                                                                           dialect: str) -> None:
+def test_a_lost_answer_is_found_by_reconcile_where_the_service_lists_tasks(
+    chaos_sim: Any, tmp_path: Path, dialect: str
+) -> None:
     """One drop_after per dialect with a listing: the job exists, reconcile puts its id in the journal."""
     sync_cls, _ = client_classes()
-    with sync_cls(dialect, chaos_sim.url(dialect), "sk-chaos-key", journal=tmp_path / "j.sqlite",
-                  max_retries=0) as client:
+    with sync_cls(
+        dialect, chaos_sim.url(dialect), "sk-chaos-key", journal=tmp_path / "j.sqlite", max_retries=0
+    ) as client:
         chaos_sim.state.faults.add("drop_after", path=SUBMIT_PATH[dialect])
         prompt = f"a lost answer on {dialect} {os.urandom(4).hex()}"
         with pytest.raises(mjnb.SubmitUncertain) as err:
@@ -262,8 +273,11 @@ def test_the_judge_counts_a_job_missing_from_the_journal(chaos_sim: Any, tmp_pat
     """The check can fail: a job made behind the journal's back (journal=False) is counted as lost."""
     sync_cls, _ = client_classes()
     run = f"judge-{os.urandom(3).hex()}"
-    clients = {(m, d): sync_cls(d, chaos_sim.url(d), "sk-chaos-key", journal=tmp_path / f"{d}.sqlite")
-               for m in ("sync", "async") for d in DIALECTS}
+    clients = {
+        (m, d): sync_cls(d, chaos_sim.url(d), "sk-chaos-key", journal=tmp_path / f"{d}.sqlite")
+        for m in ("sync", "async")
+        for d in DIALECTS
+    }
     try:
         with mjnb.Client("acedata", chaos_sim.url("acedata"), "sk-chaos-key", journal=False) as stray:
             stray.imagine(f"{run} made without a journal")
@@ -282,7 +296,14 @@ def test_a_slow_answer_is_a_timeout_also_with_the_callers_http_client(chaos_sim:
     import httpx
 
     chaos_sim.state.faults.add("latency", path=SUBMIT_PATH["mjproxy"], delay=TIMEOUT + 1.0)
-    with mjnb.Client("mjproxy", chaos_sim.url("mjproxy"), "sk-chaos-key", timeout=TIMEOUT, max_retries=0,
-                     journal=False, http_client=httpx.Client()) as client:
+    with mjnb.Client(
+        "mjproxy",
+        chaos_sim.url("mjproxy"),
+        "sk-chaos-key",
+        timeout=TIMEOUT,
+        max_retries=0,
+        journal=False,
+        http_client=httpx.Client(),
+    ) as client:
         with pytest.raises(mjnb.SubmitUncertain):
             client.imagine(f"a slow answer {os.urandom(3).hex()}")

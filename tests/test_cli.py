@@ -23,8 +23,12 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def _mjnb(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mjnb", *args], capture_output=True, text=True, cwd=tmp_path,
-        env=_env(tmp_path, **env), timeout=120,
+        [sys.executable, "-m", "mjnb", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env(tmp_path, **env),
+        timeout=120,
     )
 
 
@@ -78,8 +82,11 @@ def test_mjnb_sim_takes_its_options_and_the_key_from_the_environment(tmp_path: P
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mjnb", "sim", "--port", str(port), "--duration", "0.2"],
-        env=_env(tmp_path, MJNB_SIM_API_KEY="sk-sim-test"), cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_env(tmp_path, MJNB_SIM_API_KEY="sk-sim-test"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}/mjproxy/mj/task/list-by-condition"
@@ -98,8 +105,16 @@ def test_mjnb_sim_takes_its_options_and_the_key_from_the_environment(tmp_path: P
         # The key never shows in the process list.
         cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
         assert b"sk-sim-test" not in cmdline
-        run = _mjnb(tmp_path, "imagine", "a red kite", "--dialect", "mjproxy",
-                    "--base-url", f"http://127.0.0.1:{port}/mjproxy", MJNB_API_KEY="sk-sim-test")
+        run = _mjnb(
+            tmp_path,
+            "imagine",
+            "a red kite",
+            "--dialect",
+            "mjproxy",
+            "--base-url",
+            f"http://127.0.0.1:{port}/mjproxy",
+            MJNB_API_KEY="sk-sim-test",
+        )
         assert run.returncode == 0, run.stderr
     finally:
         proc.terminate()
@@ -113,7 +128,14 @@ def test_a_script_without_a_main_guard_runs_on_the_embedded_simulator(tmp_path: 
     script = tmp_path / "demo.py"
     script.write_text(code)
     args = [sys.executable, str(script)] if how == "file" else [sys.executable, "-"]
-    run = subprocess.run(args, input=None if how == "file" else code, capture_output=True, text=True, cwd=tmp_path,
-                         env=_env(tmp_path), timeout=180)
+    run = subprocess.run(
+        args,
+        input=None if how == "file" else code,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        timeout=180,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.count("RESULT succeeded") == 1

@@ -98,7 +98,9 @@ async def test_describe_shorten_blend(make_client, dialect):
     picture = Image.new("RGB", (300, 200), (200, 40, 40))
     described = await client.wait(await client.describe(picture))
     assert described.succeeded and len(described.texts) == 4
-    shortened = await client.wait(await client.shorten("a very very long and detailed prompt about a castle on a hill at dawn"))
+    shortened = await client.wait(
+        await client.shorten("a very very long and detailed prompt about a castle on a hill at dawn")
+    )
     assert shortened.succeeded and 1 <= len(shortened.texts) <= 5
     blended = await client.wait(await client.blend([picture, Image.new("RGB", (200, 200), (20, 20, 220))], "LANDSCAPE"))
     assert blended.succeeded

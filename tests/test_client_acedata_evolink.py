@@ -121,8 +121,8 @@ async def test_evolink_rules_checked_before_sending(make_client, simulator):
 async def test_evolink_callback_delivered_to_a_loopback_receiver(simulator, tmp_path):
     import asyncio
     import json
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     bodies = []
 
@@ -139,10 +139,16 @@ async def test_evolink_callback_delivered_to_a_loopback_receiver(simulator, tmp_
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         async with mjnb.AsyncClient(
-            "evolink", simulator.url("evolink"), "sk-test", journal=tmp_path / "j.sqlite",
-            poll_interval=0.05, allow_insecure_callbacks=True,
+            "evolink",
+            simulator.url("evolink"),
+            "sk-test",
+            journal=tmp_path / "j.sqlite",
+            poll_interval=0.05,
+            allow_insecure_callbacks=True,
         ) as client:
-            task = await client.imagine("a called-back kite", callback_url=f"http://127.0.0.1:{server.server_port}/hook")
+            task = await client.imagine(
+                "a called-back kite", callback_url=f"http://127.0.0.1:{server.server_port}/hook"
+            )
             await client.wait(task)
             for _ in range(100):
                 if bodies:
@@ -151,7 +157,6 @@ async def test_evolink_callback_delivered_to_a_loopback_receiver(simulator, tmp_
         assert bodies and bodies[-1]["id"] == task.id and bodies[-1]["status"] == "completed"
     finally:
         server.shutdown()
-
 
 
 async def test_acedata_translate_returns_english(make_client):
@@ -194,12 +199,15 @@ async def test_evolink_remove_bg_completes_with_one_transparent_cutout(make_clie
     assert alpha.min() == 0 and alpha.max() == 255  # a real cut-out: some pixels transparent, some kept
 
 
-@pytest.mark.parametrize("dialect, verb, args, offered", [
-    ("mjproxy", "translate", ("bonjour",), "acedata"),
-    ("newapi", "translate", ("bonjour",), "acedata"),
-    ("mjproxy", "retexture", ("https://c.example/a.png", "jade"), "evolink"),
-    ("acedata", "remove_bg", ("https://c.example/a.png",), "evolink"),
-])
+@pytest.mark.parametrize(
+    "dialect, verb, args, offered",
+    [
+        ("mjproxy", "translate", ("bonjour",), "acedata"),
+        ("newapi", "translate", ("bonjour",), "acedata"),
+        ("mjproxy", "retexture", ("https://c.example/a.png", "jade"), "evolink"),
+        ("acedata", "remove_bg", ("https://c.example/a.png",), "evolink"),
+    ],
+)
 async def test_other_dialects_refuse_and_name_who_offers(make_client, dialect, verb, args, offered):
     client = make_client(dialect)
     with pytest.raises(mjnb.UnsupportedOperation) as info:

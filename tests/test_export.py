@@ -24,14 +24,32 @@ async def test_export_loads_in_pandas_and_datasets_and_is_incremental(exp_client
     sweep = await call(client, "sweep", "a {red, blue} kite --ar 3:2", grid={"chaos": [0, 40]})
     await call(sweep, "wait", 60)
     folder = tmp_path / "data"
-    first = await (aexport(sweep, folder, progress=False) if type(client).__name__ == "AsyncClient"
-                   else _sync_export(sweep, folder, client))
+    first = await (
+        aexport(sweep, folder, progress=False)
+        if type(client).__name__ == "AsyncClient"
+        else _sync_export(sweep, folder, client)
+    )
     assert len(first.written) == 4 and not first.skipped
 
     frame = pd.read_json(folder / "metadata.jsonl", lines=True, dtype={"task_id": str, "root_id": str})
     assert len(frame) == 4
-    for column in ("file_name", "prompt", "param_ar", "param_c", "dialect", "service", "task_id", "kind",
-                   "parent_id", "root_id", "axis_chaos", "axis_{red, blue}", "cost", "submitted_at", "width"):
+    for column in (
+        "file_name",
+        "prompt",
+        "param_ar",
+        "param_c",
+        "dialect",
+        "service",
+        "task_id",
+        "kind",
+        "parent_id",
+        "root_id",
+        "axis_chaos",
+        "axis_{red, blue}",
+        "cost",
+        "submitted_at",
+        "width",
+    ):
         assert column in frame.columns, column
     assert sorted(frame["axis_chaos"].astype(str)) == ["0", "0", "40", "40"]
     assert set(frame["param_ar"]) == {"3:2"}
@@ -42,8 +60,11 @@ async def test_export_loads_in_pandas_and_datasets_and_is_incremental(exp_client
     assert chunks["parameters"]["ar"] == "3:2"
 
     stamps = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.png")}
-    again = await (aexport(sweep, folder, progress=False) if type(client).__name__ == "AsyncClient"
-                   else _sync_export(sweep, folder, client))
+    again = await (
+        aexport(sweep, folder, progress=False)
+        if type(client).__name__ == "AsyncClient"
+        else _sync_export(sweep, folder, client)
+    )
     assert again.written == [] and len(again.already) == 4
     assert {p.name: p.stat().st_mtime_ns for p in folder.glob("*.png")} == stamps
     assert len((folder / "metadata.jsonl").read_text().splitlines()) == 4
@@ -58,8 +79,11 @@ async def test_split_export_writes_four_images_per_grid(exp_client, tmp_path):
     client = exp_client("mjproxy")
     task = await call(client, "imagine", "a paper boat", wait=True, timeout=60)
     folder = tmp_path / "split"
-    done = await (aexport([task], folder, split=True, progress=False, client=client) if type(client).__name__ == "AsyncClient"
-                  else _sync_export([task], folder, client, split=True))
+    done = await (
+        aexport([task], folder, split=True, progress=False, client=client)
+        if type(client).__name__ == "AsyncClient"
+        else _sync_export([task], folder, client, split=True)
+    )
     assert done.written == [f"{task.id}-{i}.png" for i in range(1, 5)]
     rows = [json.loads(line) for line in (folder / "metadata.jsonl").read_text().splitlines()]
     assert [r["image_index"] for r in rows] == [1, 2, 3, 4] and {r["task_id"] for r in rows} == {task.id}

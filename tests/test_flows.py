@@ -94,13 +94,15 @@ def expect(kind: type, check: Callable[[Any], None] | None = None, answer: Any =
 
 # -- wait: progress clamp, notifications, timeout, failure ----------------------------------------
 def test_wait_never_lets_progress_go_backwards_and_notifies_each_change_once():
-    script = Script([
-        Advance(1, task(progress=40)),
-        Advance(1, task(progress=20)),  # a regression: shown as 40
-        Advance(1, task(progress=None)),  # a blank: still 40
-        Advance(1, task(progress=70)),
-        Advance(1, task(TaskStatus.SUCCEEDED, progress=100, image_url="http://img/1.png")),
-    ])
+    script = Script(
+        [
+            Advance(1, task(progress=40)),
+            Advance(1, task(progress=20)),  # a regression: shown as 40
+            Advance(1, task(progress=None)),  # a blank: still 40
+            Advance(1, task(progress=70)),
+            Advance(1, task(TaskStatus.SUCCEEDED, progress=100, image_url="http://img/1.png")),
+        ]
+    )
     done = script.run(flows().wait(task(progress=10), timeout=60, on_progress=lambda t: None))
     assert done.succeeded and done.progress == 100
     assert [t.progress for t in script.notified] == [10, 40, 70, 100]
@@ -181,10 +183,12 @@ def test_a_lone_surrogate_is_refused_naming_the_field():
 
 def test_imagine_with_wait_submits_once_then_follows_the_task():
     submitted = task(TaskStatus.QUEUED)
-    script = Script([
-        expect(Submit, lambda s: s.request.op == "imagine" and s.fingerprint, submitted),
-        Advance(2, task(TaskStatus.SUCCEEDED, progress=100)),
-    ])
+    script = Script(
+        [
+            expect(Submit, lambda s: s.request.op == "imagine" and s.fingerprint, submitted),
+            Advance(2, task(TaskStatus.SUCCEEDED, progress=100)),
+        ]
+    )
     done = script.run(flows().imagine("a red kite --ar 3:2", wait=True, timeout=30))
     assert done.succeeded
     assert script.kinds() == ["Submit", "Update"]
@@ -203,10 +207,12 @@ def test_fingerprints_tell_cells_apart_and_match_on_a_rerun():
 
 def test_a_stream_that_ends_early_is_followed_by_polling():
     known = task(TaskStatus.RUNNING, progress=30, dialect="acedata")
-    script = Script([
-        expect(Stream, lambda s: s.timeout == 60 and s.fallback is not None, known),
-        Advance(3, task(TaskStatus.SUCCEEDED, progress=100, dialect="acedata")),
-    ])
+    script = Script(
+        [
+            expect(Stream, lambda s: s.timeout == 60 and s.fallback is not None, known),
+            Advance(3, task(TaskStatus.SUCCEEDED, progress=100, dialect="acedata")),
+        ]
+    )
     done = script.run(flows("acedata").imagine("a red kite", wait=True, timeout=60))
     assert done.succeeded
     assert script.kinds() == ["Stream", "Update"]

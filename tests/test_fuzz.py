@@ -111,17 +111,26 @@ class Harness:
         self.tasks: dict[str, dict[str, mjnb.Task]] = {}
         self.sizes: dict[tuple[str, str], tuple[int, int]] = {}
         for dialect in DIALECTS:
-            common = dict(base_url=sim.url(dialect), api_key="sk-fuzz-key", max_concurrent=None,
-                          poll_interval=0.05, max_retries=0)
+            common = dict(
+                base_url=sim.url(dialect), api_key="sk-fuzz-key", max_concurrent=None, poll_interval=0.05, max_retries=0
+            )
             rec = Recorder()
-            sync = mjnb.Client(dialect, journal=home / f"{dialect}-sync.sqlite",
-                               http_client=httpx.Client(transport=rec, timeout=20), **common)
+            sync = mjnb.Client(
+                dialect,
+                journal=home / f"{dialect}-sync.sqlite",
+                http_client=httpx.Client(transport=rec, timeout=20),
+                **common,
+            )
             self.clients[("sync", dialect)] = (sync, rec)
             arec = AsyncRecorder()
 
             async def make(dialect: str = dialect, arec: AsyncRecorder = arec) -> Any:
-                return mjnb.AsyncClient(dialect, journal=home / f"{dialect}-async.sqlite",
-                                        http_client=httpx.AsyncClient(transport=arec, timeout=20), **common)
+                return mjnb.AsyncClient(
+                    dialect,
+                    journal=home / f"{dialect}-async.sqlite",
+                    http_client=httpx.AsyncClient(transport=arec, timeout=20),
+                    **common,
+                )
 
             self.clients[("async", dialect)] = (self.loop.run(make()), arec)
             grid = sync.imagine("a lighthouse on a cliff --ar 3:2", wait=True, timeout=60)
@@ -159,14 +168,18 @@ class Harness:
             return Outcome("sent", "; ".join(problems))
         if error is None:
             if case.bad and sent:
-                return Outcome("sent", f"accepted and sent although {case.bad}: "
-                                       + ", ".join(f"{s.method} {s.path}" for s in sent))
+                return Outcome(
+                    "sent", f"accepted and sent although {case.bad}: " + ", ".join(f"{s.method} {s.path}" for s in sent)
+                )
             return Outcome("ok")
         from_server = isinstance(error, mjnb.APIError) and error.status_code is not None
         if submits and (not from_server or isinstance(error, mjnb.ValidationError)):
             why = "refused by the server" if from_server else "refused by the client after sending"
-            return Outcome("sent", f"{why} ({type(error).__name__}: {str(error)[:160]}) after "
-                                   + ", ".join(f"{s.method} {s.path}" for s in submits))
+            return Outcome(
+                "sent",
+                f"{why} ({type(error).__name__}: {str(error)[:160]}) after "
+                + ", ".join(f"{s.method} {s.path}" for s in submits),
+            )
         if case.bad and sent and from_server:
             return Outcome("sent", f"{case.bad}: sent, then refused by the server ({str(error)[:160]})")
         return Outcome("refused", f"{type(error).__name__}: {str(error)[:160]}")
@@ -206,8 +219,13 @@ def _check(h: Harness, case: Case) -> None:
     assert outcome.kind != "sent", f"sent before refused: {case!r} -> {outcome.detail}"
 
 
-@settings(max_examples=int(os.environ.get("MJNB_FUZZ_EXAMPLES", "120")), deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck), database=None)
+@settings(
+    max_examples=int(os.environ.get("MJNB_FUZZ_EXAMPLES", "120")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
 @given(data=st.data())
 def test_every_verb_refuses_bad_input_before_sending(harness: Harness, data: st.DataObject) -> None:
     _check(harness, data.draw(cases(harness)))
@@ -239,10 +257,12 @@ KNOWN_BAD: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("dialect,verb,args,kw", KNOWN_BAD, ids=[f"{d}-{v}-{i}" for i, (d, v, _, _) in
-                                                                 enumerate(KNOWN_BAD)])
-def test_issue_9_inputs_are_refused_before_sending(harness: Harness, mode: str, dialect: str, verb: str,
-                                                   args: tuple[Any, ...], kw: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "dialect,verb,args,kw", KNOWN_BAD, ids=[f"{d}-{v}-{i}" for i, (d, v, _, _) in enumerate(KNOWN_BAD)]
+)
+def test_issue_9_inputs_are_refused_before_sending(
+    harness: Harness, mode: str, dialect: str, verb: str, args: tuple[Any, ...], kw: dict[str, Any]
+) -> None:
     case = Case(mode, dialect, verb, args, dict(kw), bad="listed in issue 9")
     client, rec = harness.clients[(mode, dialect)]
     mark = rec.mark()
@@ -307,9 +327,19 @@ def _prompted_calls(h: Harness, bad: str) -> dict[str, Callable[[Any], Any]]:
     }
 
 
-_PROMPTED = ("mjproxy-inpaint", "mjproxy-remix", "mjproxy-custom_zoom", "mjproxy-edit", "acedata-edit",
-             "acedata-inpaint", "acedata-remix", "evolink-retexture", "evolink-reposition", "evolink-inpaint",
-             "evolink-custom_zoom")
+_PROMPTED = (
+    "mjproxy-inpaint",
+    "mjproxy-remix",
+    "mjproxy-custom_zoom",
+    "mjproxy-edit",
+    "acedata-edit",
+    "acedata-inpaint",
+    "acedata-remix",
+    "evolink-retexture",
+    "evolink-reposition",
+    "evolink-inpaint",
+    "evolink-custom_zoom",
+)
 
 
 @pytest.mark.parametrize("bad", ["a cat --s 1_000", "a cat --ar ３:２"])
@@ -324,8 +354,9 @@ def test_prompts_of_every_verb_are_checked_before_sending(harness: Harness, whic
     assert rec.since(mark) == []
 
 
-@pytest.mark.parametrize("url", ["https://example.com/a\r\nX-Evil: 1", "https://example.com/a b.png",
-                                 "https://example.com:99999/a.png"])
+@pytest.mark.parametrize(
+    "url", ["https://example.com/a\r\nX-Evil: 1", "https://example.com/a b.png", "https://example.com:99999/a.png"]
+)
 def test_edit_with_a_malformed_image_url_is_refused_before_download(harness: Harness, url: str) -> None:
     from PIL import Image
 
@@ -338,12 +369,13 @@ def test_edit_with_a_malformed_image_url_is_refused_before_download(harness: Har
 
 def test_the_oracle_sees_what_it_looks_for() -> None:
     """The wire checks must be able to fail: a malformed URL and a task id off its route are flagged."""
-    body = (b'{"prompt": "x", "notifyHook": "https://example.com:99999/cb", "base64Array": ["https://a.b/c d"], '
-            b'"state": "https://free text"}')
+    body = (
+        b'{"prompt": "x", "notifyHook": "https://example.com:99999/cb", "base64Array": ["https://a.b/c d"], '
+        b'"state": "https://free text"}'
+    )
     sent = [Sent("POST", "http://127.0.0.1:1/mjproxy/mj/submit/imagine", body, ())]
     problems = wire_problems(sent, Case("sync", "mjproxy", "imagine", ("x",)))
     assert len(problems) == 2 and "99999" in problems[0] and "whitespace" in problems[1]
     off_route = [Sent("GET", "http://127.0.0.1:1/mjproxy/mj/fetch", b"", ())]
     assert "left the task route" in wire_problems(off_route, Case("sync", "mjproxy", "get", ("..",)))[0]
     assert _url_problem("https://example.com/a.png") is None
-

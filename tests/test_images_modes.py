@@ -116,6 +116,7 @@ PICTURE_HELPERS: dict[str, Callable[[Any], Image.Image]] = {
     ),
 }
 
+
 def _raster(areas: list[dict[str, Any]]) -> np.ndarray:
     return np.asarray(images.polygons_to_mask(areas, (areas[0]["width"], areas[0]["height"]))) >= 128
 

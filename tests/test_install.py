@@ -71,12 +71,14 @@ def installed(tmp_path_factory) -> Path:
     wheels = tmp_path_factory.mktemp("wheels")
     site = tmp_path_factory.mktemp("site")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    built = subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(ROOT)],
-                           capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [*pip, "wheel", "--no-deps", "-w", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=600
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = wheels.glob("mjnb-*.whl")
-    done = subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(site), str(wheel)], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return site
 
@@ -95,8 +97,9 @@ def test_the_installed_package_runs_on_its_simulator_outside_the_repository(inst
     env = {**os.environ, "PYTHONPATH": str(installed), "MJNB_HOME": str(tmp_path / "home"), "MJNB_SIM_DURATION": "0.3"}
     for var in ("MJNB_API_KEY", "MJNB_BASE_URL", "MJNB_DIALECT"):
         env.pop(var, None)
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.splitlines() == [
         "succeeded (1024, 680)",

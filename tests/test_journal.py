@@ -46,8 +46,9 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 
 def send(j: Journal, op: str = "imagine", *, dialect: str = "mjproxy", base_url: str = URL, **kw: Any) -> int:
     kw.setdefault("prompt", "a red fox")
-    return j.record_sending(dialect=dialect, base_url=base_url, op=op, path=f"/mj/submit/{op}",
-                            body={"prompt": kw["prompt"]}, **kw)
+    return j.record_sending(
+        dialect=dialect, base_url=base_url, op=op, path=f"/mj/submit/{op}", body={"prompt": kw["prompt"]}, **kw
+    )
 
 
 def task(task_id: str, status: TaskStatus = TaskStatus.QUEUED, *, dialect: str = "mjproxy", **kw: Any) -> Task:
@@ -80,10 +81,12 @@ def test_an_unversioned_journal_is_migrated_in_place(tmp_path: Path, with_kind: 
     schema = OLD_SCHEMA if with_kind else OLD_SCHEMA.replace(" kind TEXT,", "")
     db = sqlite3.connect(path)
     db.executescript(schema)
-    db.execute("INSERT INTO submits (created_at, updated_at, dialect, base_url, op, path, request, state, task_id,"
-               " prompt, status, progress) VALUES (1700000000, 1700000000, 'mjproxy', ?, 'imagine',"
-               " '/mj/submit/imagine', '{\"prompt\": \"old cat\"}', 'accepted', 'T1', 'old cat', 'running', 40)",
-               (URL,))
+    db.execute(
+        "INSERT INTO submits (created_at, updated_at, dialect, base_url, op, path, request, state, task_id,"
+        " prompt, status, progress) VALUES (1700000000, 1700000000, 'mjproxy', ?, 'imagine',"
+        " '/mj/submit/imagine', '{\"prompt\": \"old cat\"}', 'accepted', 'T1', 'old cat', 'running', 40)",
+        (URL,),
+    )
     db.commit()
     db.close()
 
@@ -167,14 +170,24 @@ def test_a_fetch_that_changes_nothing_writes_nothing(journal: Journal) -> None:
     assert (journal.writes, journal.skipped) == (writes, 5)
     assert journal.get(entry).updated_at == stamp  # type: ignore[union-attr]
     journal.record_progress(running.evolve(progress=31))
-    done = running.evolve(status=TaskStatus.SUCCEEDED, progress=100, image_url="https://cdn/r.png",
-                          cost=3.5, cost_unit="credits", image_urls=("https://cdn/1.png", "https://cdn/2.png"))
+    done = running.evolve(
+        status=TaskStatus.SUCCEEDED,
+        progress=100,
+        image_url="https://cdn/r.png",
+        cost=3.5,
+        cost_unit="credits",
+        image_urls=("https://cdn/1.png", "https://cdn/2.png"),
+    )
     journal.record_progress(done)
     journal.record_progress(done.evolve(finished_at=None))  # finished_at was stamped once; no new write
     assert journal.writes == writes + 2
     got = journal.get(entry)
     assert got is not None and (got.status, got.progress, got.cost, got.image_urls[1]) == (
-        "succeeded", 100, 3.5, "https://cdn/2.png")
+        "succeeded",
+        100,
+        3.5,
+        "https://cdn/2.png",
+    )
     assert got.finished_at is not None
 
 
@@ -207,8 +220,9 @@ class Locker:
             db.execute("ROLLBACK")
             db.close()
         """)
-        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "locked"
 
     def release(self) -> None:
@@ -313,7 +327,12 @@ def test_an_inpaint_shows_once_the_modal_submit_keeps_the_parent(journal: Journa
     assert visible == [("modal", "MODAL"), ("imagine", "IMG")] and journal.count() == 2
     kept = journal.by_task_id("mjproxy", URL, "MODAL")
     assert kept is not None and (kept.id, kept.parent_id, kept.prompt, kept.fingerprint, kept.meta) == (
-        modal, "IMG", "a red hat", "fp-vary", {"sweep": "s1"})
+        modal,
+        "IMG",
+        "a red hat",
+        "fp-vary",
+        {"sweep": "s1"},
+    )
     (old,) = journal.entries(states=["superseded"])
     assert (old.id, old.superseded_by) == (opening, modal)
     assert journal.record_progress(task("MODAL", TaskStatus.RUNNING, progress=5)) == modal
@@ -413,8 +432,11 @@ def test_spend_sums_what_the_services_reported(filled: Journal) -> None:
     day = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
     rows = filled.spend()
     assert {(r["service"], r["kind"], r["cost_unit"], r["cost"], r["count"]) for r in rows} == {
-        (URL, "UPSCALE", "credits", 2.0, 1), (URL, "IMAGINE", "credits", 8.0, 1),
-        (URL, "VARY_REGION", None, None, 1), (OTHER, "IMAGINE", "quota", 5.0, 1), (OTHER, "IMAGINE", None, None, 1),
+        (URL, "UPSCALE", "credits", 2.0, 1),
+        (URL, "IMAGINE", "credits", 8.0, 1),
+        (URL, "VARY_REGION", None, None, 1),
+        (OTHER, "IMAGINE", "quota", 5.0, 1),
+        (OTHER, "IMAGINE", None, None, 1),
     }
     assert {r["day"] for r in rows} == {day}
     assert sum(r["cost"] or 0 for r in filled.spend(dialect="mjproxy", base_url=URL)) == 10.0
@@ -425,21 +447,37 @@ def test_entries_become_tasks_that_say_what_they_are(filled: Journal) -> None:
     by_prompt = {e.prompt: e for e in filled.entries(limit=-1)}
     flight, lost, refused = (by_prompt[p].to_task() for p in ("in flight", "lost answer", "refused"))
     assert (flight.id, flight.raw_status, flight.status) == (
-        f"journal:{by_prompt['in flight'].id}", "sending", TaskStatus.QUEUED)
+        f"journal:{by_prompt['in flight'].id}",
+        "sending",
+        TaskStatus.QUEUED,
+    )
     assert (lost.raw_status, lost.fail_reason) == ("uncertain", "read timeout")
     assert (refused.raw_status, refused.status) == ("rejected", TaskStatus.FAILED)
     root = filled.by_task_id("mjproxy", URL, "R")
     assert root is not None
     t = root.to_task()
     assert (t.id, t.service, t.journal_id, t.cost, t.cost_unit, t.prompt, t.status) == (
-        "R", URL, root.id, 8.0, "credits", "a red fox", TaskStatus.SUCCEEDED)
+        "R",
+        URL,
+        root.id,
+        8.0,
+        "credits",
+        "a red fox",
+        TaskStatus.SUCCEEDED,
+    )
     assert root.request == {"prompt": "a red fox"} and root.op == "imagine" and root.created_at > 0
 
 
 def test_any_string_is_stored_safely_and_big_images_are_shortened(journal: Journal) -> None:
     image = "data:image/png;base64," + "A" * 5000
-    entry = journal.record_sending(dialect="mjproxy", base_url=URL, op="imagine", path="/p",
-                                   body={"prompt": "cat \ud800", "base64Array": [image]}, prompt="cat \ud800")
+    entry = journal.record_sending(
+        dialect="mjproxy",
+        base_url=URL,
+        op="imagine",
+        path="/p",
+        body={"prompt": "cat \ud800", "base64Array": [image]},
+        prompt="cat \ud800",
+    )
     got = journal.get(entry)
     assert got is not None and got.request["prompt"] == "cat \ud800"  # JSON escapes round-trip exactly
     assert got.prompt == "cat \\ud800" and got.request["base64Array"][0].startswith("<5022 chars sha256:")
@@ -473,8 +511,10 @@ def test_submit_runs_on_the_writer_thread_in_order_and_hands_back_errors(journal
 def test_a_failed_queued_write_is_raised_by_flush(journal: Journal) -> None:
     accepted(journal, "T1")
     journal.record_progress_nowait(task("T1", TaskStatus.RUNNING, progress="many"))  # type: ignore[arg-type]
-    journal._store.conn.execute("CREATE TRIGGER no_text BEFORE UPDATE OF progress ON submits"
-                                " WHEN typeof(NEW.progress) = 'text' BEGIN SELECT RAISE(ABORT, 'progress'); END")
+    journal._store.conn.execute(
+        "CREATE TRIGGER no_text BEFORE UPDATE OF progress ON submits"
+        " WHEN typeof(NEW.progress) = 'text' BEGIN SELECT RAISE(ABORT, 'progress'); END"
+    )
     with pytest.raises(JournalError, match="queued write failed"):
         journal.flush()
     journal.flush()  # raised once
@@ -519,8 +559,9 @@ def test_nowait_returns_while_the_journal_is_busy(journal: Journal) -> None:
     holder = threading.Thread(target=hold)
     holder.start()
     assert held.wait(30)
-    caller = threading.Thread(target=lambda: (journal.record_progress_nowait(task("T1", TaskStatus.RUNNING,
-                                                                                     progress=3)), queued.set()))
+    caller = threading.Thread(
+        target=lambda: (journal.record_progress_nowait(task("T1", TaskStatus.RUNNING, progress=3)), queued.set())
+    )
     caller.start()
     assert queued.wait(30)  # returned although the lock is still held
     assert holder.is_alive()
@@ -637,8 +678,7 @@ def test_no_connection_is_leaked_on_python_3_13() -> None:
             gc.collect()
     """)
     clean = subprocess.run([python, "-X", "dev", "-c", script], capture_output=True, text=True, timeout=60)
-    control = subprocess.run([python, "-X", "dev", "-c", script, "control"], capture_output=True, text=True,
-                             timeout=60)
+    control = subprocess.run([python, "-X", "dev", "-c", script, "control"], capture_output=True, text=True, timeout=60)
     assert clean.returncode == 0, clean.stderr
     assert "unclosed database" in control.stderr
     assert "Warning" not in clean.stderr, clean.stderr

@@ -23,10 +23,24 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 def test_the_examples_exist():
     names = {nb.name for nb in NOTEBOOKS}
-    assert {"01-quickstart.ipynb", "02-follow-up-actions.ipynb", "03-history.ipynb", "04-inpaint.ipynb",
-            "05-reposition.ipynb", "06-sweeps.ipynb", "07-keep-and-trace.ipynb", "08-edit-your-image.ipynb",
-            "09-more-verbs.ipynb", "10-mjproxy.ipynb", "11-newapi.ipynb", "12-acedata.ipynb", "13-evolink.ipynb",
-            "14-prompt-form.ipynb", "15-errors-and-recovery.ipynb", "voila-studio.ipynb"} <= names
+    assert {
+        "01-quickstart.ipynb",
+        "02-follow-up-actions.ipynb",
+        "03-history.ipynb",
+        "04-inpaint.ipynb",
+        "05-reposition.ipynb",
+        "06-sweeps.ipynb",
+        "07-keep-and-trace.ipynb",
+        "08-edit-your-image.ipynb",
+        "09-more-verbs.ipynb",
+        "10-mjproxy.ipynb",
+        "11-newapi.ipynb",
+        "12-acedata.ipynb",
+        "13-evolink.ipynb",
+        "14-prompt-form.ipynb",
+        "15-errors-and-recovery.ipynb",
+        "voila-studio.ipynb",
+    } <= names
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -46,8 +60,22 @@ def test_notebook_runs_under_nbval(notebook, tmp_path):
     for var in ("MJNB_API_KEY", "MJNB_BASE_URL", "MJNB_DIALECT"):
         env.pop(var, None)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=180",
-         "-p", "no:cacheprovider", "-q", str(notebook)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "--nbval-cell-timeout=180",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            str(notebook),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, f"nbval failed on {notebook.name}:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"

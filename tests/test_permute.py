@@ -15,8 +15,12 @@ DOCUMENTED = [
     ("a {red, green, yellow} bird", ["a red bird", "a green bird", "a yellow bird"]),
     (
         "a {red, green} bird in the {jungle, desert}",
-        ["a red bird in the jungle", "a red bird in the desert", "a green bird in the jungle",
-         "a green bird in the desert"],
+        [
+            "a red bird in the jungle",
+            "a red bird in the desert",
+            "a green bird in the jungle",
+            "a green bird in the desert",
+        ],
     ),
     (
         "a naturalist illustration of a {pineapple, blueberry, rambutan, banana} bird",
@@ -24,19 +28,33 @@ DOCUMENTED = [
     ),
     ("a bird --ar {3:2, 1:1, 2:3, 1:2}", [f"a bird --ar {r}" for r in ("3:2", "1:1", "2:3", "1:2")]),
     ("a bird --c {20, 80}", ["a bird --c 20", "a bird --c 80"]),
-    ("a {vibrant california poppy, bouquet of sunflowers} --{v 5, niji 5}",
-     ["a vibrant california poppy --v 5", "a vibrant california poppy --niji 5",
-      "a bouquet of sunflowers --v 5", "a bouquet of sunflowers --niji 5"]),
+    (
+        "a {vibrant california poppy, bouquet of sunflowers} --{v 5, niji 5}",
+        [
+            "a vibrant california poppy --v 5",
+            "a vibrant california poppy --niji 5",
+            "a bouquet of sunflowers --v 5",
+            "a bouquet of sunflowers --niji 5",
+        ],
+    ),
     (
         "A {sculpture, painting} of a {seagull {on a pier, on a beach}, poodle {on a sofa, in a truck}}",
-        ["A sculpture of a seagull on a pier", "A sculpture of a seagull on a beach",
-         "A sculpture of a poodle on a sofa", "A sculpture of a poodle in a truck",
-         "A painting of a seagull on a pier", "A painting of a seagull on a beach",
-         "A painting of a poodle on a sofa", "A painting of a poodle in a truck"],
+        [
+            "A sculpture of a seagull on a pier",
+            "A sculpture of a seagull on a beach",
+            "A sculpture of a poodle on a sofa",
+            "A sculpture of a poodle in a truck",
+            "A painting of a seagull on a pier",
+            "A painting of a seagull on a beach",
+            "A painting of a poodle on a sofa",
+            "A painting of a poodle in a truck",
+        ],
     ),
     ("{red, pink \\, yellow} {tulip, rose}", ["red tulip", "red rose", "pink, yellow tulip", "pink, yellow rose"]),
-    ("a {red, blue} bird --ar {1:1, 16:9}",
-     ["a red bird --ar 1:1", "a red bird --ar 16:9", "a blue bird --ar 1:1", "a blue bird --ar 16:9"]),
+    (
+        "a {red, blue} bird --ar {1:1, 16:9}",
+        ["a red bird --ar 1:1", "a red bird --ar 16:9", "a blue bird --ar 1:1", "a blue bird --ar 16:9"],
+    ),
     ("a plain prompt --ar 3:2", ["a plain prompt --ar 3:2"]),
     ("a literal \\{brace\\}", ["a literal {brace}"]),
 ]
@@ -56,7 +74,10 @@ def test_axes_name_parameters_and_groups():
     assert axis_values("a {red, blue} bird --ar {1:1, 16:9}") == {"{red, blue}": ["red", "blue"], "ar": ["1:1", "16:9"]}
     nested = expand_permutations("a {seagull {on a pier, on a beach}, poodle} at dusk")
     assert [e.axes["{seagull {on a pier, on a beach}, poodle}"] for e in nested] == [
-        "seagull on a pier", "seagull on a beach", "poodle"]
+        "seagull on a pier",
+        "seagull on a beach",
+        "poodle",
+    ]
 
 
 def test_repeated_parameter_axes_stay_apart():

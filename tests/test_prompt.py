@@ -60,21 +60,44 @@ def test_version_written_with_dot_zero_from_the_field_is_that_version():
     "source, urls, text, params",
     [
         ("a lighthouse at dusk --ar 3:2 --s 250", (), "a lighthouse at dusk", [("ar", "ar", "3:2"), ("s", "s", "250")]),
-        ("cat --aspect 16:9 --stylize 50 --chaos 10 --quality 2 --repeat 4 --weird 9 --version 6.1",
-         (), "cat", [("aspect", "ar", "16:9"), ("stylize", "s", "50"), ("chaos", "c", "10"), ("quality", "q", "2"),
-                     ("repeat", "r", "4"), ("weird", "w", "9"), ("version", "v", "6.1")]),
-        ("https://a/x.png <https://s.mj.run/y> two cats --iw 2", ("https://a/x.png", "<https://s.mj.run/y>"),
-         "two cats", [("iw", "iw", "2")]),
+        (
+            "cat --aspect 16:9 --stylize 50 --chaos 10 --quality 2 --repeat 4 --weird 9 --version 6.1",
+            (),
+            "cat",
+            [
+                ("aspect", "ar", "16:9"),
+                ("stylize", "s", "50"),
+                ("chaos", "c", "10"),
+                ("quality", "q", "2"),
+                ("repeat", "r", "4"),
+                ("weird", "w", "9"),
+                ("version", "v", "6.1"),
+            ],
+        ),
+        (
+            "https://a/x.png <https://s.mj.run/y> two cats --iw 2",
+            ("https://a/x.png", "<https://s.mj.run/y>"),
+            "two cats",
+            [("iw", "iw", "2")],
+        ),
         ("space ship::2 moon::-0.5 --no stars", (), "space ship::2 moon::-0.5", [("no", "no", "stars")]),
         ("a {red, blue} bird --ar {1:1, 16:9}", (), "a {red, blue} bird", [("ar", "ar", "{1:1, 16:9}")]),
         ("a bird {--ar 1:1, --ar 2:3} --s 5", (), "a bird {--ar 1:1, --ar 2:3}", [("s", "s", "5")]),
         ("portrait --p", (), "portrait", [("p", "p", None)]),
-        ("portrait --personalize abc1 m7318879261434052637", (), "portrait",
-         [("personalize", "p", "abc1 m7318879261434052637")]),
+        (
+            "portrait --personalize abc1 m7318879261434052637",
+            (),
+            "portrait",
+            [("personalize", "p", "abc1 m7318879261434052637")],
+        ),
         ("sunset --niji --style cute", (), "sunset", [("niji", "niji", None), ("style", "style", "cute")]),
         ("phone typed —ar 16:9 –s 50", (), "phone typed", [("ar", "ar", "16:9"), ("s", "s", "50")]),
-        ("a well-known place – far away — really --AR 2:3", (), "a well-known place – far away — really",
-         [("AR", "ar", "2:3")]),
+        (
+            "a well-known place – far away — really --AR 2:3",
+            (),
+            "a well-known place – far away — really",
+            [("AR", "ar", "2:3")],
+        ),
         ("the sign says —— nothing", (), "the sign says —— nothing", []),
         ("cat --frobnicate 3 --tile", (), "cat", [("frobnicate", "frobnicate", "3"), ("tile", "tile", None)]),
         ("--ar 3:2", (), "", [("ar", "ar", "3:2")]),
@@ -92,16 +115,27 @@ def test_spans_point_at_each_parameter_and_its_value():
     source = "a fox  —stylize  250 --tile\t--no red, blue  "
     prompt = Prompt.parse(source)
     s, tile, no = prompt.params
-    assert source[s.span[0]:s.span[1]] == "—stylize  250" and source[slice(*s.value_span)] == "250"
+    assert source[s.span[0] : s.span[1]] == "—stylize  250" and source[slice(*s.value_span)] == "250"
     assert source[slice(*tile.span)] == "--tile" and tile.value_span == (tile.span[1], tile.span[1])
     assert source[slice(*no.span)] == "--no red, blue"
-    assert [seg.kind for seg in prompt.segments] == ["text", "space", "param", "space", "param", "space", "param",
-                                                     "space"]
+    assert [seg.kind for seg in prompt.segments] == [
+        "text",
+        "space",
+        "param",
+        "space",
+        "param",
+        "space",
+        "param",
+        "space",
+    ]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(list("ab :{},.-—–\t\n0123456789/３١") + ["--ar ", "--no ", "https://x/", "::", "--v 6.0"]))
-       .map("".join))
+@given(
+    st.lists(
+        st.sampled_from(list("ab :{},.-—–\t\n0123456789/３١") + ["--ar ", "--no ", "https://x/", "::", "--v 6.0"])
+    ).map("".join)
+)
 def test_any_text_builds_back_byte_for_byte_and_segments_cover_it(source):
     prompt = Prompt.parse(source)
     assert prompt.build() == source
@@ -113,15 +147,49 @@ def test_any_text_builds_back_byte_for_byte_and_segments_cover_it(source):
 
 # One sample per parameter; every alias and every dash form must read and build back unchanged.
 SAMPLES = {
-    "ar": "7:4", "v": "6.1", "niji": "6", "s": "250", "c": "20", "w": "1000", "q": ".5", "seed": "42",
-    "no": "trees, rivers", "tile": None, "raw": None, "style": "raw", "exp": "25", "iw": "1.5",
-    "sref": "https://a/s.png 123::2", "sw": "300", "sv": "4", "oref": "https://a/o.png", "ow": "50",
-    "cref": "https://a/c.png", "cw": "0", "draft": None, "fast": None, "relax": None, "turbo": None,
-    "p": "m7318879261434052637", "stop": "50", "zoom": "1.5", "video": "1", "motion": "low", "r": "4",
-    "hd": None, "sameseed": "7", "loop": None, "public": None, "stealth": None,
+    "ar": "7:4",
+    "v": "6.1",
+    "niji": "6",
+    "s": "250",
+    "c": "20",
+    "w": "1000",
+    "q": ".5",
+    "seed": "42",
+    "no": "trees, rivers",
+    "tile": None,
+    "raw": None,
+    "style": "raw",
+    "exp": "25",
+    "iw": "1.5",
+    "sref": "https://a/s.png 123::2",
+    "sw": "300",
+    "sv": "4",
+    "oref": "https://a/o.png",
+    "ow": "50",
+    "cref": "https://a/c.png",
+    "cw": "0",
+    "draft": None,
+    "fast": None,
+    "relax": None,
+    "turbo": None,
+    "p": "m7318879261434052637",
+    "stop": "50",
+    "zoom": "1.5",
+    "video": "1",
+    "motion": "low",
+    "r": "4",
+    "hd": None,
+    "sameseed": "7",
+    "loop": None,
+    "public": None,
+    "stealth": None,
 }
-ROUND_TRIPS = [(alias, spec.name, dash) for spec in PARAMS.values() for alias in (spec.name, *spec.aliases)
-               for dash in ("--", "—", "–")]
+ROUND_TRIPS = [
+    (alias, spec.name, dash)
+    for spec in PARAMS.values()
+    for alias in (spec.name, *spec.aliases)
+    for dash in ("--", "—", "–")
+]
 
 
 def test_every_parameter_has_a_round_trip_sample():
@@ -141,8 +209,20 @@ def test_every_parameter_alias_and_dash_round_trips(alias, canonical, dash):
 
 @pytest.mark.parametrize(
     "typed, canonical",
-    [("stylize", "s"), ("--s", "s"), ("—chaos", "c"), ("repeat", "r"), ("personalize", "p"), ("profile", "p"),
-     ("quality", "q"), ("aspect", "ar"), ("version", "v"), ("weird", "w"), ("NIJI", "niji"), ("colour", None)],
+    [
+        ("stylize", "s"),
+        ("--s", "s"),
+        ("—chaos", "c"),
+        ("repeat", "r"),
+        ("personalize", "p"),
+        ("profile", "p"),
+        ("quality", "q"),
+        ("aspect", "ar"),
+        ("version", "v"),
+        ("weird", "w"),
+        ("NIJI", "niji"),
+        ("colour", None),
+    ],
 )
 def test_canonical_name(typed, canonical):
     assert canonical_name(typed) == canonical
@@ -150,8 +230,16 @@ def test_canonical_name(typed, canonical):
 
 @pytest.mark.parametrize(
     "source, version",
-    [("cat --v 6.0", "6"), ("cat --version 7.0", "7"), ("cat --v 5.2", "5.2"), ("cat --niji 6", "niji 6"),
-     ("cat --niji", "niji"), ("cat", None), ("cat --v 9", None), ("cat --v 6 --v 6.1", "6.1")],
+    [
+        ("cat --v 6.0", "6"),
+        ("cat --version 7.0", "7"),
+        ("cat --v 5.2", "5.2"),
+        ("cat --niji 6", "niji 6"),
+        ("cat --niji", "niji"),
+        ("cat", None),
+        ("cat --v 9", None),
+        ("cat --v 6 --v 6.1", "6.1"),
+    ],
 )
 def test_version_is_the_model_the_prompt_names(source, version):
     assert Prompt.parse(source).version == version
@@ -159,11 +247,13 @@ def test_version_is_the_model_the_prompt_names(source, version):
 
 @pytest.mark.parametrize(
     "text, parts",
-    [("hot dog", (("hot dog", None),)),
-     ("hot:: dog", (("hot", None), ("dog", None))),
-     ("space ship::2 moon::-0.5 stars", (("space ship", "2"), ("moon", "-0.5"), ("stars", None))),
-     ("a::.5 b::", (("a", ".5"), ("b", None))),
-     ("a::２ b", (("a", None), ("２ b", None)))],
+    [
+        ("hot dog", (("hot dog", None),)),
+        ("hot:: dog", (("hot", None), ("dog", None))),
+        ("space ship::2 moon::-0.5 stars", (("space ship", "2"), ("moon", "-0.5"), ("stars", None))),
+        ("a::.5 b::", (("a", ".5"), ("b", None))),
+        ("a::２ b", (("a", None), ("２ b", None))),
+    ],
 )
 def test_multi_prompts_split_at_double_colons_with_their_weights(text, parts):
     assert Prompt.parse(text + " --v 6").multi_prompts == parts
@@ -224,11 +314,13 @@ def test_with_param_refuses_a_value_that_would_not_read_back(value):
 
 @pytest.mark.parametrize(
     "source, text, expected",
-    [("a fox —ar 16:9", "a dog", "a dog —ar 16:9"),
-     ("https://a/x.png  a fox --s 5", "two dogs", "https://a/x.png  two dogs --s 5"),
-     ("https://a/x.png --s 5", "two dogs", "https://a/x.png two dogs --s 5"),
-     ("--s 5", "a dog", "a dog --s 5"),
-     ("", "a dog", "a dog")],
+    [
+        ("a fox —ar 16:9", "a dog", "a dog —ar 16:9"),
+        ("https://a/x.png  a fox --s 5", "two dogs", "https://a/x.png  two dogs --s 5"),
+        ("https://a/x.png --s 5", "two dogs", "https://a/x.png two dogs --s 5"),
+        ("--s 5", "a dog", "a dog --s 5"),
+        ("", "a dog", "a dog"),
+    ],
 )
 def test_with_text_replaces_only_the_text(source, text, expected):
     assert Prompt.parse(source).with_text(text).build() == expected
@@ -262,15 +354,20 @@ def test_parse_prompt_gives_the_older_dict_and_refuses_what_it_cannot_read():
 
 
 def test_build_prompt_writes_parameters_in_table_order_and_drops_empty_ones():
-    built = build_prompt("a fox", {"zz": "1", "s": "250", "ar": "3:2", "tile": True, "raw": False, "c": "",
-                                   "seed": None, "no": ["a", "b"]}, ["https://a/x.png"])
+    built = build_prompt(
+        "a fox",
+        {"zz": "1", "s": "250", "ar": "3:2", "tile": True, "raw": False, "c": "", "seed": None, "no": ["a", "b"]},
+        ["https://a/x.png"],
+    )
     assert built == "https://a/x.png a fox --ar 3:2 --s 250 --no a --no b --tile --zz 1"
 
 
 def test_param_errors_map_each_refused_parameter_to_its_message():
     errors = param_errors({"s": "2000", "v": "7", "cref": "https://a/c.png", "bogus": "1"})
-    assert errors == {"s": "--s: 2000 is out of range; allowed: a whole number from 0 to 1000",
-                      "cref": "--cref: not available in version 7; allowed in 6, 6.1 and niji 6"}
+    assert errors == {
+        "s": "--s: 2000 is out of range; allowed: a whole number from 0 to 1000",
+        "cref": "--cref: not available in version 7; allowed in 6, 6.1 and niji 6",
+    }
     assert param_errors({"v": "6"}, "evolink")["v"].startswith("--v: not accepted by evolink")
     assert param_errors({"v": "6"}, "mjproxy") == {}
 

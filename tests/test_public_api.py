@@ -8,12 +8,49 @@ import mjnb
 from mjnb._flows import VERBS
 
 EXPECTED = {
-    "Client", "AsyncClient", "ApiKey", "Task", "TaskStatus", "Action", "Page", "ACTION_NAMES",
-    "MjnbError", "APIError", "AuthenticationError", "RateLimitError", "ValidationError", "ModerationError",
-    "TaskNotFound", "ServerError", "TransportError", "SubmitUncertain", "TaskFailed", "TaskTimeout",
-    "UnsupportedOperation", "JournalError", "__version__",
-    "export", "aexport", "to_pandas", "Resumed", "Reconciled", "lineage", "LineageNode", "Sweep", "AsyncSweep", "SweepCell", "MjnbPromptWarning", "Prompt",
-    "Studio", "PromptForm", "ProgressView", "Gallery", "History", "CanvasEditor", "SweepGrid", "LineageView",
+    "Client",
+    "AsyncClient",
+    "ApiKey",
+    "Task",
+    "TaskStatus",
+    "Action",
+    "Page",
+    "ACTION_NAMES",
+    "MjnbError",
+    "APIError",
+    "AuthenticationError",
+    "RateLimitError",
+    "ValidationError",
+    "ModerationError",
+    "TaskNotFound",
+    "ServerError",
+    "TransportError",
+    "SubmitUncertain",
+    "TaskFailed",
+    "TaskTimeout",
+    "UnsupportedOperation",
+    "JournalError",
+    "__version__",
+    "export",
+    "aexport",
+    "to_pandas",
+    "Resumed",
+    "Reconciled",
+    "lineage",
+    "LineageNode",
+    "Sweep",
+    "AsyncSweep",
+    "SweepCell",
+    "MjnbPromptWarning",
+    "Prompt",
+    "Studio",
+    "PromptForm",
+    "ProgressView",
+    "Gallery",
+    "History",
+    "CanvasEditor",
+    "SweepGrid",
+    "LineageView",
 }
 
 
@@ -24,10 +61,24 @@ def test_all_is_guarded():
 
 
 def test_error_hierarchy_matches_the_docstring():
-    for name in ("AuthenticationError", "RateLimitError", "ValidationError", "ModerationError", "TaskNotFound", "ServerError"):
+    for name in (
+        "AuthenticationError",
+        "RateLimitError",
+        "ValidationError",
+        "ModerationError",
+        "TaskNotFound",
+        "ServerError",
+    ):
         assert issubclass(getattr(mjnb, name), mjnb.APIError)
-    for name in ("APIError", "TransportError", "SubmitUncertain", "TaskFailed", "TaskTimeout", "UnsupportedOperation",
-                 "JournalError"):
+    for name in (
+        "APIError",
+        "TransportError",
+        "SubmitUncertain",
+        "TaskFailed",
+        "TaskTimeout",
+        "UnsupportedOperation",
+        "JournalError",
+    ):
         assert issubclass(getattr(mjnb, name), mjnb.MjnbError)
         assert name in mjnb._errors.__doc__
 

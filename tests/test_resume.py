@@ -37,8 +37,12 @@ def _free_port() -> int:
 def sim_process(tmp_path):
     """``python -m mjnb.sim`` in its own process, jobs slow enough to be killed mid-wait."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mjnb.sim", "--port", str(port), "--duration", "8"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mjnb.sim", "--port", str(port), "--duration", "8"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:  # it prints its URLs once it accepts connections
         if "mjproxy" in line:
@@ -61,8 +65,12 @@ def _server_jobs(dialect: str, base_url: str) -> list[mjnb.Task] | None:
 async def test_killed_sweep_resumes_in_a_new_process_without_resubmits(sim_process, tmp_path, mode, dialect):
     base_url = f"{sim_process}/{dialect}"
     journal = tmp_path / "journal.sqlite"
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, base_url, str(journal), dialect], stdout=subprocess.PIPE,
-                             text=True, env={**os.environ, "MJNB_HOME": str(tmp_path)})
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, base_url, str(journal), dialect],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MJNB_HOME": str(tmp_path)},
+    )
     assert child.stdout is not None
     assert child.stdout.readline().split() == ["submitted", "4"]
     child.kill()
@@ -78,7 +86,11 @@ async def test_killed_sweep_resumes_in_a_new_process_without_resubmits(sim_proce
         # The proxies run 3 jobs at once, so their 4th submit waited for a slot: at least that one is open.
         assert len(resumed) >= 1 and {t.id for t in resumed} == unfinished and not resumed.errors
         assert {t.prompt for t in resumed} <= {
-            "a red kite --s 50", "a red kite --s 500", "a blue kite --s 50", "a blue kite --s 500"}
+            "a red kite --s 50",
+            "a red kite --s 500",
+            "a blue kite --s 50",
+            "a blue kite --s 500",
+        }
         again = await call(client, "sweep", "a {red, blue} kite --s {50, 500}")
         assert again.reattached == 4 and again.sent == 0
         assert {t.id for t in again.tasks} >= {t.id for t in resumed}

@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _git_status() -> str:
-    return subprocess.run(["git", "status", "--porcelain", "--", "notebooks"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--", "notebooks"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
 
 
 @pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout")
@@ -30,8 +31,9 @@ def test_run_lab_serves_a_working_copy_outside_what_git_sees(tmp_path: Path) -> 
     assert copied == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     # What the user changes there stays there, and a second run keeps it.
     (work / "01-quickstart.ipynb").write_text("{}")
-    subprocess.run(["./run", "lab", "--help"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-                   check=True)
+    subprocess.run(
+        ["./run", "lab", "--help"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=True
+    )
     assert (work / "01-quickstart.ipynb").read_text() == "{}"
     assert _git_status() == before
     assert not str(work).startswith(str(ROOT))

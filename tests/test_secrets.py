@@ -34,10 +34,18 @@ from _recording import canary_key  # noqa: E402
 CANARY = canary_key()
 DIALECTS = ("mjproxy", "newapi", "acedata", "evolink")
 #: A well-formed task id of each dialect (so that a read gets as far as the network).
-TASK_ID = {"mjproxy": "1234567890", "newapi": "1234567890", "acedata": "0c1a2b3c-4d5e-6f70-8192-a3b4c5d6e7f8",
-           "evolink": "task-unified-1757165031-mjv7"}
-SUBMIT_PATH = {"mjproxy": "/mjproxy/mj/submit/imagine", "newapi": "/newapi/mj/submit/imagine",
-               "acedata": "/acedata/midjourney/imagine", "evolink": "/evolink/v1/images/generations"}
+TASK_ID = {
+    "mjproxy": "1234567890",
+    "newapi": "1234567890",
+    "acedata": "0c1a2b3c-4d5e-6f70-8192-a3b4c5d6e7f8",
+    "evolink": "task-unified-1757165031-mjv7",
+}
+SUBMIT_PATH = {
+    "mjproxy": "/mjproxy/mj/submit/imagine",
+    "newapi": "/newapi/mj/submit/imagine",
+    "acedata": "/acedata/midjourney/imagine",
+    "evolink": "/evolink/v1/images/generations",
+}
 
 
 # -- where the canary could show ------------------------------------------------------------------
@@ -59,8 +67,14 @@ def exposure(exc: BaseException, *, with_locals: bool = True) -> str:
         if item is None or id(item) in seen:
             continue
         seen.add(id(item))
-        parts += [type(item).__name__, str(item), _safe_repr(item), _safe_repr(item.args),
-                  _safe_repr(getattr(item, "__dict__", {})), *getattr(item, "__notes__", [])]
+        parts += [
+            type(item).__name__,
+            str(item),
+            _safe_repr(item),
+            _safe_repr(item.args),
+            _safe_repr(getattr(item, "__dict__", {})),
+            *getattr(item, "__notes__", []),
+        ]
         tb: types.TracebackType | None = item.__traceback__
         while tb is not None:
             frame = tb.tb_frame
@@ -91,8 +105,9 @@ class Watch:
             self.exposures.append(exposure(exc))
             self.plain.append(exposure(exc, with_locals=False))
             try:  # as the standard library prints it: every local's repr() must work
-                self.exposures.append("".join(traceback.TracebackException.from_exception(
-                    exc, capture_locals=True).format()))
+                self.exposures.append(
+                    "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
+                )
             except Exception as failed:  # noqa: BLE001 - a finding, reported by assert_clean
                 self.render_errors.append(f"{type(failed).__name__}: {failed}")
             assert isinstance(exc, mjnb.MjnbError), f"untyped {type(exc).__name__}: {exc}"
@@ -111,7 +126,7 @@ class Watch:
         assert not self.render_errors, f"traceback.TracebackException(capture_locals=True) failed: {self.render_errors}"
         for text in self.exposures if with_locals else self.plain:
             at = text.find(CANARY)
-            assert at < 0, f"the key is shown in a traceback with locals: …{text[max(0, at - 300):at + 40]}…"
+            assert at < 0, f"the key is shown in a traceback with locals: …{text[max(0, at - 300) : at + 40]}…"
         for line in self.records:
             assert CANARY not in line, f"the key is in a log record: {line[:300]}"
         for path, data in self.files():
@@ -160,8 +175,9 @@ def _client(dialect: str, base_url: str, home: Path, **kw: Any) -> mjnb.Client:
 
 # -- the failure paths ----------------------------------------------------------------------------
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_refused_connection_timeout_lost_answer_and_401(dialect: str, simulator: Any, strict_sim: Any,
-                                                        watch: Watch) -> None:
+def test_refused_connection_timeout_lost_answer_and_401(
+    dialect: str, simulator: Any, strict_sim: Any, watch: Watch
+) -> None:
     home = watch.home
     with _client(dialect, "http://127.0.0.1:9/x", home) as nowhere:
         watch.catch(lambda: nowhere.imagine("a refused cat"), mjnb.TransportError, mjnb.SubmitUncertain)
@@ -180,8 +196,9 @@ def test_refused_connection_timeout_lost_answer_and_401(dialect: str, simulator:
 
 
 async def test_async_client_failure_paths(simulator: Any, watch: Watch) -> None:
-    client = mjnb.AsyncClient("newapi", "http://127.0.0.1:9/x", CANARY, max_retries=0,
-                              journal=watch.home / "journal.sqlite")
+    client = mjnb.AsyncClient(
+        "newapi", "http://127.0.0.1:9/x", CANARY, max_retries=0, journal=watch.home / "journal.sqlite"
+    )
     try:
         try:
             await client.imagine("an async refused cat")
@@ -190,8 +207,9 @@ async def test_async_client_failure_paths(simulator: Any, watch: Watch) -> None:
             assert isinstance(exc, mjnb.MjnbError)
     finally:
         await client.aclose()
-    slow = mjnb.AsyncClient("acedata", simulator.url("acedata"), CANARY, max_retries=0, timeout=0.3,
-                            journal=watch.home / "journal.sqlite")
+    slow = mjnb.AsyncClient(
+        "acedata", simulator.url("acedata"), CANARY, max_retries=0, timeout=0.3, journal=watch.home / "journal.sqlite"
+    )
     simulator.state.faults.add("latency", path=SUBMIT_PATH["acedata"], delay=1.0)
     try:
         try:
@@ -211,8 +229,13 @@ def _echo(request: httpx.Request) -> str:
 
 def _echoing_500(request: httpx.Request) -> httpx.Response:
     echo = _echo(request)
-    body = {"code": 500, "description": f"upstream failed, headers were {echo}", "message": echo,
-            "error": {"code": "internal", "message": echo}, "result": None}
+    body = {
+        "code": 500,
+        "description": f"upstream failed, headers were {echo}",
+        "message": echo,
+        "error": {"code": "internal", "message": echo},
+        "result": None,
+    }
     return httpx.Response(500, json=body)
 
 
@@ -249,12 +272,27 @@ def _mjproxy_echoing_success(request: httpx.Request) -> httpx.Response:
     if path.endswith(".png"):
         from mjnb.images import to_png
 
-        return httpx.Response(200, content=to_png(__import__("PIL.Image").Image.new("RGB", (64, 64), "teal")),
-                              headers={"content-type": "image/png"})
-    task = {"id": "1796", "action": "IMAGINE", "status": "SUCCESS", "progress": "100%",
-            "prompt": f"a cat {echo}", "promptEn": f"a cat {echo}", "description": echo, "failReason": "",
-            "imageUrl": "https://api.example.com/files/1796.png", "submitTime": 1, "startTime": 2,
-            "finishTime": 3, "properties": {"finalPrompt": f"a cat {echo}"}, "buttons": []}
+        return httpx.Response(
+            200,
+            content=to_png(__import__("PIL.Image").Image.new("RGB", (64, 64), "teal")),
+            headers={"content-type": "image/png"},
+        )
+    task = {
+        "id": "1796",
+        "action": "IMAGINE",
+        "status": "SUCCESS",
+        "progress": "100%",
+        "prompt": f"a cat {echo}",
+        "promptEn": f"a cat {echo}",
+        "description": echo,
+        "failReason": "",
+        "imageUrl": "https://api.example.com/files/1796.png",
+        "submitTime": 1,
+        "startTime": 2,
+        "finishTime": 3,
+        "properties": {"finalPrompt": f"a cat {echo}"},
+        "buttons": [],
+    }
     return httpx.Response(200, json=[task] if path.endswith("/list-by-condition") else task)
 
 
@@ -281,8 +319,9 @@ def test_a_task_that_quotes_the_key_is_stored_and_saved_without_it(watch: Watch)
 def _acedata_stream_with_a_bad_line(request: httpx.Request) -> httpx.Response:
     first = {"success": True, "task_id": "t-1", "trace_id": "tr-1", "progress": 10}
     lines = [json.dumps(first), '{"success": false, "error": {"code": "api_error", "message": "upstream broke"}}']
-    return httpx.Response(200, content="\n".join(lines).encode() + b"\n",
-                          headers={"content-type": "application/x-ndjson"})
+    return httpx.Response(
+        200, content="\n".join(lines).encode() + b"\n", headers={"content-type": "application/x-ndjson"}
+    )
 
 
 def test_a_failing_acedata_stream_line_shows_no_key(watch: Watch) -> None:
@@ -297,8 +336,9 @@ def test_a_key_no_header_can_carry_is_refused_when_given(tail: str, simulator: A
     sent_before = simulator.state.requests.count()
 
     def build_and_submit() -> None:
-        client = mjnb.Client("mjproxy", simulator.url("mjproxy"), CANARY + tail, max_retries=0,
-                             journal=watch.home / "journal.sqlite")
+        client = mjnb.Client(
+            "mjproxy", simulator.url("mjproxy"), CANARY + tail, max_retries=0, journal=watch.home / "journal.sqlite"
+        )
         try:
             client.imagine("a cat")
         finally:
@@ -312,8 +352,9 @@ def test_a_key_no_header_can_carry_is_refused_when_given(tail: str, simulator: A
 
 @pytest.mark.parametrize("bad", [{"timeout": -1}, {"max_retries": 99}, {"poll_interval": math.nan}])
 def test_a_refused_client_argument_renders_with_capture_locals(bad: dict[str, Any], watch: Watch) -> None:
-    watch.catch(lambda: mjnb.Client("mjproxy", "https://api.example.com", CANARY, journal=False, **bad),
-                mjnb.ValidationError)
+    watch.catch(
+        lambda: mjnb.Client("mjproxy", "https://api.example.com", CANARY, journal=False, **bad), mjnb.ValidationError
+    )
     watch.assert_clean()
 
 
@@ -352,15 +393,15 @@ _SETUP = ["%xmode Verbose", "import httpx, mjnb\nfrom mjnb.sim import Simulator\
 _FAILING = {
     "refused": 'mjnb.Client("mjproxy", "http://127.0.0.1:9/x", max_retries=0, journal=False).imagine("a cat")',
     "timeout": 'sim.state.faults.add("latency", path="/newapi/mj/submit/imagine", delay=1.0)\n'
-               'mjnb.Client("newapi", sim.url("newapi"), timeout=0.3, max_retries=0, journal=False).imagine("a cat")',
+    'mjnb.Client("newapi", sim.url("newapi"), timeout=0.3, max_retries=0, journal=False).imagine("a cat")',
     "lost-answer": 'sim.state.faults.add("drop_after", path="/evolink/v1/images/generations")\n'
-                   'mjnb.Client("evolink", sim.url("evolink"), max_retries=0, journal=False).imagine("a lost cat")',
+    'mjnb.Client("evolink", sim.url("evolink"), max_retries=0, journal=False).imagine("a lost cat")',
     "async-refused": 'await mjnb.AsyncClient("acedata", "http://127.0.0.1:9/x", max_retries=0, journal=False)'
-                     '.get("0c1a2b3c-4d5e-6f70-8192-a3b4c5d6e7f8")',
+    '.get("0c1a2b3c-4d5e-6f70-8192-a3b4c5d6e7f8")',
     "echoing-500": "def echo(request):\n"
-                   "    return httpx.Response(500, json={'message': str(dict(request.headers)), 'code': 500})\n"
-                   'mjnb.Client("acedata", "https://api.example.com", journal=False,\n'
-                   "            http_client=httpx.Client(transport=httpx.MockTransport(echo))).imagine('a cat')",
+    "    return httpx.Response(500, json={'message': str(dict(request.headers)), 'code': 500})\n"
+    'mjnb.Client("acedata", "https://api.example.com", journal=False,\n'
+    "            http_client=httpx.Client(transport=httpx.MockTransport(echo))).imagine('a cat')",
 }
 
 
@@ -375,8 +416,9 @@ def verbose_notebook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]
     saved = {k: os.environ.get(k) for k in ("MJNB_API_KEY", "MJNB_HOME")}
     os.environ.update(MJNB_API_KEY=CANARY, MJNB_HOME=str(home))
     try:
-        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                                resources={"metadata": {"path": str(home)}}).execute()
+        nbclient.NotebookClient(
+            nb, timeout=120, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(home)}}
+        ).execute()
     finally:
         for k, v in saved.items():
             if v is None:
@@ -385,32 +427,36 @@ def verbose_notebook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]
                 os.environ[k] = v
     assert "Verbose" in nb.cells[0].outputs[0].text
     shown = {}
-    for name, cell in zip(_FAILING, nb.cells[len(_SETUP):]):
+    for name, cell in zip(_FAILING, nb.cells[len(_SETUP) :]):
         errors = [out for out in cell.outputs if out.output_type == "error"]
         assert len(errors) == 1, (name, cell.outputs)
-        shown[name] = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join([errors[0].ename, errors[0].evalue,
-                                                                   *errors[0].traceback]))
+        shown[name] = re.sub(
+            r"\x1b\[[0-9;]*m", "", "\n".join([errors[0].ename, errors[0].evalue, *errors[0].traceback])
+        )
     return shown
 
 
-@pytest.mark.parametrize("name", [
-    *_FAILING,
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        *_FAILING,
+    ],
+)
 def test_ipython_verbose_tracebacks_in_a_kernel_show_no_key(name: str, verbose_notebook: dict[str, str]) -> None:
     shown = verbose_notebook[name]
     assert shown.split("\n", 1)[0] in ("SendFailed", "SubmitUncertain", "TransportError", "ServerError"), shown[:200]
     assert "self = " in shown  # verbose mode did print the frames' local variables
     at = shown.find(CANARY)
-    assert at < 0, f"the key is in a verbose traceback: …{shown[max(0, at - 300):at + 40]}…"
+    assert at < 0, f"the key is in a verbose traceback: …{shown[max(0, at - 300) : at + 40]}…"
 
 
 def test_exposure_finds_a_key_held_in_a_local() -> None:
     """The search must be able to fail: a key in a library frame's local is found."""
     library: dict[str, Any] = {}
-    exec(compile("def library_code(secret):\n    raise ValueError('no key in the message')\n", "<lib>", "exec"),
-         library)
+    exec(
+        compile("def library_code(secret):\n    raise ValueError('no key in the message')\n", "<lib>", "exec"), library
+    )
     try:
         library["library_code"](canary_key())
     except ValueError as exc:
         assert "sk-canary-" in exposure(exc)
-

@@ -21,8 +21,12 @@ async def test_two_by_two_runs_and_a_second_run_sends_nothing(exp_client, simula
     sweep = await call(client, "sweep", "a {red, blue} kite --s {50, 500}")
     assert simulator.state.jobs_created - before == 4
     assert sweep.axes == {"{red, blue}": ["red", "blue"], "s": ["50", "500"]}
-    assert [c.prompt for c in sweep.cells] == ["a red kite --s 50", "a red kite --s 500",
-                                               "a blue kite --s 50", "a blue kite --s 500"]
+    assert [c.prompt for c in sweep.cells] == [
+        "a red kite --s 50",
+        "a red kite --s 500",
+        "a blue kite --s 50",
+        "a blue kite --s 500",
+    ]
     await call(sweep, "wait", 60)
     assert [c.status for c in sweep.cells] == ["succeeded"] * 4 and sweep.sent == 4
 
@@ -39,27 +43,35 @@ async def test_two_by_two_runs_and_a_second_run_sends_nothing(exp_client, simula
 async def test_grid_axes_by_long_name_and_repeats(exp_client, simulator):
     client = exp_client("mjproxy")
     before = simulator.state.jobs_created
-    sweep = await call(client, "sweep", "a lighthouse --ar 3:2", grid={"stylize": [50, 750], "chaos": [0, 40]},
-                       repeat=2, max_jobs=8)
+    sweep = await call(
+        client, "sweep", "a lighthouse --ar 3:2", grid={"stylize": [50, 750], "chaos": [0, 40]}, repeat=2, max_jobs=8
+    )
     assert simulator.state.jobs_created - before == 8
     assert sweep.axes == {"stylize": ["50", "750"], "chaos": ["0", "40"]}
     assert sweep.cells[0].prompt == "a lighthouse --ar 3:2 --s 50 --c 0"
     assert [(c.axes["stylize"], c.axes["chaos"], c.repeat) for c in sweep.cells[:3]] == [
-        ("50", "0", 1), ("50", "0", 2), ("50", "40", 1)]
+        ("50", "0", 1),
+        ("50", "0", 2),
+        ("50", "40", 1),
+    ]
     done = []
+
     async def collect():
         if client.__class__.__name__ == "AsyncClient":
             async for cell in sweep.as_completed(timeout=60):
                 done.append(cell)
         else:
             import asyncio
+
             done.extend(await asyncio.to_thread(lambda: list(sweep.as_completed(timeout=60))))
+
     await collect()
     assert sorted(id(c) for c in done) == sorted(id(c) for c in sweep.cells)
     assert all(c.task.succeeded for c in sweep.cells)
     # One more repeat reuses the 8 jobs already made and sends only the 4 new ones.
-    more = await call(client, "sweep", "a lighthouse --ar 3:2", grid={"stylize": [50, 750], "chaos": [0, 40]},
-                      repeat=3, max_jobs=12)
+    more = await call(
+        client, "sweep", "a lighthouse --ar 3:2", grid={"stylize": [50, 750], "chaos": [0, 40]}, repeat=3, max_jobs=12
+    )
     assert simulator.state.jobs_created - before == 12 and more.reattached == 8 and more.sent == 4
 
 
@@ -89,8 +101,9 @@ async def test_max_jobs_and_dry_run_send_nothing(exp_client, simulator):
     with pytest.raises(ValidationError) as err:
         await call(client, "sweep", "a {1, 2, 3, 4, 5} {cat, dog} --ar {1:1, 2:3}", repeat=2)
     assert "40 jobs" in str(err.value) and "max_jobs=16" in str(err.value) and "max_jobs=40" in str(err.value)
-    dry = await call(client, "sweep", "a {1, 2, 3, 4, 5} {cat, dog} --ar {1:1, 2:3}", repeat=2, max_jobs=40,
-                     dry_run=True)
+    dry = await call(
+        client, "sweep", "a {1, 2, 3, 4, 5} {cat, dog} --ar {1:1, 2:3}", repeat=2, max_jobs=40, dry_run=True
+    )
     assert len(dry.cells) == 40 and all(c.task is None and c.status == "planned" for c in dry.cells)
     assert dry.cells[-1].prompt == "a 5 dog --ar 2:3" and dry.cells[-1].repeat == 2
     assert simulator.state.jobs_created == before

@@ -28,12 +28,19 @@ def running(tid: str, dialect: str, progress: int | None = None) -> Task:
 def state_at(tid: str, dialect: str, start: float, length: float, now: float) -> Task:
     """A job that runs ``length`` seconds from ``start``, its progress growing linearly."""
     if now >= start + length:
-        return Task(id=_id(tid, dialect), dialect=dialect, status=TaskStatus.SUCCEEDED, progress=100, image_url=f"http://i/{tid}")
+        return Task(
+            id=_id(tid, dialect),
+            dialect=dialect,
+            status=TaskStatus.SUCCEEDED,
+            progress=100,
+            image_url=f"http://i/{tid}",
+        )
     return running(tid, dialect, int(100 * (now - start) / length))
 
 
-def simulate(core: TrackerCore, jobs: dict[str, tuple[float, float]], dialect: str, step: float = 0.01,
-             until: float = 120.0) -> tuple[list[Read], dict[str, float]]:
+def simulate(
+    core: TrackerCore, jobs: dict[str, tuple[float, float]], dialect: str, step: float = 0.01, until: float = 120.0
+) -> tuple[list[Read], dict[str, float]]:
     """Run the tracker on a virtual clock; returns the reads made and when each job was seen done."""
     jobs = {_id(t, dialect): spec for t, spec in jobs.items()}
     for tid, (start, _length) in jobs.items():

@@ -56,15 +56,28 @@ def mypy_output(tmp_path_factory: pytest.TempPathFactory) -> str:
     script = folder / "user_script.py"
     script.write_text(USER_SCRIPT)
     run = subprocess.run(
-        [sys.executable, "-m", "mypy", "--follow-imports=silent", "--no-incremental", "--show-error-codes",
-         "--config-file=", str(script)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--follow-imports=silent",
+            "--no-incremental",
+            "--show-error-codes",
+            "--config-file=",
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     return run.stdout + run.stderr
 
 
 def _revealed(output: str) -> list[str]:
-    found = [line.split('Revealed type is "', 1)[1].rstrip('"') for line in output.splitlines() if "Revealed type" in line]
+    found = [
+        line.split('Revealed type is "', 1)[1].rstrip('"') for line in output.splitlines() if "Revealed type" in line
+    ]
     return [text.replace("builtins.", "") for text in found]  # mypy ≥ 1.16 no longer prints the prefix
 
 

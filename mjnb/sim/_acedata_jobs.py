@@ -233,12 +233,18 @@ def _preview_png(sketch: Image.Image, progress: int) -> tuple[bytes, tuple[int, 
     return render.to_png(render.preview(small, progress)), small.size
 
 
-def _progress_line(job: AceJob, name: str, size: tuple[int, int], progress: int, url_for: Callable[[str], str]) -> dict[str, Any]:
+def _progress_line(
+    job: AceJob, name: str, size: tuple[int, int], progress: int, url_for: Callable[[str], str]
+) -> dict[str, Any]:
     url, (width, height) = url_for(name), size
     line = {
-        "image_url": url, "image_width": width, "image_height": height,
+        "image_url": url,
+        "image_width": width,
+        "image_height": height,
         "image_id": job.image_id,
-        "raw_image_url": url, "raw_image_width": width, "raw_image_height": height,
+        "raw_image_url": url,
+        "raw_image_width": width,
+        "raw_image_height": height,
         "progress": progress,
         "actions": [],
         "task_id": job.task_id,
@@ -266,11 +272,20 @@ def _render_output(produce: Callable[[], Output], split: bool) -> Rendered:
     output = produce()
     thumb = thumbnail(output.image, max(1, round(max(output.image.size) * THUMBNAIL_FACTOR)))
     tiles = [render.to_png(tile) for tile in output.tiles] if output.tiles and split else None
-    return Rendered(output.kind, output.scene, output.image.size, render.to_png(output.image),
-                    render.to_png(thumb), thumb.size, tiles)
+    return Rendered(
+        output.kind,
+        output.scene,
+        output.image.size,
+        render.to_png(output.image),
+        render.to_png(thumb),
+        thumb.size,
+        tiles,
+    )
 
 
-def _finish(state: SimState, store: AceStore, job: AceJob, rendered: Rendered, url_for: Callable[[str], str]) -> dict[str, Any]:
+def _finish(
+    state: SimState, store: AceStore, job: AceJob, rendered: Rendered, url_for: Callable[[str], str]
+) -> dict[str, Any]:
     raw = state.images.put(rendered.raw)
     record = ImageRecord(job.image_id, raw, rendered.kind, job.prompt, job.seed, scene=rendered.scene)
     store.images[job.image_id] = record
@@ -281,8 +296,12 @@ def _finish(state: SimState, store: AceStore, job: AceJob, rendered: Rendered, u
         width, height = rendered.size
         return {
             "sub_image_urls": sub_urls,
-            "image_url": raw_url, "image_width": width, "image_height": height,
-            "raw_image_url": raw_url, "raw_image_width": width, "raw_image_height": height,
+            "image_url": raw_url,
+            "image_width": width,
+            "image_height": height,
+            "raw_image_url": raw_url,
+            "raw_image_width": width,
+            "raw_image_height": height,
             "progress": 100,
             "image_id": job.image_id,
             "task_id": job.task_id,

@@ -13,12 +13,27 @@ from typing import Any
 from ._guard import decode_json
 
 GRID_ACTIONS = (
-    "upscale1", "upscale2", "upscale3", "upscale4", "reroll",
-    "variation1", "variation2", "variation3", "variation4",
+    "upscale1",
+    "upscale2",
+    "upscale3",
+    "upscale4",
+    "reroll",
+    "variation1",
+    "variation2",
+    "variation3",
+    "variation4",
 )
 UPSCALED_ACTIONS = (
-    "upscale_2x", "upscale_4x", "variation_subtle", "variation_strong",
-    "zoom_out_2x", "zoom_out_1_5x", "pan_left", "pan_right", "pan_up", "pan_down",
+    "upscale_2x",
+    "upscale_4x",
+    "variation_subtle",
+    "variation_strong",
+    "zoom_out_2x",
+    "zoom_out_1_5x",
+    "pan_left",
+    "pan_right",
+    "pan_up",
+    "pan_down",
 )
 IMAGINE_ACTIONS = ("generate", *GRID_ACTIONS, *UPSCALED_ACTIONS, "variation_region")
 MODES = ("fast", "relax", "turbo")
@@ -30,18 +45,24 @@ MAX_IMAGE_PROMPTS = 5
 # The simulator's moderation: a prompt containing one of these whole words is refused with
 # 403 forbidden, as the service's AI moderators do. Small on purpose; tests use "nsfw".
 BANNED_WORDS = ("nsfw", "gore", "nude", "naked", "decapitated")
-MODERATION_MESSAGE = (
-    "Sorry! Our Al moderators feel your prompt might be against our community standards."
-)
+MODERATION_MESSAGE = "Sorry! Our Al moderators feel your prompt might be against our community standards."
 _BANNED_RE = re.compile(r"\b(" + "|".join(BANNED_WORDS) + r")\b", re.IGNORECASE)
 _IMAGE_PROMPT_RE = re.compile(r"^(https?://\S+|data:image/\S+)$")
 
 # error.code → HTTP status, for failures that end a blocking call (§2.7).
 STATUS_OF_CODE = {
-    "bad_request": 400, "token_mismatched": 400, "api_not_implemented": 400,
-    "no_token": 401, "invalid_token": 401, "token_expired": 401,
-    "forbidden": 403, "used_up": 403, "disabled": 403,
-    "too_many_requests": 429, "api_error": 500, "timeout": 504,
+    "bad_request": 400,
+    "token_mismatched": 400,
+    "api_not_implemented": 400,
+    "no_token": 401,
+    "invalid_token": 401,
+    "token_expired": 401,
+    "forbidden": 403,
+    "used_up": 403,
+    "disabled": 403,
+    "too_many_requests": 429,
+    "api_error": 500,
+    "timeout": 504,
 }
 
 
@@ -86,9 +107,7 @@ def split_image_prompts(prompt: str) -> tuple[list[str], str]:
     while words and _IMAGE_PROMPT_RE.match(words[0]):
         urls.append(words.pop(0))
     if len(urls) > MAX_IMAGE_PROMPTS:
-        raise bad_request(
-            f"prompt: at most {MAX_IMAGE_PROMPTS} image URLs may start a prompt, got {len(urls)}"
-        )
+        raise bad_request(f"prompt: at most {MAX_IMAGE_PROMPTS} image URLs may start a prompt, got {len(urls)}")
     return urls, " ".join(words)
 
 
@@ -143,8 +162,16 @@ def parse_edits(body: dict[str, Any]) -> JobRequest:
     return _job_request(body, "edits", action, prompt, image_url=image_url, mask=_text(body, "mask"))
 
 
-def _job_request(body: dict[str, Any], kind: str, action: str, prompt: str | None, *, image_id: str | None = None,
-                 image_url: str | None = None, mask: str | None = None) -> JobRequest:
+def _job_request(
+    body: dict[str, Any],
+    kind: str,
+    action: str,
+    prompt: str | None,
+    *,
+    image_id: str | None = None,
+    image_url: str | None = None,
+    mask: str | None = None,
+) -> JobRequest:
     return JobRequest(
         kind=kind,
         action=action,

@@ -73,8 +73,14 @@ def sketch(prompt: str, seed: int) -> Image.Image:
     return render.render_grid(prompt, seed, size=render.aspect_size(prompt, base=SKETCH_SIDE)).convert("RGB")
 
 
-def follow_up(action: str, source: Image.Image, prompt: str, seed: int, mask: Image.Image | None,
-              scene: tuple[str, int] | None = None) -> Output:
+def follow_up(
+    action: str,
+    source: Image.Image,
+    prompt: str,
+    seed: int,
+    mask: Image.Image | None,
+    scene: tuple[str, int] | None = None,
+) -> Output:
     """The result of an imagine follow-up applied to the raw image it names.
 
     ``upscaleN`` is tile N at the tile's resolution (half the grid's side), drawn again with an
@@ -87,7 +93,11 @@ def follow_up(action: str, source: Image.Image, prompt: str, seed: int, mask: Im
         return Output(render.upscale_tile(source, index0, scene), None, "single")
     if action in ("upscale_2x", "upscale_4x"):
         factor = 2 if action == "upscale_2x" else 4
-        return Output(source.convert("RGB").resize((source.width * factor, source.height * factor), Image.Resampling.LANCZOS), None, "upscaled")
+        return Output(
+            source.convert("RGB").resize((source.width * factor, source.height * factor), Image.Resampling.LANCZOS),
+            None,
+            "upscaled",
+        )
     if action.startswith("variation") and action[-1].isdigit():
         tile = render.grid_tile(source, int(action[-1]) - 1)
         return _grid_of(_vary(tile, prompt, seed, _VARIATION_STRENGTH["variation"]))
@@ -124,4 +134,6 @@ def thumbnail(image: Image.Image, max_side: int) -> Image.Image:
     if max(image.size) <= max_side:
         return image
     scale = max_side / max(image.size)
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR)
+    return image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR
+    )

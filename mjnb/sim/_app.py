@@ -35,8 +35,9 @@ class FaultMiddleware:
     client cannot read its id), so httpx raises RemoteProtocolError either way.
     """
 
-    def __init__(self, app: ASGIApp, state: SimState,
-                 error_responses: dict[str, Callable[[int, str], Response]]) -> None:
+    def __init__(
+        self, app: ASGIApp, state: SimState, error_responses: dict[str, Callable[[int, str], Response]]
+    ) -> None:
         self.app = app
         self.state = state
         self.error_responses = error_responses
@@ -103,7 +104,9 @@ async def _drop(receive: Receive, send: Send, partial: _Capture | None) -> None:
         headers = [(k, v) for k, v in partial.start.get("headers", []) if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(partial.body) + 1).encode()))
         await send({"type": "http.response.start", "status": partial.start["status"], "headers": headers})
-        await send({"type": "http.response.body", "body": bytes(partial.body[: len(partial.body) // 2]), "more_body": True})
+        await send(
+            {"type": "http.response.body", "body": bytes(partial.body[: len(partial.body) // 2]), "more_body": True}
+        )
     if close_connection(receive):
         return
     # Another server: an unfinished response makes it close the connection (it may log an error).
@@ -140,8 +143,11 @@ def _load_mount(dialect: str) -> ModuleType | None:
 
 
 def build_app(state: SimState) -> Starlette:
-    routes: list[BaseRoute] = [Route("/healthz", _healthz), Route("/files/{name}", _files),
-                               Route("/_sim/requests", _requests)]
+    routes: list[BaseRoute] = [
+        Route("/healthz", _healthz),
+        Route("/files/{name}", _files),
+        Route("/_sim/requests", _requests),
+    ]
     error_responses: dict[str, Callable[[int, str], Response]] = {}
     for dialect in DIALECTS:
         module = _load_mount(dialect)
@@ -154,6 +160,7 @@ def build_app(state: SimState) -> Starlette:
             continue
         if hasattr(module, "error_response"):
             error_responses[dialect] = module.error_response
+
     def dialect_error(path: str, status: int, message: str) -> Response:
         make = error_responses.get(path.strip("/").split("/", 1)[0], _plain_error)
         return make(status, message)
@@ -162,8 +169,13 @@ def build_app(state: SimState) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(GuardMiddleware, error_response=dialect_error, max_body_bytes=config.max_body_bytes,
-                       body_timeout=config.body_timeout, record=state.requests.add),
+            Middleware(
+                GuardMiddleware,
+                error_response=dialect_error,
+                max_body_bytes=config.max_body_bytes,
+                body_timeout=config.body_timeout,
+                record=state.requests.add,
+            ),
             Middleware(FaultMiddleware, state=state, error_responses=error_responses),
         ],
     )

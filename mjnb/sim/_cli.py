@@ -43,26 +43,55 @@ def _parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--host", default=_DEFAULTS.host, help="address to bind (default 127.0.0.1)")
     add("--port", type=int, default=0, help="port (default 0: any free port)")
-    add("--api-key", default=None,
-        help=f"accept only this key (default: ${API_KEY_ENV}, else any non-empty key); prefer the variable")
+    add(
+        "--api-key",
+        default=None,
+        help=f"accept only this key (default: ${API_KEY_ENV}, else any non-empty key); prefer the variable",
+    )
     add("--admin-key", default=None, help=f"access token of the new-api admin listing (default: ${ADMIN_KEY_ENV})")
     add("--duration", type=float, default=_DEFAULTS.duration, help="seconds from submit to a final state (default 3)")
     add("--seed", type=int, default=_DEFAULTS.seed, help="base seed of the generated pictures")
     add("--strict-fetch", action="store_true", help="fail on image URLs the simulator cannot fetch")
-    add("--allow-insecure-callbacks", action="store_true",
-        help="allow callbacks to http:// and private addresses (EvoLink/AceData rules)")
-    add("--newapi-legacy-listing", action="store_true",
-        help="answer /newapi/api/mj/self as new-api did before 2025-04 (plain array, 0-based pages)")
-    add("--proxy-core-size", type=int, default=_DEFAULTS.proxy_core_size,
-        help="midjourney-proxy jobs running at once (default 3)")
-    add("--proxy-queue-size", type=int, default=_DEFAULTS.proxy_queue_size,
-        help="midjourney-proxy jobs waiting for a slot (default 10)")
-    add("--max-body-bytes", type=int, default=_DEFAULTS.max_body_bytes,
-        help="largest request body in bytes (default 30 MiB); larger ones get 413")
-    add("--body-timeout", type=float, default=_DEFAULTS.body_timeout,
-        help="seconds to receive a request body (default 30); slower ones get 408")
-    add("--header-timeout", type=float, default=_DEFAULTS.header_timeout,
-        help="seconds to receive a request head (default 10); slower connections are closed")
+    add(
+        "--allow-insecure-callbacks",
+        action="store_true",
+        help="allow callbacks to http:// and private addresses (EvoLink/AceData rules)",
+    )
+    add(
+        "--newapi-legacy-listing",
+        action="store_true",
+        help="answer /newapi/api/mj/self as new-api did before 2025-04 (plain array, 0-based pages)",
+    )
+    add(
+        "--proxy-core-size",
+        type=int,
+        default=_DEFAULTS.proxy_core_size,
+        help="midjourney-proxy jobs running at once (default 3)",
+    )
+    add(
+        "--proxy-queue-size",
+        type=int,
+        default=_DEFAULTS.proxy_queue_size,
+        help="midjourney-proxy jobs waiting for a slot (default 10)",
+    )
+    add(
+        "--max-body-bytes",
+        type=int,
+        default=_DEFAULTS.max_body_bytes,
+        help="largest request body in bytes (default 30 MiB); larger ones get 413",
+    )
+    add(
+        "--body-timeout",
+        type=float,
+        default=_DEFAULTS.body_timeout,
+        help="seconds to receive a request body (default 30); slower ones get 408",
+    )
+    add(
+        "--header-timeout",
+        type=float,
+        default=_DEFAULTS.header_timeout,
+        help="seconds to receive a request head (default 10); slower connections are closed",
+    )
     return parser
 
 
@@ -76,13 +105,20 @@ def config_from_args(argv: list[str] | None = None) -> SimConfig:
     args = parser.parse_args(argv)
     try:
         return SimConfig(
-            host=args.host, port=args.port,
+            host=args.host,
+            port=args.port,
             api_key=args.api_key if args.api_key is not None else os.environ.get(API_KEY_ENV) or None,
             admin_key=args.admin_key if args.admin_key is not None else os.environ.get(ADMIN_KEY_ENV) or None,
-            duration=args.duration, seed=args.seed, strict_fetch=args.strict_fetch,
-            allow_insecure_callbacks=args.allow_insecure_callbacks, newapi_legacy_listing=args.newapi_legacy_listing,
-            proxy_core_size=args.proxy_core_size, proxy_queue_size=args.proxy_queue_size,
-            max_body_bytes=args.max_body_bytes, body_timeout=args.body_timeout, header_timeout=args.header_timeout,
+            duration=args.duration,
+            seed=args.seed,
+            strict_fetch=args.strict_fetch,
+            allow_insecure_callbacks=args.allow_insecure_callbacks,
+            newapi_legacy_listing=args.newapi_legacy_listing,
+            proxy_core_size=args.proxy_core_size,
+            proxy_queue_size=args.proxy_queue_size,
+            max_body_bytes=args.max_body_bytes,
+            body_timeout=args.body_timeout,
+            header_timeout=args.header_timeout,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -28,9 +28,19 @@ STAGES = ((0.1, 10), (0.3, 30), (0.5, 50), (0.7, 70), (0.9, 90))
 CALLBACK_RETRIES = (1, 2, 4)
 CREDITS = {"draft": 2.7, "fast": 5.4, "turbo": 10.8}
 TASK_CODES = (
-    "content_policy_violation", "invalid_parameters", "image_processing_error", "image_dimension_mismatch",
-    "request_cancelled", "generation_failed_no_content", "service_error", "generation_timeout",
-    "resource_exhausted", "quota_exceeded", "service_unavailable", "resource_not_found", "unknown_error",
+    "content_policy_violation",
+    "invalid_parameters",
+    "image_processing_error",
+    "image_dimension_mismatch",
+    "request_cancelled",
+    "generation_failed_no_content",
+    "service_error",
+    "generation_timeout",
+    "resource_exhausted",
+    "quota_exceeded",
+    "service_unavailable",
+    "resource_not_found",
+    "unknown_error",
 )
 
 # The simulator's moderation: a prompt with one of these whole words fails its task with
@@ -124,7 +134,9 @@ def query_body(task: EvoTask) -> dict[str, Any]:
     if task.status == "failed":
         body["error"] = dict(task.error or {})
     body["task_info"] = (
-        {"can_cancel": True, "estimated_time": task.estimated_time} if task.status == "pending" else {"can_cancel": False}
+        {"can_cancel": True, "estimated_time": task.estimated_time}
+        if task.status == "pending"
+        else {"can_cancel": False}
     )
     body["type"] = "image"
     return body
@@ -161,8 +173,9 @@ def sources(state: SimState, store: EvoStore, task: EvoTask) -> tuple[list[Image
     return [load_image(state, parent.result_names[order.image_number])], prompt or parent.order.prompt, scene
 
 
-def produce(order: Order, seed: int, prompt: str, images: list[Image.Image],
-            scene: Scene | None = None) -> list[Image.Image]:
+def produce(
+    order: Order, seed: int, prompt: str, images: list[Image.Image], scene: Scene | None = None
+) -> list[Image.Image]:
     """The task's result images (in a render process)."""
     if order.model == GENERATE:
         return draw.generate(prompt, seed, order.speed == "draft", images)
@@ -203,8 +216,9 @@ def _fetch(state: SimState, url: str) -> Image.Image:
         raise TaskFailure("image_processing_error", f"The image at {url[:200]} could not be decoded") from None
 
 
-def _produce_pngs(order: Order, seed: int, prompt: str, images: list[Image.Image], keep: int,
-                  scene: Scene | None = None) -> list[bytes]:
+def _produce_pngs(
+    order: Order, seed: int, prompt: str, images: list[Image.Image], keep: int, scene: Scene | None = None
+) -> list[bytes]:
     """Render the task's images as PNGs (in a render process); ``keep`` images at most (0: none, as moderation can)."""
     pictures = produce(order, seed, prompt, images, scene)
     if order.model in SINGLE_IMAGE_MODELS:
@@ -218,7 +232,9 @@ async def _render(state: SimState, store: EvoStore, task: EvoTask, no_image: boo
     return [state.images.put(png) for png in pngs]
 
 
-async def run_task(state: SimState, store: EvoStore, task: EvoTask, fault_message: str | None, no_image: bool = False) -> None:
+async def run_task(
+    state: SimState, store: EvoStore, task: EvoTask, fault_message: str | None, no_image: bool = False
+) -> None:
     """Advance ``task`` to completed or failed, then deliver its callback. Never leaves it running.
 
     ``no_image`` (the ``no_image`` fault): complete with ``results: []``, as moderation leaves it.

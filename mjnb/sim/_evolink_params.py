@@ -17,8 +17,14 @@ from ._guard import decode_json
 
 GENERATE = "mj-v7"
 FOLLOW_UP_MODELS = (
-    "mj-v7-upscale", "mj-v7-variation", "mj-v7-remix", "mj-v7-pan", "mj-v7-outpaint",
-    "mj-v7-inpaint", "mj-v7-edit", "mj-v7-enhance",
+    "mj-v7-upscale",
+    "mj-v7-variation",
+    "mj-v7-remix",
+    "mj-v7-pan",
+    "mj-v7-outpaint",
+    "mj-v7-inpaint",
+    "mj-v7-edit",
+    "mj-v7-enhance",
 )
 UPLOAD_MODELS = ("mj-v7-retexture", "mj-v7-remove-bg", "mj-v7-upload-paint")
 MODELS = (GENERATE, *FOLLOW_UP_MODELS, *UPLOAD_MODELS)
@@ -46,8 +52,9 @@ _SPEED_FLAG_RE = re.compile(r"(?<!\S)--(fast|turbo|draft)(?=\s|$)")
 class EvoError(Exception):
     """A refusal answered with the §1.7 envelope."""
 
-    def __init__(self, status: int, code: str, message: str, param: str | None = None,
-                 type: str = "invalid_request_error") -> None:
+    def __init__(
+        self, status: int, code: str, message: str, param: str | None = None, type: str = "invalid_request_error"
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.param, self.type = status, code, message, param, type
 
@@ -105,7 +112,10 @@ def parse_order(body: dict[str, Any], allow_insecure_callbacks: bool) -> Order:
         speed=_choice(params, "speed", SPEEDS, "fast"),
         callback_url=check_callback_url(body.get("callback_url"), allow_insecure_callbacks),
     )
-    if model in ("mj-v7", "mj-v7-remix", "mj-v7-inpaint", "mj-v7-edit", "mj-v7-retexture", "mj-v7-upload-paint") and not prompt:
+    if (
+        model in ("mj-v7", "mj-v7-remix", "mj-v7-inpaint", "mj-v7-edit", "mj-v7-retexture", "mj-v7-upload-paint")
+        and not prompt
+    ):
         raise invalid("prompt", f"prompt is required for {model}")
     if model == GENERATE:
         _parse_generate_prompt(order)
@@ -178,7 +188,9 @@ def _choice(params: dict[str, Any], name: str, allowed: tuple[str, ...], default
     if value is None:
         return default
     if value not in allowed:
-        raise invalid(f"model_params.{name}", f"model_params.{name} must be one of {', '.join(allowed)} (got {value!r})")
+        raise invalid(
+            f"model_params.{name}", f"model_params.{name} must be one of {', '.join(allowed)} (got {value!r})"
+        )
     return str(value)
 
 
@@ -187,7 +199,9 @@ def _number(params: dict[str, Any], name: str, bounds: tuple[float, float], defa
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not bounds[0] <= value <= bounds[1]:
-        raise invalid(f"model_params.{name}", f"model_params.{name} must be a number {bounds[0]}..{bounds[1]}, got {value!r}")
+        raise invalid(
+            f"model_params.{name}", f"model_params.{name} must be a number {bounds[0]}..{bounds[1]}, got {value!r}"
+        )
     return float(value)
 
 
@@ -218,23 +232,35 @@ def parse_mask(params: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(area, dict):
             raise invalid(where, f"{where} must be an object with width, height, points")
         points = area.get("points")
-        if (not isinstance(points, list) or len(points) < 6 or len(points) % 2
-                or not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in points)):
+        if (
+            not isinstance(points, list)
+            or len(points) < 6
+            or len(points) % 2
+            or not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in points)
+        ):
             raise invalid(f"{where}.points", f"{where}.points must be a flat [x1,y1,x2,y2,…] list of at least 3 points")
-        checked.append({
-            "width": _int(area, "width", where, 1, IMG_POS_MAX),
-            "height": _int(area, "height", where, 1, IMG_POS_MAX),
-            "points": points,
-        })
+        checked.append(
+            {
+                "width": _int(area, "width", where, 1, IMG_POS_MAX),
+                "height": _int(area, "height", where, 1, IMG_POS_MAX),
+                "points": points,
+            }
+        )
     return checked
 
 
 def _canvas_and_position(order: Order, params: dict[str, Any]) -> None:
     order.params["canvas"] = _box(params, "canvas", {"width": CANVAS_RANGE, "height": CANVAS_RANGE})
-    order.params["img_pos"] = _box(params, "img_pos", {
-        "width": (1, IMG_POS_MAX), "height": (1, IMG_POS_MAX),
-        "x": (-IMG_POS_MAX, IMG_POS_MAX), "y": (-IMG_POS_MAX, IMG_POS_MAX),
-    })
+    order.params["img_pos"] = _box(
+        params,
+        "img_pos",
+        {
+            "width": (1, IMG_POS_MAX),
+            "height": (1, IMG_POS_MAX),
+            "x": (-IMG_POS_MAX, IMG_POS_MAX),
+            "y": (-IMG_POS_MAX, IMG_POS_MAX),
+        },
+    )
 
 
 def _pan(order: Order, params: dict[str, Any]) -> None:
@@ -242,8 +268,10 @@ def _pan(order: Order, params: dict[str, Any]) -> None:
     if isinstance(direction, int) and not isinstance(direction, bool):
         direction = PAN_DIRECTION_NUMBERS.get(direction, direction)
     if direction not in PAN_DIRECTIONS:
-        raise invalid("model_params.direction",
-                      f"model_params.direction must be one of left, right, up, down (or 0..3), got {params.get('direction')!r}")
+        raise invalid(
+            "model_params.direction",
+            f"model_params.direction must be one of left, right, up, down (or 0..3), got {params.get('direction')!r}",
+        )
     order.params["direction"] = direction
     order.params["scale"] = _number(params, "scale", PAN_SCALE, 1.5)
 

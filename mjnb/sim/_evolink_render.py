@@ -27,7 +27,9 @@ def _limited(image: Image.Image, max_side: int = MAX_UPLOAD_SIDE) -> Image.Image
     if max(image.size) <= max_side:
         return image
     scale = max_side / max(image.size)
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
+    return image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS
+    )
 
 
 def polygon_mask(size: tuple[int, int], areas: list[dict[str, Any]]) -> Image.Image:
@@ -54,8 +56,9 @@ def generate(prompt: str, seed: int, draft: bool, image_prompts: list[Image.Imag
     return tiles
 
 
-def upscale(source: Image.Image, kind: str, prompt: str, seed: int,
-            scene: tuple[tuple[str, int], int] | None = None) -> list[Image.Image]:
+def upscale(
+    source: Image.Image, kind: str, prompt: str, seed: int, scene: tuple[tuple[str, int], int] | None = None
+) -> list[Image.Image]:
     """×2; ``scene`` ((prompt, seed) of the generation, image number) redraws the image at that size with detail."""
     size = (source.width * 2, source.height * 2)
     big = render.enlarge(source, size, scene[0] if scene else None, scene[1] if scene else 0)
@@ -78,7 +81,9 @@ def enhance(source: Image.Image, prompt: str, seed: int) -> list[Image.Image]:
     return _blends(big, prompt, seed, 0.15)
 
 
-def place(source: Image.Image, canvas: tuple[int, int], box: tuple[int, int, int, int], prompt: str, seed: int) -> list[Image.Image]:
+def place(
+    source: Image.Image, canvas: tuple[int, int], box: tuple[int, int, int, int], prompt: str, seed: int
+) -> list[Image.Image]:
     """The source scaled to the box and placed on the canvas; the model fills the rest."""
     return [render.compose_canvas(source, canvas, box, prompt, seed + i).convert("RGB") for i in range(4)]
 
@@ -121,7 +126,10 @@ def retexture(source: Image.Image, prompt: str, seed: int) -> list[Image.Image]:
     base = _limited(source, 1024).convert("RGB")
     shading = ImageOps.autocontrast(ImageOps.grayscale(base)).convert("RGB")
     return [
-        ImageChops.screen(ImageChops.multiply(render.render_image(prompt, seed + i, base.size).convert("RGB"), shading), shading.point(lambda v: v // 4))
+        ImageChops.screen(
+            ImageChops.multiply(render.render_image(prompt, seed + i, base.size).convert("RGB"), shading),
+            shading.point(lambda v: v // 4),
+        )
         for i in range(4)
     ]
 

@@ -29,8 +29,16 @@ import threading
 from dataclasses import dataclass
 
 KINDS = (
-    "latency", "status", "drop_before", "drop_after", "fail_job", "no_image", "video_result", "no_account",
-    "stream_end", "stream_cut",
+    "latency",
+    "status",
+    "drop_before",
+    "drop_after",
+    "fail_job",
+    "no_image",
+    "video_result",
+    "no_account",
+    "stream_end",
+    "stream_cut",
 )
 
 

@@ -79,7 +79,9 @@ def _check_text(text: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("a string holds a lone UTF-16 surrogate (such as \\ud800), which is not valid Unicode") from None
+        raise ValueError(
+            "a string holds a lone UTF-16 surrogate (such as \\ud800), which is not valid Unicode"
+        ) from None
 
 
 class GuardMiddleware:

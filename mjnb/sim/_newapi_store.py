@@ -16,9 +16,23 @@ from ._proxy_engine import ProxyEngine
 from ._proxy_tasks import FAILURE, SUCCESS, ProxyTask
 
 # Quota charged per action (new-api bills INPAINT and CUSTOM_ZOOM through mj_modal, so they are 0).
-PRICES = {"IMAGINE": 50000, "UPSCALE": 25000, "VARIATION": 50000, "REROLL": 50000, "DESCRIBE": 25000,
-          "BLEND": 50000, "SHORTEN": 25000, "MODAL": 50000, "ZOOM": 50000, "PAN": 50000, "EDITS": 50000,
-          "LOW_VARIATION": 50000, "HIGH_VARIATION": 50000, "INPAINT": 0, "CUSTOM_ZOOM": 0}
+PRICES = {
+    "IMAGINE": 50000,
+    "UPSCALE": 25000,
+    "VARIATION": 50000,
+    "REROLL": 50000,
+    "DESCRIBE": 25000,
+    "BLEND": 50000,
+    "SHORTEN": 25000,
+    "MODAL": 50000,
+    "ZOOM": 50000,
+    "PAN": 50000,
+    "EDITS": 50000,
+    "LOW_VARIATION": 50000,
+    "HIGH_VARIATION": 50000,
+    "INPAINT": 0,
+    "CUSTOM_ZOOM": 0,
+}
 CHANNEL_ID = 1
 
 
@@ -49,13 +63,29 @@ class NewApiStore:
     def user_id(self, token: str) -> int:
         return self.users.setdefault(token, len(self.users) + 1)
 
-    def insert(self, user_id: int, action: str, mj_id: str, code: int, prompt: str, description: str,
-               state: Any, fail_reason: str) -> Row:
+    def insert(
+        self,
+        user_id: int,
+        action: str,
+        mj_id: str,
+        code: int,
+        prompt: str,
+        description: str,
+        state: Any,
+        fail_reason: str,
+    ) -> Row:
         charged = code in (1, 21, 22)
         row = Row(
-            id=len(self.rows) + 1, code=code, user_id=user_id, action=action, mj_id=mj_id or "", prompt=prompt,
-            description=description, state=state if isinstance(state, str) else "",
-            submit_time=int(time.time() * 1000), quota=PRICES.get(action, 50000) if charged else 0,
+            id=len(self.rows) + 1,
+            code=code,
+            user_id=user_id,
+            action=action,
+            mj_id=mj_id or "",
+            prompt=prompt,
+            description=description,
+            state=state if isinstance(state, str) else "",
+            submit_time=int(time.time() * 1000),
+            quota=PRICES.get(action, 50000) if charged else 0,
             fail_reason=fail_reason,
         )
         self.rows.append(row)
@@ -76,15 +106,32 @@ class NewApiStore:
         task = self.upstream(row)
         if task is None:
             # A submit that created nothing: the poller marks rows without mj_id FAILURE at 100%.
-            return {"status": FAILURE, "progress": "100%", "fail_reason": row.fail_reason or "task not found upstream",
-                    "prompt_en": "", "start_time": 0, "finish_time": 0, "submit_time": row.submit_time,
-                    "image_name": None, "buttons": None, "properties": None, "video_url": "", "video_urls": None}
+            return {
+                "status": FAILURE,
+                "progress": "100%",
+                "fail_reason": row.fail_reason or "task not found upstream",
+                "prompt_en": "",
+                "start_time": 0,
+                "finish_time": 0,
+                "submit_time": row.submit_time,
+                "image_name": None,
+                "buttons": None,
+                "properties": None,
+                "video_url": "",
+                "video_urls": None,
+            }
         progress = "100%" if task.status == FAILURE else task.progress
         videos = task.video_json()["videoUrls"] if task.videos else None
         return {
-            "status": task.status, "progress": progress, "fail_reason": task.fail_reason or "",
-            "prompt_en": task.prompt_en, "start_time": task.start_time or 0, "finish_time": task.finish_time or 0,
-            "submit_time": task.submit_time, "image_name": task.image_name, "buttons": task.buttons,
+            "status": task.status,
+            "progress": progress,
+            "fail_reason": task.fail_reason or "",
+            "prompt_en": task.prompt_en,
+            "start_time": task.start_time or 0,
+            "finish_time": task.finish_time or 0,
+            "submit_time": task.submit_time,
+            "image_name": task.image_name,
+            "buttons": task.buttons,
             "properties": {"finalPrompt": task.properties.get("finalPrompt", ""), "finalZhPrompt": ""},
             # The poller copies videoUrl/videoUrls from upstream (§4.4); stored as [{"url": …}].
             "video_url": videos[0]["url"] if videos else "",
@@ -104,12 +151,26 @@ def dto(store: NewApiStore, row: Row, server: str) -> dict[str, Any]:
     live = store.live(row)
     image_url = image_route_url(server, row, live["status"], cache_buster=True) if live["image_name"] else ""
     return {
-        "id": row.mj_id, "action": row.action, "customId": "", "botType": "",
-        "prompt": row.prompt, "promptEn": live["prompt_en"], "description": row.description, "state": row.state,
-        "submitTime": live["submit_time"], "startTime": live["start_time"], "finishTime": live["finish_time"],
-        "imageUrl": image_url, "videoUrl": live["video_url"], "videoUrls": live["video_urls"],
-        "status": live["status"], "progress": live["progress"], "failReason": live["fail_reason"],
-        "buttons": live["buttons"], "maskBase64": "", "properties": live["properties"],
+        "id": row.mj_id,
+        "action": row.action,
+        "customId": "",
+        "botType": "",
+        "prompt": row.prompt,
+        "promptEn": live["prompt_en"],
+        "description": row.description,
+        "state": row.state,
+        "submitTime": live["submit_time"],
+        "startTime": live["start_time"],
+        "finishTime": live["finish_time"],
+        "imageUrl": image_url,
+        "videoUrl": live["video_url"],
+        "videoUrls": live["video_urls"],
+        "status": live["status"],
+        "progress": live["progress"],
+        "failReason": live["fail_reason"],
+        "buttons": live["buttons"],
+        "maskBase64": "",
+        "properties": live["properties"],
     }
 
 
@@ -117,14 +178,30 @@ def storage_json(store: NewApiStore, row: Row, server: str, *, legacy: bool) -> 
     """A dashboard item: the snake_case model with ``buttons``/``properties`` as JSON strings (§4.6)."""
     live = store.live(row)
     item = {
-        "id": row.id, "code": row.code, "user_id": row.user_id, "action": row.action, "mj_id": row.mj_id,
-        "prompt": row.prompt, "prompt_en": live["prompt_en"], "description": row.description, "state": row.state,
-        "submit_time": live["submit_time"], "start_time": live["start_time"], "finish_time": live["finish_time"],
+        "id": row.id,
+        "code": row.code,
+        "user_id": row.user_id,
+        "action": row.action,
+        "mj_id": row.mj_id,
+        "prompt": row.prompt,
+        "prompt_en": live["prompt_en"],
+        "description": row.description,
+        "state": row.state,
+        "submit_time": live["submit_time"],
+        "start_time": live["start_time"],
+        "finish_time": live["finish_time"],
         "image_url": image_route_url(server, row, live["status"], cache_buster=False) if live["image_name"] else "",
-        "status": live["status"], "progress": live["progress"], "fail_reason": live["fail_reason"],
-        "channel_id": row.channel_id, "quota": row.quota,
-        "buttons": json.dumps(live["buttons"], ensure_ascii=False, separators=(",", ":")) if live["buttons"] is not None else "",
-        "properties": json.dumps(live["properties"], ensure_ascii=False, separators=(",", ":")) if live["properties"] is not None else "",
+        "status": live["status"],
+        "progress": live["progress"],
+        "fail_reason": live["fail_reason"],
+        "channel_id": row.channel_id,
+        "quota": row.quota,
+        "buttons": json.dumps(live["buttons"], ensure_ascii=False, separators=(",", ":"))
+        if live["buttons"] is not None
+        else "",
+        "properties": json.dumps(live["properties"], ensure_ascii=False, separators=(",", ":"))
+        if live["properties"] is not None
+        else "",
     }
     if not legacy:
         urls = live["video_urls"]

@@ -149,8 +149,13 @@ class ProxyEngine(ProxyLifecycle):
         if action == "UPSCALE":
             for existing in self.tasks.values():
                 if existing.description == description and existing.status != FAILURE:
-                    return Submitted(21, "任务已存在", existing.id,
-                                     {"status": existing.status, "imageUrl": existing.image_url()}, task=existing)
+                    return Submitted(
+                        21,
+                        "任务已存在",
+                        existing.id,
+                        {"status": existing.status, "imageUrl": existing.image_url()},
+                        task=existing,
+                    )
         if self._queue_full():
             return self._rejected()
         kind = {"UPSCALE": "upscale", "VARIATION": "variation", "REROLL": "reroll"}[action]
@@ -175,7 +180,11 @@ class ProxyEngine(ProxyLifecycle):
 
     async def blend(self, body: dict[str, Any], ctx: SubmitContext) -> Submitted:
         references = body.get("base64Array")
-        if not isinstance(references, list) or not 2 <= len(references) <= 5 or not all(isinstance(r, str) for r in references):
+        if (
+            not isinstance(references, list)
+            or not 2 <= len(references) <= 5
+            or not all(isinstance(r, str) for r in references)
+        ):
             return _invalid("base64List参数错误")
         dimensions = str(body.get("dimensions") or "SQUARE").upper()
         if dimensions not in BLEND_ASPECT:
@@ -249,7 +258,9 @@ class ProxyEngine(ProxyLifecycle):
         task = self._child(parent, parsed, action, f"/up {task_id} {_label(parsed)}", ctx, body, custom_id)
         return self._enqueue(task)
 
-    def _open_modal(self, parent: ProxyTask, parsed: ParsedAction, custom_id: str, ctx: SubmitContext, body: dict[str, Any]) -> Submitted:
+    def _open_modal(
+        self, parent: ProxyTask, parsed: ParsedAction, custom_id: str, ctx: SubmitContext, body: dict[str, Any]
+    ) -> Submitted:
         final_prompt = parent.prompt
         if parsed.kind == "custom_zoom":
             final_prompt = f"{parent.prompt} --zoom 2"  # what MJ's Custom Zoom dialog pre-fills
@@ -292,7 +303,9 @@ class ProxyEngine(ProxyLifecycle):
             return self._rejected()
         recipe.prompt = task.prompt = task.prompt_en = prompt
         task.status, task.properties["finalPrompt"] = NOT_START, prompt
-        task.description = f"/imagine {prompt}" if task.action == "IMAGINE" else f"/up {task.parent_id} {_label(parsed)}"
+        task.description = (
+            f"/imagine {prompt}" if task.action == "IMAGINE" else f"/up {task.parent_id} {_label(parsed)}"
+        )
         if task.pending_failure is None:
             task.pending_failure = self._fail_fault(ctx.path)
         return self._enqueue(task)
@@ -309,7 +322,9 @@ class ProxyEngine(ProxyLifecycle):
         parent = self.get(task.parent_id or "")
         expected = parent.image_size if parent else None
         if expected and mask.size != tuple(expected):
-            return _invalid(f"maskBase64 must be {expected[0]}x{expected[1]} (the image's size), got {mask.size[0]}x{mask.size[1]}")
+            return _invalid(
+                f"maskBase64 must be {expected[0]}x{expected[1]} (the image's size), got {mask.size[0]}x{mask.size[1]}"
+            )
         mask_png = await self.state.in_thread(lambda: render.to_png(render.mask_to_l(mask)))
         task.recipe.options["mask"] = self.state.images.put(mask_png)
         return None
@@ -329,19 +344,34 @@ class ProxyEngine(ProxyLifecycle):
         fault = self.state.faults.take(path, "fail_job")
         return (fault.message or DEFAULT_FAIL_REASON) if fault is not None else None
 
-    def _new_task(self, ctx: SubmitContext, body: dict[str, Any], action: str, prompt: str, recipe: Recipe, description: str) -> ProxyTask:
+    def _new_task(
+        self, ctx: SubmitContext, body: dict[str, Any], action: str, prompt: str, recipe: Recipe, description: str
+    ) -> ProxyTask:
         hook = body.get("notifyHook") if ctx.forward_notify else None
         task = ProxyTask(
-            id=self.ids.new(), action=action, prompt=prompt, prompt_en=prompt, recipe=recipe, origin=ctx.origin,
-            description=description, state=body.get("state") if isinstance(body.get("state"), str) else None,
+            id=self.ids.new(),
+            action=action,
+            prompt=prompt,
+            prompt_en=prompt,
+            recipe=recipe,
+            origin=ctx.origin,
+            description=description,
+            state=body.get("state") if isinstance(body.get("state"), str) else None,
             bot_type=str(body["botType"]) if body.get("botType") in BOT_TYPES else "MID_JOURNEY",
-            notify_hook=hook if isinstance(hook, str) and hook.strip() else None, owner=ctx.owner,
+            notify_hook=hook if isinstance(hook, str) and hook.strip() else None,
+            owner=ctx.owner,
         )
-        task.properties.update({
-            "discordInstanceId": DISCORD_INSTANCE_ID, "discordChannelId": DISCORD_INSTANCE_ID,
-            "botType": task.bot_type, "notifyHook": task.notify_hook, "flags": 0,
-            "messageHash": task.message_hash, "finalPrompt": prompt,
-        })
+        task.properties.update(
+            {
+                "discordInstanceId": DISCORD_INSTANCE_ID,
+                "discordChannelId": DISCORD_INSTANCE_ID,
+                "botType": task.bot_type,
+                "notifyHook": task.notify_hook,
+                "flags": 0,
+                "messageHash": task.message_hash,
+                "finalPrompt": prompt,
+            }
+        )
         task.pending_failure = self._fail_fault(ctx.path)
         for kind in ("no_image", "video_result"):
             if task.outcome is None and self.state.faults.take(ctx.path, kind) is not None:
@@ -350,15 +380,29 @@ class ProxyEngine(ProxyLifecycle):
         self.state.jobs_created += 1
         return task
 
-    def _child(self, parent: ProxyTask, parsed: ParsedAction, action: str, description: str,
-               ctx: SubmitContext, body: dict[str, Any], custom_id: str = "") -> ProxyTask:
+    def _child(
+        self,
+        parent: ProxyTask,
+        parsed: ParsedAction,
+        action: str,
+        description: str,
+        ctx: SubmitContext,
+        body: dict[str, Any],
+        custom_id: str = "",
+    ) -> ProxyTask:
         self._children[(parent.id, parsed.kind)] += 1
         nth = self._children[(parent.id, parsed.kind)]
         seed = derive_seed(parent.recipe.seed, parsed.kind, parsed.index, nth)
         kind = parsed.kind
         if kind == "reroll":
-            recipe = Recipe(parent.recipe.kind, parent.prompt, seed, parent.recipe.source, parent.recipe.index,
-                            dict(parent.recipe.options))
+            recipe = Recipe(
+                parent.recipe.kind,
+                parent.prompt,
+                seed,
+                parent.recipe.source,
+                parent.recipe.index,
+                dict(parent.recipe.options),
+            )
             if parent.action in ("UPSCALE", "UPSCALE_HD"):
                 recipe = Recipe("imagine", parent.prompt, seed)
         elif kind == "describe_retry":
@@ -392,9 +436,17 @@ def _action_of(parsed: ParsedAction, parent: ProxyTask) -> str:
     if parsed.kind == "reroll":
         return "IMAGINE" if parent.action in ("UPSCALE", "UPSCALE_HD") else parent.action
     return {
-        "upscale": "UPSCALE", "variation": "VARIATION", "upscale_hd": "UPSCALE_HD", "vary": "VARIATION",
-        "inpaint": "VARIATION", "zoom": "ZOOM", "custom_zoom": "ZOOM", "pan": "PAN",
-        "picreader": "IMAGINE", "prompt_analyzer": "IMAGINE", "describe_retry": "DESCRIBE",
+        "upscale": "UPSCALE",
+        "variation": "VARIATION",
+        "upscale_hd": "UPSCALE_HD",
+        "vary": "VARIATION",
+        "inpaint": "VARIATION",
+        "zoom": "ZOOM",
+        "custom_zoom": "ZOOM",
+        "pan": "PAN",
+        "picreader": "IMAGINE",
+        "prompt_analyzer": "IMAGINE",
+        "describe_retry": "DESCRIBE",
     }[parsed.kind]
 
 

@@ -74,7 +74,9 @@ class ProxyLifecycle:
         self.waiting.append(task)
         if ahead == 0:
             return Submitted(1, SUCCESS_TEXT, task.id, properties, task=task)
-        return Submitted(22, f"排队中，前面还有{ahead}个任务", task.id, {"numberOfQueues": ahead, **properties}, task=task)
+        return Submitted(
+            22, f"排队中，前面还有{ahead}个任务", task.id, {"numberOfQueues": ahead, **properties}, task=task
+        )
 
     def _start(self, task: ProxyTask) -> None:
         self.running[task.id] = None
@@ -100,7 +102,8 @@ class ProxyLifecycle:
             return
         percents = [percent for _, percent in PROGRESS_STEPS]
         previews = asyncio.ensure_future(
-            self.state.render(preview_pngs, task.recipe, blobs, PREVIEW_SIDE, percents, urgent=True))
+            self.state.render(preview_pngs, task.recipe, blobs, PREVIEW_SIDE, percents, urgent=True)
+        )
         rendering = asyncio.ensure_future(self.state.render(produce, task.recipe, blobs))
         shown: dict[int, str] = {}
         try:
@@ -187,15 +190,29 @@ class ProxyLifecycle:
         thumb.thumbnail((640, 640))
         for i in range(2):
             tile = render.grid_tile(thumb, i) if thumb.width >= 2 and thumb.height >= 2 else thumb
-            task.videos.append((self.state.images.put(render.mp4_stub(task.recipe.seed * 4 + i), ".mp4"),
-                                self.state.images.put(render.to_png(tile))))
+            task.videos.append(
+                (
+                    self.state.images.put(render.mp4_stub(task.recipe.seed * 4 + i), ".mp4"),
+                    self.state.images.put(render.to_png(tile)),
+                )
+            )
         task.action = "VIDEO"
         task.image_name, task.image_size = task.videos[0][0], None
         task.buttons = [
-            {"customId": f"MJ::JOB::video_virtual_upscale::1::{task.message_hash}", "emoji": "", "label": "Upscale",
-             "type": 2, "style": 2},
-            {"customId": f"MJ::JOB::animate_high_extend::1::{task.message_hash}", "emoji": "🎞️",
-             "label": "Extend High", "type": 2, "style": 2},
+            {
+                "customId": f"MJ::JOB::video_virtual_upscale::1::{task.message_hash}",
+                "emoji": "",
+                "label": "Upscale",
+                "type": 2,
+                "style": 2,
+            },
+            {
+                "customId": f"MJ::JOB::animate_high_extend::1::{task.message_hash}",
+                "emoji": "🎞️",
+                "label": "Extend High",
+                "type": 2,
+                "style": 2,
+            },
         ]
         task.status, task.progress = SUCCESS, "100%"
         task.finish_time = int(self.state.now() * 1000)
@@ -221,4 +238,3 @@ class ProxyLifecycle:
                 await self.state.post_callback(url, payload)
 
         self.state.spawn(deliver())
-

@@ -155,10 +155,30 @@ def _imagine_like(recipe: Recipe, load: Callable[[str | None], Image.Image]) -> 
     return render.grid_from_tiles(tiles)
 
 
-_HUES = ((0, "crimson"), (25, "orange"), (50, "golden"), (75, "lime"), (130, "emerald"), (175, "teal"),
-         (200, "azure"), (235, "cobalt"), (270, "violet"), (300, "magenta"), (335, "rose"), (360, "crimson"))
-_SUBJECTS = ("abstract composition", "geometric landscape", "still life", "poster design", "stained glass window",
-             "modernist painting", "paper collage", "architectural study")
+_HUES = (
+    (0, "crimson"),
+    (25, "orange"),
+    (50, "golden"),
+    (75, "lime"),
+    (130, "emerald"),
+    (175, "teal"),
+    (200, "azure"),
+    (235, "cobalt"),
+    (270, "violet"),
+    (300, "magenta"),
+    (335, "rose"),
+    (360, "crimson"),
+)
+_SUBJECTS = (
+    "abstract composition",
+    "geometric landscape",
+    "still life",
+    "poster design",
+    "stained glass window",
+    "modernist painting",
+    "paper collage",
+    "architectural study",
+)
 _STYLES = ("soft gradients", "bold shapes", "flat colors", "minimalist layout", "layered forms", "clean edges")
 
 

@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 NOT_START, SUBMITTED, MODAL, IN_PROGRESS, SUCCESS, FAILURE = (
-    "NOT_START", "SUBMITTED", "MODAL", "IN_PROGRESS", "SUCCESS", "FAILURE",
+    "NOT_START",
+    "SUBMITTED",
+    "MODAL",
+    "IN_PROGRESS",
+    "SUCCESS",
+    "FAILURE",
 )
 FINAL_STATUSES = (SUCCESS, FAILURE)
 GRID_ACTIONS = ("IMAGINE", "VARIATION", "REROLL", "BLEND", "ZOOM", "PAN", "EDIT")
@@ -75,8 +80,10 @@ class ProxyTask:
 
     def video_json(self) -> dict[str, Any]:
         """The trueai fork's video fields (§3.5 TAI): ``videoUrl``, ``videoUrls`` and ``imageUrls`` with thumbnails."""
-        pairs = [{"url": f"{self.origin}/files/{mp4}", "thumbnail": f"{self.origin}/files/{thumb}"}
-                 for mp4, thumb in self.videos]
+        pairs = [
+            {"url": f"{self.origin}/files/{mp4}", "thumbnail": f"{self.origin}/files/{thumb}"}
+            for mp4, thumb in self.videos
+        ]
         return {"videoUrl": pairs[0]["url"] if pairs else None, "videoUrls": pairs or None, "imageUrls": pairs}
 
     def to_json(self) -> dict[str, Any]:
@@ -121,7 +128,12 @@ class Submitted:
     task: ProxyTask | None = None
 
     def body(self) -> dict[str, Any]:
-        return {"code": self.code, "description": self.description, "result": self.result, "properties": self.properties}
+        return {
+            "code": self.code,
+            "description": self.description,
+            "result": self.result,
+            "properties": self.properties,
+        }
 
 
 @dataclass
@@ -202,9 +214,9 @@ def _vary_zoom_pan(job_hash: str, version: float) -> list[dict[str, Any]]:
 
 def upscale_buttons(job_hash: str, version: float, *, after_hd: bool = False) -> list[dict[str, Any]]:
     """Buttons of a single upscaled image (TAI ``OnUpscaleButtons``)."""
-    buttons = [] if after_hd else [
-        _button(f"MJ::JOB::{key}::1::{job_hash}::SOLO", label) for key, label in _hd_keys(version)
-    ]
+    buttons = (
+        [] if after_hd else [_button(f"MJ::JOB::{key}::1::{job_hash}::SOLO", label) for key, label in _hd_keys(version)]
+    )
     buttons += _vary_zoom_pan(job_hash, version)
     if not after_hd and 5 <= version < 8:
         buttons += [_button(f"MJ::JOB::pan_{d}::1::{job_hash}::SOLO", emoji=e) for d, e in PAN_EMOJI.items()]
@@ -236,7 +248,9 @@ class ParsedAction:
         return self.kind in ("inpaint", "custom_zoom", "picreader", "prompt_analyzer")
 
 
-_HD = re.compile(r"^upsample_(v7_2x_subtle|v7_2x_creative|v6r1_2x_subtle|v6r1_2x_creative|v6_2x_subtle|v6_2x_creative|v5_2x|v5_4x)$")
+_HD = re.compile(
+    r"^upsample_(v7_2x_subtle|v7_2x_creative|v6r1_2x_subtle|v6r1_2x_creative|v6_2x_subtle|v6_2x_creative|v5_2x|v5_4x)$"
+)
 
 
 def parse_custom_id(custom_id: str) -> ParsedAction | None:

@@ -103,8 +103,11 @@ def draw_scene(prompt: str, seed: int, size: tuple[int, int], detail: int = 0) -
     if detail:
         for _ in range(extra.randint(3, 7)):  # birds
             bx, by, span = extra.uniform(0.1, 0.9) * W, extra.uniform(0.1, 0.35) * H, extra.uniform(0.006, 0.014) * unit
-            draw.line([(bx - span, by - span * 0.5), (bx, by), (bx + span, by - span * 0.5)],
-                      fill=_mix(look.land, look.sky_top, 0.2), width=max(1, s))
+            draw.line(
+                [(bx - span, by - span * 0.5), (bx, by), (bx + span, by - span * 0.5)],
+                fill=_mix(look.land, look.sky_top, 0.2),
+                width=max(1, s),
+            )
     return img.reduce(s)
 
 
@@ -115,11 +118,12 @@ def _sky(look: _Look, W: int, H: int) -> Image.Image:
     return Image.fromarray(column, "RGB").resize((W, H), Image.Resampling.NEAREST)
 
 
-def _ridge(rng: random.Random, extra: random.Random, W: int, H: int, base: float, amplitude: float,
-           detail: int) -> list[tuple[float, float]]:
-    waves = [(rng.uniform(0.6, 1.6) * 2 ** k, rng.uniform(0, math.tau), 0.5 ** k) for k in range(3)]
+def _ridge(
+    rng: random.Random, extra: random.Random, W: int, H: int, base: float, amplitude: float, detail: int
+) -> list[tuple[float, float]]:
+    waves = [(rng.uniform(0.6, 1.6) * 2**k, rng.uniform(0, math.tau), 0.5**k) for k in range(3)]
     if detail:  # finer octaves: crags and bumps a grid tile does not show
-        waves += [(extra.uniform(0.8, 1.4) * 2 ** k, extra.uniform(0, math.tau), 0.45 ** k) for k in range(3, 7)]
+        waves += [(extra.uniform(0.8, 1.4) * 2**k, extra.uniform(0, math.tau), 0.45**k) for k in range(3, 7)]
     steps = 96 + 160 * detail
     t = np.linspace(0.0, math.tau, steps + 1)
     y = base - amplitude * sum(a * np.sin(f * t + p) for f, p, a in waves)
@@ -127,8 +131,14 @@ def _ridge(rng: random.Random, extra: random.Random, W: int, H: int, base: float
     return list(zip(x.tolist(), y.tolist()))
 
 
-def _strata(draw: ImageDraw.ImageDraw, extra: random.Random, ridge: list[tuple[float, float]], colour: Colour,
-            light: Colour, H: int) -> None:
+def _strata(
+    draw: ImageDraw.ImageDraw,
+    extra: random.Random,
+    ridge: list[tuple[float, float]],
+    colour: Colour,
+    light: Colour,
+    H: int,
+) -> None:
     """Contour lines under a crest, the rock texture an upscale shows."""
     for k in range(1, extra.randint(3, 5)):
         drop = k * extra.uniform(0.02, 0.035) * H
@@ -137,8 +147,9 @@ def _strata(draw: ImageDraw.ImageDraw, extra: random.Random, ridge: list[tuple[f
         draw.line(line, fill=_mix(colour, light, 0.12), width=max(1, H // 700))
 
 
-def _trees(draw: ImageDraw.ImageDraw, extra: random.Random, ridge: list[tuple[float, float]], colour: Colour,
-           unit: int) -> None:
+def _trees(
+    draw: ImageDraw.ImageDraw, extra: random.Random, ridge: list[tuple[float, float]], colour: Colour, unit: int
+) -> None:
     dark = _mix(colour, (0, 0, 0), 0.25)
     for _ in range(extra.randint(16, 36)):
         x, y = ridge[extra.randrange(len(ridge))]

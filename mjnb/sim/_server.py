@@ -47,7 +47,9 @@ class Simulator:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._server is not None and self._server.started
+        return (
+            self._thread is not None and self._thread.is_alive() and self._server is not None and self._server.started
+        )
 
     @property
     def port(self) -> int:

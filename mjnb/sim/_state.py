@@ -94,7 +94,7 @@ def decode_image(data: bytes) -> Image.Image:
 def decode_base64_image(text: str) -> Image.Image:
     """A data URL (``data:image/png;base64,…``) or bare base64 → image, or BadImage."""
     match = _DATA_URL.match(text)
-    payload = text[match.end():] if match else text
+    payload = text[match.end() :] if match else text
     if match and "base64" not in (match.group(2) or "").lower():
         raise BadImage("data URL is not base64-encoded")
     try:
@@ -133,8 +133,11 @@ class RequestLog:
     def count(self, path_prefix: str = "", method: str | None = None) -> int:
         """Requests whose path starts with ``path_prefix`` (and whose method is ``method``, if given)."""
         with self._lock:
-            return sum(n for (m, p), n in self._counts.items()
-                       if p.startswith(path_prefix) and (method is None or m == method.upper()))
+            return sum(
+                n
+                for (m, p), n in self._counts.items()
+                if p.startswith(path_prefix) and (method is None or m == method.upper())
+            )
 
     def records(self, path_prefix: str = "") -> list[RequestRecord]:
         """The kept requests, oldest first, whose path starts with ``path_prefix``."""
@@ -155,8 +158,11 @@ class RequestLog:
         def pick(q: float) -> float | None:
             return round(times[min(len(times) - 1, int(len(times) * q))], 3) if times else None
 
-        return {"requests": sum(counts.values()), "by_route": counts,
-                "ms": {"p50": pick(0.5), "p95": pick(0.95), "max": round(times[-1], 3) if times else None}}
+        return {
+            "requests": sum(counts.values()),
+            "by_route": counts,
+            "ms": {"p50": pick(0.5), "p95": pick(0.95), "max": round(times[-1], 3) if times else None},
+        }
 
 
 class SimState:

@@ -57,8 +57,14 @@ from ._guard import close_connection
 from ._state import BadImage, FetchFailed, SimState
 
 _CODE_OF_STATUS = {
-    400: "bad_request", 401: "invalid_token", 403: "forbidden", 429: "too_many_requests",
-    500: "api_error", 502: "api_error", 503: "api_error", 504: "timeout",
+    400: "bad_request",
+    401: "invalid_token",
+    403: "forbidden",
+    429: "too_many_requests",
+    500: "api_error",
+    502: "api_error",
+    503: "api_error",
+    504: "timeout",
 }
 _DEFAULT_MESSAGES = {
     "bad_request": "The request is not valid.",
@@ -107,7 +113,9 @@ class _AceData:
         self.state = state
         self.store = AceStore()
 
-    def endpoint(self, handler: Callable[[Request, str], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    def endpoint(
+        self, handler: Callable[[Request, str], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
         """Authorize, run ``handler(request, owner)``, and turn refusals into §2.7 envelopes."""
 
         @functools.wraps(handler)
@@ -126,8 +134,10 @@ class _AceData:
         scheme, _, token = header.partition(" ")
         token = token.strip()
         expected = self.state.config.api_key
-        if scheme.lower() != "bearer" or not token or (
-            expected is not None and not hmac.compare_digest(token.encode(), expected.encode())
+        if (
+            scheme.lower() != "bearer"
+            or not token
+            or (expected is not None and not hmac.compare_digest(token.encode(), expected.encode()))
         ):
             raise AceError(401, "invalid_token", "The specified token is invalid or wrong.")
         return token
@@ -213,8 +223,16 @@ class _AceData:
         sketch = functools.partial(draw.thumbnail, source, draw.SKETCH_SIDE)
         return await self._start(request, owner, req, prompt, seed, produce, sketch)
 
-    async def _start(self, request: Request, owner: str, req: JobRequest, prompt: str, seed: int,
-                     produce: Callable[[], draw.Output], sketch: Callable[[], Image.Image]) -> Response:
+    async def _start(
+        self,
+        request: Request,
+        owner: str,
+        req: JobRequest,
+        prompt: str,
+        seed: int,
+        produce: Callable[[], draw.Output],
+        sketch: Callable[[], Image.Image],
+    ) -> Response:
         state = self.state
         job = AceJob(
             task_id=str(uuid.uuid4()),
@@ -235,7 +253,9 @@ class _AceData:
         streaming = "application/x-ndjson" in request.headers.get("accept", "")
         stream_fault = None
         if streaming:
-            stream_fault = next((k for k in ("stream_end", "stream_cut") if state.faults.take(request.url.path, k)), None)
+            stream_fault = next(
+                (k for k in ("stream_end", "stream_cut") if state.faults.take(request.url.path, k)), None
+            )
         plan = RunPlan(
             produce=produce,
             sketch=sketch,
@@ -281,9 +301,19 @@ class _AceData:
         now = self.state.now()
         # Recorded so that /midjourney/tasks lists it; the answer itself is the §2.4 literal.
         job = AceJob(
-            task_id=str(uuid.uuid4()), type="describe", owner=owner, trace_id=str(uuid.uuid4()),
-            request=request_record(body), prompt="", seed=0, split_images=False, image_id="",
-            created_at=now, started_at=now, finished_at=now, final={"descriptions": descriptions},
+            task_id=str(uuid.uuid4()),
+            type="describe",
+            owner=owner,
+            trace_id=str(uuid.uuid4()),
+            request=request_record(body),
+            prompt="",
+            seed=0,
+            split_images=False,
+            image_id="",
+            created_at=now,
+            started_at=now,
+            finished_at=now,
+            final={"descriptions": descriptions},
         )
         job.done.set()
         self.store.jobs[job.task_id] = job
@@ -336,16 +366,22 @@ class _CutStream(StreamingResponse):
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         iterator = self.body_iterator
         async for chunk in iterator:
-            await send({"type": "http.response.body", "body": chunk.encode() if isinstance(chunk, str) else chunk,
-                        "more_body": True})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": chunk.encode() if isinstance(chunk, str) else chunk,
+                    "more_body": True,
+                }
+            )
             break
         await iterator.aclose()  # type: ignore[attr-defined]
         if not close_connection(receive):
             raise ConnectionAbortedError("stream_cut: no connection to cut on this server")
 
 
-async def _ndjson(job: AceJob, queue: asyncio.Queue[Any], timeout: float,
-                  first_only: bool = False) -> AsyncIterator[str]:
+async def _ndjson(
+    job: AceJob, queue: asyncio.Queue[Any], timeout: float, first_only: bool = False
+) -> AsyncIterator[str]:
     """The NDJSON lines of a streamed job; ``first_only`` (stream faults) stops after the line with the task id."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -85,11 +85,13 @@ def _envelope(error: EvoError) -> JSONResponse:
 def create_app(state: SimState) -> Starlette:
     """The EvoLink service below its mount; ``state`` is the simulator's shared SimState."""
     mount = _EvoLink(state)
-    app = Starlette(routes=[
-        Route("/v1/images/generations", mount.endpoint(mount.create), methods=["POST"]),
-        Route("/v1/tasks/{task_id}", mount.endpoint(mount.query), methods=["GET"]),
-        Route("/{path:path}", mount.endpoint(mount.unknown), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
-    ])
+    app = Starlette(
+        routes=[
+            Route("/v1/images/generations", mount.endpoint(mount.create), methods=["POST"]),
+            Route("/v1/tasks/{task_id}", mount.endpoint(mount.query), methods=["GET"]),
+            Route("/{path:path}", mount.endpoint(mount.unknown), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+        ]
+    )
     app.state.evolink = mount.store
     return app
 
@@ -99,7 +101,9 @@ class _EvoLink:
         self.state = state
         self.store = EvoStore()
 
-    def endpoint(self, handler: Callable[[Request, str], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    def endpoint(
+        self, handler: Callable[[Request, str], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
         """Authorize, run ``handler(request, owner)``, and answer refusals with the §1.7 envelope."""
 
         @functools.wraps(handler)
@@ -115,8 +119,12 @@ class _EvoLink:
         scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise EvoError(401, "invalid_api_key", "Missing API key: send 'Authorization: Bearer <key>'.",
-                           type="authentication_error")
+            raise EvoError(
+                401,
+                "invalid_api_key",
+                "Missing API key: send 'Authorization: Bearer <key>'.",
+                type="authentication_error",
+            )
         expected = self.state.config.api_key
         if expected is not None and not hmac.compare_digest(token.encode(), expected.encode()):
             raise EvoError(401, "invalid_api_key", "Invalid API key.", type="authentication_error")
@@ -125,8 +133,11 @@ class _EvoLink:
     async def create(self, request: Request, owner: str) -> Response:
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
-            raise EvoError(413, "request_too_large",
-                           f"Request body is {len(raw)} bytes, the limit is {MAX_BODY_BYTES}. Compress images to under 4MB.")
+            raise EvoError(
+                413,
+                "request_too_large",
+                f"Request body is {len(raw)} bytes, the limit is {MAX_BODY_BYTES}. Compress images to under 4MB.",
+            )
         state = self.state
         order = parse_order(parse_body(raw), state.config.allow_insecure_callbacks)
         if order.source_task_id is not None:
@@ -156,11 +167,15 @@ class _EvoLink:
         if source is None or source.owner != owner:
             raise EvoError(404, "resource_not_found", f"Task not found: {order.source_task_id}", "model_params.task_id")
         if source.status != "completed":
-            raise invalid("model_params.task_id",
-                          f"task {source.id} is {source.status}; only a completed task can be used by {order.model}")
+            raise invalid(
+                "model_params.task_id",
+                f"task {source.id} is {source.status}; only a completed task can be used by {order.model}",
+            )
         if order.image_number >= len(source.result_names):
-            raise invalid("model_params.image_number",
-                          f"model_params.image_number must be 0..{len(source.result_names) - 1} for task {source.id}")
+            raise invalid(
+                "model_params.image_number",
+                f"model_params.image_number must be 0..{len(source.result_names) - 1} for task {source.id}",
+            )
         if order.model == "mj-v7-upscale" and source.model == "mj-v7-upscale":
             raise invalid("model_params.task_id", "already upscaled images cannot be upscaled again")
         if order.model == "mj-v7-enhance" and (source.model != GENERATE or source.order.speed != "draft"):

@@ -87,7 +87,9 @@ class _ProxyMount:
         async def endpoint(request: Request) -> Response:
             mode = request.path_params.get("mode")
             if mode is not None and mode not in MODES:
-                return JSONResponse({"code": 4, "description": f"unknown mode path {mode!r}; use {', '.join(MODES)}"}, 404)
+                return JSONResponse(
+                    {"code": 4, "description": f"unknown mode path {mode!r}; use {', '.join(MODES)}"}, 404
+                )
             if not self.authorized(request):
                 return Response(b"", status_code=401)
             try:

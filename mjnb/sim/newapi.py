@@ -27,8 +27,15 @@ from .mjproxy import BadBody, read_json, submit_handler, submit_routes
 
 __all__ = ["create_app", "error_response", "relay_error"]
 
-ACTION_OF_ENDPOINT = {"imagine": "IMAGINE", "describe": "DESCRIBE", "blend": "BLEND", "shorten": "SHORTEN",
-                      "modal": "MODAL", "edits": "EDITS", "edit": "EDITS"}
+ACTION_OF_ENDPOINT = {
+    "imagine": "IMAGINE",
+    "describe": "DESCRIBE",
+    "blend": "BLEND",
+    "shorten": "SHORTEN",
+    "modal": "MODAL",
+    "edits": "EDITS",
+    "edit": "EDITS",
+}
 KEEP_21 = ("INPAINT", "CUSTOM_ZOOM")
 _IMAGE_PATH = re.compile(r"^/newapi/(?:[^/]+/)?mj/image/([^/?]+)$")  # the modal handshake stays visible for these
 
@@ -75,8 +82,11 @@ def custom_id_action(custom_id: str) -> tuple[str, int] | None:
     index = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 1
     if "upsample" in key:
         return "UPSCALE", index
-    for exact, action in (("variation", "VARIATION"), ("low_variation", "LOW_VARIATION"),
-                          ("high_variation", "HIGH_VARIATION")):
+    for exact, action in (
+        ("variation", "VARIATION"),
+        ("low_variation", "LOW_VARIATION"),
+        ("high_variation", "HIGH_VARIATION"),
+    ):
         if key == exact:
             return action, index if action == "VARIATION" else 1
     if "pan" in key:
@@ -143,12 +153,21 @@ class _NewApiMount:
             if isinstance(checked, Response):
                 return checked
             action, row_prompt = checked
-            ctx = SubmitContext(origin=self.state.origin(request), path=request.url.path, owner=str(user),
-                                forward_notify=False)
+            ctx = SubmitContext(
+                origin=self.state.origin(request), path=request.url.path, owner=str(user), forward_notify=False
+            )
             outcome = await run(body, ctx)
             accepted = outcome.code in (1, 21, 22)
-            self.store.insert(user, action, outcome.result or "", outcome.code, row_prompt,
-                              outcome.description, body.get("state"), "" if accepted else outcome.description)
+            self.store.insert(
+                user,
+                action,
+                outcome.result or "",
+                outcome.code,
+                row_prompt,
+                outcome.description,
+                body.get("state"),
+                "" if accepted else outcome.description,
+            )
             reply = outcome.body()
             if outcome.code == 22 or (outcome.code == 21 and action not in KEEP_21):
                 reply["code"] = 1
@@ -286,14 +305,18 @@ class _NewApiMount:
         server = self.server(request)
         if legacy:  # NA-OLD: 0-based p, 10 a page, a plain array
             page = max(0, _int(q.get("p")) or 0)
-            items = [storage_json(self.store, r, server, legacy=True) for r in rows[page * 10:(page + 1) * 10]]
+            items = [storage_json(self.store, r, server, legacy=True) for r in rows[page * 10 : (page + 1) * 10]]
             return JSONResponse({"success": True, "message": "", "data": items})
         page = max(1, _int(q.get("p")) or 1)
         size = _int(q.get("page_size")) or _int(q.get("ps")) or _int(q.get("size")) or 10
         size = 10 if size < 1 else min(size, 100)
-        chunk = rows[(page - 1) * size: page * size]
-        data = {"page": page, "page_size": size, "total": len(rows),
-                "items": [storage_json(self.store, r, server, legacy=False) for r in chunk]}
+        chunk = rows[(page - 1) * size : page * size]
+        data = {
+            "page": page,
+            "page_size": size,
+            "total": len(rows),
+            "items": [storage_json(self.store, r, server, legacy=False) for r in chunk],
+        }
         return JSONResponse({"success": True, "message": "", "data": data})
 
     def routes(self) -> list[Route]:

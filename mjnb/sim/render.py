@@ -129,8 +129,10 @@ def grid_from_tiles(tiles: list[Image.Image]) -> Image.Image:
     tw, th = tiles[0].size
     grid = Image.new("RGB", (tw * 2, th * 2))
     for i, tile in enumerate(tiles):
-        grid.paste(tile.convert("RGB").resize((tw, th)) if tile.size != (tw, th) else tile.convert("RGB"),
-                   ((i % 2) * tw, (i // 2) * th))
+        grid.paste(
+            tile.convert("RGB").resize((tw, th)) if tile.size != (tw, th) else tile.convert("RGB"),
+            ((i % 2) * tw, (i // 2) * th),
+        )
     return grid
 
 

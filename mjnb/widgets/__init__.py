@@ -22,8 +22,18 @@ from ._upload import ImageUpload
 # ipycanvas needs Colab's custom widget manager: turned on here (does nothing elsewhere).
 enable_colab_widgets()
 
-__all__ = ["PromptForm", "ProgressView", "Job", "Gallery", "History", "Studio", "CanvasEditor", "SweepGrid",
-           "LineageView", "ImageUpload"]
+__all__ = [
+    "PromptForm",
+    "ProgressView",
+    "Job",
+    "Gallery",
+    "History",
+    "Studio",
+    "CanvasEditor",
+    "SweepGrid",
+    "LineageView",
+    "ImageUpload",
+]
 
 
 def __getattr__(name: str) -> Any:

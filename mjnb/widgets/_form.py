@@ -52,8 +52,14 @@ class PromptForm(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no typ
     prompt = traitlets.Unicode("", help="the final prompt")
     value = traitlets.Dict(help="the form as data (read-only)")
 
-    def __init__(self, dialect: str = "mjproxy", prompt: str = "", *,
-                 on_submit: Callable[[dict[str, Any]], Any] | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        dialect: str = "mjproxy",
+        prompt: str = "",
+        *,
+        on_submit: Callable[[dict[str, Any]], Any] | None = None,
+        **kw: Any,
+    ) -> None:
         self.dialect = dialect
         self._submit_event = Event()
         if on_submit is not None:
@@ -77,41 +83,103 @@ class PromptForm(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no typ
 
     # -- construction ------------------------------------------------------------------------
     def _build(self) -> None:
-        self.prompt_text = classes(widgets.Textarea(
-            placeholder="Describe the image. Image URLs may come first; --parameters may follow.",
-            layout=widgets.Layout(width="100%", height="5em")), "mjnb-prompt-text")
+        self.prompt_text = classes(
+            widgets.Textarea(
+                placeholder="Describe the image. Image URLs may come first; --parameters may follow.",
+                layout=widgets.Layout(width="100%", height="5em"),
+            ),
+            "mjnb-prompt-text",
+        )
         self._add("text", self.prompt_text)
-        self._add("images", widgets.Text(description="Image prompts", placeholder="image URLs, space-separated",
-                                         style=_DESCRIPTION, layout=_FIELD_LAYOUT))
+        self._add(
+            "images",
+            widgets.Text(
+                description="Image prompts",
+                placeholder="image URLs, space-separated",
+                style=_DESCRIPTION,
+                layout=_FIELD_LAYOUT,
+            ),
+        )
         self.aspect = widgets.Dropdown(
-            description="Aspect ratio", style=_DESCRIPTION, layout=_FIELD_LAYOUT,
-            options=[("service default", "")] + [(r, r) for r in ASPECT_PRESETS] + [("custom W:H…", CUSTOM)])
-        self.aspect_custom = widgets.Text(placeholder="W:H, e.g. 7:4", continuous_update=False,
-                                          layout=widgets.Layout(width="7em", display="none"))
+            description="Aspect ratio",
+            style=_DESCRIPTION,
+            layout=_FIELD_LAYOUT,
+            options=[("service default", "")] + [(r, r) for r in ASPECT_PRESETS] + [("custom W:H…", CUSTOM)],
+        )
+        self.aspect_custom = widgets.Text(
+            placeholder="W:H, e.g. 7:4", continuous_update=False, layout=widgets.Layout(width="7em", display="none")
+        )
         self._add("ar", widgets.HBox([self.aspect, self.aspect_custom]), watch=(self.aspect, self.aspect_custom))
-        self._add("version", widgets.Dropdown(description="Version", options=model.VERSIONS, style=_DESCRIPTION,
-                                              layout=_FIELD_LAYOUT))
-        self._add("q", widgets.Dropdown(description="Quality", style=_DESCRIPTION, layout=_FIELD_LAYOUT,
-                                        options=[("service default", "")] + [(q, q) for q in PARAMS["q"].choices]))
-        self._add("speed", widgets.Dropdown(description="Speed", style=_DESCRIPTION, layout=_FIELD_LAYOUT,
-                                            options=[("account default", "")] + [(s, s) for s in SPEEDS]))
+        self._add(
+            "version",
+            widgets.Dropdown(description="Version", options=model.VERSIONS, style=_DESCRIPTION, layout=_FIELD_LAYOUT),
+        )
+        self._add(
+            "q",
+            widgets.Dropdown(
+                description="Quality",
+                style=_DESCRIPTION,
+                layout=_FIELD_LAYOUT,
+                options=[("service default", "")] + [(q, q) for q in PARAMS["q"].choices],
+            ),
+        )
+        self._add(
+            "speed",
+            widgets.Dropdown(
+                description="Speed",
+                style=_DESCRIPTION,
+                layout=_FIELD_LAYOUT,
+                options=[("account default", "")] + [(s, s) for s in SPEEDS],
+            ),
+        )
         for name, label in TEXT_PARAMS.items():
             hint = model.placeholder(name)
-            self._add(name, classes(widgets.Text(description=label, placeholder=hint, style=_DESCRIPTION,
-                                                 continuous_update=False, tooltip=f"{label}: {hint}",
-                                                 layout=_FIELD_LAYOUT), "mjnb-ellipsis"))
+            self._add(
+                name,
+                classes(
+                    widgets.Text(
+                        description=label,
+                        placeholder=hint,
+                        style=_DESCRIPTION,
+                        continuous_update=False,
+                        tooltip=f"{label}: {hint}",
+                        layout=_FIELD_LAYOUT,
+                    ),
+                    "mjnb-ellipsis",
+                ),
+            )
         self._add("tile", widgets.Checkbox(description="Tile (--tile)", indent=False))
         self._add("raw", widgets.Checkbox(description="Raw (--style raw)", indent=False))
-        self._add("other", classes(widgets.Text(
-            description="Other", placeholder="more --parameters, e.g. --zoom 1.5", continuous_update=False,
-            tooltip="Other: more --parameters, e.g. --zoom 1.5 (those with no control of their own, as typed)", style=_DESCRIPTION, layout=_FIELD_LAYOUT),
-            "mjnb-ellipsis"))
-        self.final_prompt = classes(widgets.Textarea(description="Final prompt", disabled=True, style=_DESCRIPTION,
-                                                     layout=widgets.Layout(width="100%", height="3.5em")),
-                                    "mjnb-final-prompt")
+        self._add(
+            "other",
+            classes(
+                widgets.Text(
+                    description="Other",
+                    placeholder="more --parameters, e.g. --zoom 1.5",
+                    continuous_update=False,
+                    tooltip="Other: more --parameters, e.g. --zoom 1.5 (those with no control of their own, as typed)",
+                    style=_DESCRIPTION,
+                    layout=_FIELD_LAYOUT,
+                ),
+                "mjnb-ellipsis",
+            ),
+        )
+        self.final_prompt = classes(
+            widgets.Textarea(
+                description="Final prompt",
+                disabled=True,
+                style=_DESCRIPTION,
+                layout=widgets.Layout(width="100%", height="3.5em"),
+            ),
+            "mjnb-final-prompt",
+        )
         self.mode_note = classes(widgets.HTML(""), "mjnb-message")
-        self.submit_button = classes(widgets.Button(description="Submit", button_style="primary", icon="paper-plane",
-                                                    disabled=True, tooltip=_EMPTY), "mjnb-submit")
+        self.submit_button = classes(
+            widgets.Button(
+                description="Submit", button_style="primary", icon="paper-plane", disabled=True, tooltip=_EMPTY
+            ),
+            "mjnb-submit",
+        )
         self.submit_button.on_click(lambda _: self.submit())
         self.message = classes(widgets.HTML(""), "mjnb-message")
 
@@ -127,18 +195,30 @@ class PromptForm(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no typ
             source.observe(lambda _, name=name: self._control_changed(name), names="value")
 
     def _grid(self, *names: str) -> widgets.GridBox:
-        return widgets.GridBox([self._cells[n] for n in names], layout=widgets.Layout(
-            grid_template_columns="repeat(auto-fill, minmax(17em, 1fr))", grid_gap="2px 12px", width="100%"))
+        return widgets.GridBox(
+            [self._cells[n] for n in names],
+            layout=widgets.Layout(
+                grid_template_columns="repeat(auto-fill, minmax(17em, 1fr))", grid_gap="2px 12px", width="100%"
+            ),
+        )
 
     def _layout_children(self) -> list[widgets.Widget]:
         basics = self._grid("ar", "version", "speed", "s", "c", "w", "q", "seed", "no", "tile", "raw")
         references = self._grid("images", "iw", "sref", "sw", "sv", "oref", "ow", "cref", "cw")
         more = self._grid("exp", "stop", "p", "other")
-        extra = widgets.Accordion([references, more], titles=("References (image, style, omni, character)",
-                                                              "More parameters"))
+        extra = widgets.Accordion(
+            [references, more], titles=("References (image, style, omni, character)", "More parameters")
+        )
         extra.selected_index = None
-        return [stylesheet(), self._cells["text"], basics, extra, self.final_prompt, self.mode_note,
-                widgets.HBox([self.submit_button, self.message], layout=widgets.Layout(align_items="center"))]
+        return [
+            stylesheet(),
+            self._cells["text"],
+            basics,
+            extra,
+            self.final_prompt,
+            self.mode_note,
+            widgets.HBox([self.submit_button, self.message], layout=widgets.Layout(align_items="center")),
+        ]
 
     # -- controls <-> text ------------------------------------------------------------------------
     def _parsed(self) -> Prompt:
@@ -232,8 +312,14 @@ class PromptForm(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no typ
         errors.update(self._control_errors)
         final = prompt.build().strip()
         return {
-            "prompt": final, "text": prompt.text, "image_urls": list(prompt.image_urls), "params": prompt.as_dict(),
-            "mode": mode, "dialect": self.dialect, "errors": errors, "notes": notes,
+            "prompt": final,
+            "text": prompt.text,
+            "image_urls": list(prompt.image_urls),
+            "params": prompt.as_dict(),
+            "mode": mode,
+            "dialect": self.dialect,
+            "errors": errors,
+            "notes": notes,
             "valid": bool(final) and bool(prompt.text or len(prompt.image_urls) > 1) and not errors,
         }
 
@@ -273,15 +359,18 @@ class PromptForm(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no typ
             why = next(iter(value["errors"].values()))
             self.message.value = error_html(f"Submit is off: {why}")
         else:
-            why = _EMPTY if not value["image_urls"] else "one image URL needs some text too (or give two or more images)"
+            why = (
+                _EMPTY if not value["image_urls"] else "one image URL needs some text too (or give two or more images)"
+            )
             self.message.value = note_html(f"Submit is off: {why}")
         self.submit_button.tooltip = f"Submit is off: {why}"
 
     @traitlets.validate("value")
     def _value_is_read_only(self, proposal: dict[str, Any]) -> dict[str, Any]:
         if not self._publishing:
-            raise ValidationError("value: the form's value is read-only; assign form.prompt or use set_prompt()",
-                                  field="value")
+            raise ValidationError(
+                "value: the form's value is read-only; assign form.prompt or use set_prompt()", field="value"
+            )
         result: dict[str, Any] = proposal["value"]
         return result
 

@@ -14,8 +14,23 @@ from .. import _prompt
 from .._errors import ValidationError
 from .._prompt import Prompt
 
-__all__ = ["ASPECT_PRESETS", "CUSTOM", "VERSIONS", "SPEEDS", "SPEEDS_BY_DIALECT", "REFUSED_FLAGS", "TEXT_PARAMS",
-           "controlled", "control_of", "read", "write", "other_text", "write_other", "write_images", "placeholder"]
+__all__ = [
+    "ASPECT_PRESETS",
+    "CUSTOM",
+    "VERSIONS",
+    "SPEEDS",
+    "SPEEDS_BY_DIALECT",
+    "REFUSED_FLAGS",
+    "TEXT_PARAMS",
+    "controlled",
+    "control_of",
+    "read",
+    "write",
+    "other_text",
+    "write_other",
+    "write_images",
+    "placeholder",
+]
 
 ASPECT_PRESETS = ("1:1", "4:3", "3:2", "16:9", "21:9", "3:4", "2:3", "9:16")
 CUSTOM = "custom"
@@ -32,19 +47,40 @@ SPEEDS_BY_DIALECT = {"evolink": ("fast", "turbo", "draft"), "acedata": ("fast", 
 REFUSED_FLAGS = {"evolink": frozenset({"relax"})}
 #: Text controls: parameter -> label.
 TEXT_PARAMS = {
-    "s": "Stylize", "c": "Chaos", "w": "Weird", "seed": "Seed", "no": "Exclude (--no)",
-    "exp": "Experimental", "stop": "Stop", "iw": "Image weight", "p": "Personalize (--p)",
-    "sref": "Style ref", "sw": "Style weight", "sv": "Style version",
-    "oref": "Omni ref", "ow": "Omni weight", "cref": "Character ref", "cw": "Char. weight",
+    "s": "Stylize",
+    "c": "Chaos",
+    "w": "Weird",
+    "seed": "Seed",
+    "no": "Exclude (--no)",
+    "exp": "Experimental",
+    "stop": "Stop",
+    "iw": "Image weight",
+    "p": "Personalize (--p)",
+    "sref": "Style ref",
+    "sw": "Style weight",
+    "sv": "Style version",
+    "oref": "Omni ref",
+    "ow": "Omni weight",
+    "cref": "Character ref",
+    "cw": "Char. weight",
 }
-_OWN_CONTROL = {"ar": "ar", "v": "version", "niji": "version", "q": "q", "tile": "tile", "raw": "raw",
-                **{f: "speed" for f in SPEEDS}, **{name: name for name in TEXT_PARAMS}}
+_OWN_CONTROL = {
+    "ar": "ar",
+    "v": "version",
+    "niji": "version",
+    "q": "q",
+    "tile": "tile",
+    "raw": "raw",
+    **{f: "speed" for f in SPEEDS},
+    **{name: name for name in TEXT_PARAMS},
+}
 
 
 def placeholder(name: str) -> str:
     """A text control's hint: its range and default (``"0–1000 · default 100"``) or what it takes."""
     spec = _prompt.PARAMS[name]
     if spec.kind in ("int", "float") and spec.low is not None and spec.high is not None:
+
         def number(x: float) -> str:
             return str(int(x)) if spec.kind == "int" else f"{x:g}"
 
@@ -141,7 +177,7 @@ def write(name: str, value: Any, prompt: Prompt) -> Prompt:
 def other_text(prompt: Prompt) -> str:
     """The parameters without a control of their own, exactly as typed, space-separated."""
     source = prompt.source
-    return " ".join(source[p.span[0]:p.span[1]] for p in prompt.params if not controlled(p))
+    return " ".join(source[p.span[0] : p.span[1]] for p in prompt.params if not controlled(p))
 
 
 def write_other(text: str, prompt: Prompt) -> Prompt:
@@ -172,8 +208,9 @@ def write_images(text: str, prompt: Prompt) -> Prompt:
     urls = text.split()
     bad = [u for u in urls if not u.startswith(("http://", "https://", "<http://", "<https://"))]
     if bad:
-        raise ValidationError(f"images: {bad[0]!r} is not an image URL; allowed: http(s):// URLs, space-separated",
-                              field="images")
+        raise ValidationError(
+            f"images: {bad[0]!r} is not an image URL; allowed: http(s):// URLs, space-separated", field="images"
+        )
     cut = max((s.span[1] for s in prompt.segments if s.kind == "image"), default=0)
     rest = prompt.source[cut:].lstrip() if cut else prompt.source
     return Prompt.parse(" ".join([*urls, rest]) if rest else " ".join(urls))

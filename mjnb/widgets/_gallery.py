@@ -47,10 +47,17 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
     task = traitlets.Instance(Task, allow_none=True, help="the Task shown")
     selected = traitlets.Int(None, allow_none=True, help="the chosen sub-image (0-based) or None")
 
-    def __init__(self, task: Task | None = None, client: Any = None, progress: ProgressView | None = None, *,
-                 on_action: Callable[[Task, Action], Any] | None = None,
-                 on_edit: Callable[[Task, Any], Any] | None = None,
-                 on_lineage: Callable[[Task], Any] | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        task: Task | None = None,
+        client: Any = None,
+        progress: ProgressView | None = None,
+        *,
+        on_action: Callable[[Task, Action], Any] | None = None,
+        on_edit: Callable[[Task, Any], Any] | None = None,
+        on_lineage: Callable[[Task], Any] | None = None,
+        **kw: Any,
+    ) -> None:
         self._owned: list[Any] = []  # AsyncClients made here, closed with the gallery
         if client is None and progress is None and task is not None:
             client = default_client(task.dialect, self._owned)  # a task alone: talk to its own dialect
@@ -66,8 +73,18 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
         self.loading: Handle | None = None
         self._other_clients: dict[str, Any] = {}
         self._build()
-        children = [stylesheet(), self.info, self.main_image, self.video_box, self.thumbs, self.actions,
-                    self.action_prompt_box, self.tools, self.message, self.editor_area]
+        children = [
+            stylesheet(),
+            self.info,
+            self.main_image,
+            self.video_box,
+            self.thumbs,
+            self.actions,
+            self.action_prompt_box,
+            self.tools,
+            self.message,
+            self.editor_area,
+        ]
         if self._own_progress:
             children.insert(6, self.progress)
         super().__init__(children, **kw)
@@ -105,41 +122,75 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
     def _build(self) -> None:
         self.info = classes(widgets.HTML("<i>No result yet: submit a prompt.</i>"), "mjnb-gallery-info")
         self.main_image = classes(
-            widgets.Image(layout=widgets.Layout(max_width="100%", max_height="640px", object_fit="contain", display="none")),
+            widgets.Image(
+                layout=widgets.Layout(max_width="100%", max_height="640px", object_fit="contain", display="none")
+            ),
             "mjnb-gallery-image",
         )
-        self.video_player = classes(widgets.Video(format="mp4", autoplay=False, loop=True, controls=True,
-                                                  layout=widgets.Layout(max_width="100%", max_height="640px")),
-                                    "mjnb-gallery-video")
-        self.video_thumbnail = classes(widgets.Image(layout=widgets.Layout(width="120px", object_fit="contain",
-                                                                           display="none")), "mjnb-video-thumbnail")
-        self.video_box = widgets.HBox([self.video_thumbnail, self.video_player],
-                                      layout=widgets.Layout(align_items="flex-start", display="none"))
+        self.video_player = classes(
+            widgets.Video(
+                format="mp4",
+                autoplay=False,
+                loop=True,
+                controls=True,
+                layout=widgets.Layout(max_width="100%", max_height="640px"),
+            ),
+            "mjnb-gallery-video",
+        )
+        self.video_thumbnail = classes(
+            widgets.Image(layout=widgets.Layout(width="120px", object_fit="contain", display="none")),
+            "mjnb-video-thumbnail",
+        )
+        self.video_box = widgets.HBox(
+            [self.video_thumbnail, self.video_player], layout=widgets.Layout(align_items="flex-start", display="none")
+        )
         self.thumbs = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap"))
         self.actions = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap"))
-        self.action_prompt = classes(widgets.Text(description="Prompt", layout=widgets.Layout(width="60%")), "mjnb-action-prompt")
+        self.action_prompt = classes(
+            widgets.Text(description="Prompt", layout=widgets.Layout(width="60%")), "mjnb-action-prompt"
+        )
         self.action_send = classes(widgets.Button(description="Send", button_style="primary"), "mjnb-action-send")
         self.action_send.on_click(lambda _: self._send_with_prompt())
-        self.action_prompt_box = widgets.HBox([self.action_prompt, self.action_send], layout=widgets.Layout(display="none"))
+        self.action_prompt_box = widgets.HBox(
+            [self.action_prompt, self.action_send], layout=widgets.Layout(display="none")
+        )
         self._pending_action: Action | None = None
-        self.save_path = classes(widgets.Text(description="Save to", layout=widgets.Layout(width="24em")), "mjnb-save-path")
-        self.save_button = classes(widgets.Button(description="Save PNG", icon="download", disabled=True,
-                                                  tooltip="Save with prompt, parameters and task id in the PNG"), "mjnb-save")
+        self.save_path = classes(
+            widgets.Text(description="Save to", layout=widgets.Layout(width="24em")), "mjnb-save-path"
+        )
+        self.save_button = classes(
+            widgets.Button(
+                description="Save PNG",
+                icon="download",
+                disabled=True,
+                tooltip="Save with prompt, parameters and task id in the PNG",
+            ),
+            "mjnb-save",
+        )
         self.save_button.on_click(lambda _: self._save_clicked())
-        self.edit_button = classes(widgets.Button(description="Edit on canvas", icon="paint-brush", disabled=True),
-                                   "mjnb-edit")
+        self.edit_button = classes(
+            widgets.Button(description="Edit on canvas", icon="paint-brush", disabled=True), "mjnb-edit"
+        )
         self.edit_button.on_click(lambda _: self._edit_clicked())
         self.lineage_button = classes(
-            widgets.Button(description="Lineage", icon="sitemap", disabled=True, layout=widgets.Layout(display="none"),
-                           tooltip="Where this result comes from and what was made from it"),
+            widgets.Button(
+                description="Lineage",
+                icon="sitemap",
+                disabled=True,
+                layout=widgets.Layout(display="none"),
+                tooltip="Where this result comes from and what was made from it",
+            ),
             "mjnb-lineage-button",
         )
         self.lineage_button.on_click(lambda _: self._lineage_clicked())
-        self.back_button = classes(widgets.Button(description="Back", icon="arrow-left", layout=widgets.Layout(display="none")),
-                                   "mjnb-back")
+        self.back_button = classes(
+            widgets.Button(description="Back", icon="arrow-left", layout=widgets.Layout(display="none")), "mjnb-back"
+        )
         self.back_button.on_click(lambda _: self.back())
-        self.tools = widgets.HBox([self.save_path, self.save_button, self.edit_button, self.lineage_button, self.back_button],
-                                  layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        self.tools = widgets.HBox(
+            [self.save_path, self.save_button, self.edit_button, self.lineage_button, self.back_button],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
         self.message = classes(widgets.HTML(""), "mjnb-message")
         self.editor_area = classes(widgets.VBox([]), "mjnb-editor-area")
 
@@ -202,8 +253,11 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
             self.action_prompt_box.layout.display = "none"
             self.back_button.layout.display = None if self._trail else "none"
             has_media = task is not None and bool(task.image_url or task.image_urls or task.video_urls)
-            self.message.value = ("loading the video…" if task.is_video else "loading the image…") if (
-                task is not None and has_media) else ""
+            self.message.value = (
+                ("loading the video…" if task.is_video else "loading the image…")
+                if (task is not None and has_media)
+                else ""
+            )
 
     def _present(self, task: Task, previous: Task | None, remember: bool = True) -> Handle:
         if remember and previous is not None and previous.id != task.id:
@@ -220,8 +274,12 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
         if any(job.task is not None and job.task.id == task.id and not job.done for job in self.progress.jobs):
             return  # already followed (the job that made it, or an earlier reopen)
         client = client_for(self.client, task.dialect, self._other_clients)
-        self.progress.start(f"following {task.prompt or task.id}", lambda c: c.get(task.id), on_done=self._show_if_current(task),
-                            client=client)
+        self.progress.start(
+            f"following {task.prompt or task.id}",
+            lambda c: c.get(task.id),
+            on_done=self._show_if_current(task),
+            client=client,
+        )
 
     def _show_if_current(self, task: Task) -> Callable[[Task], Any]:
         def show(final: Task) -> Any:
@@ -314,19 +372,30 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
 
         size = f" · {task.size[0]}×{task.size[1]}" if task.size else ""
         prompt = f"<div>{esc(task.prompt)}</div>" if task.prompt else ""
-        return (f"<b>{esc(task.kind or 'task')}</b> · {esc(task.status.value)}{size} · "
-                f"<code>{esc(task.dialect)}</code> <code>{esc(task.id)}</code>{prompt}")
+        return (
+            f"<b>{esc(task.kind or 'task')}</b> · {esc(task.status.value)}{size} · "
+            f"<code>{esc(task.dialect)}</code> <code>{esc(task.id)}</code>{prompt}"
+        )
 
     # -- sub-images ---------------------------------------------------------------------------
     def _thumb(self, index: int, data: bytes) -> widgets.VBox:
-        image = widgets.Image(value=data, format="png", layout=widgets.Layout(width="120px", height="120px", object_fit="contain"))
-        box = widgets.VBox([image, self._select_button(str(index + 1), index)], layout=widgets.Layout(align_items="center"))
+        image = widgets.Image(
+            value=data, format="png", layout=widgets.Layout(width="120px", height="120px", object_fit="contain")
+        )
+        box = widgets.VBox(
+            [image, self._select_button(str(index + 1), index)], layout=widgets.Layout(align_items="center")
+        )
         return classes(box, "mjnb-subimage")
 
     def _select_button(self, label: str, index: int | None) -> widgets.Button:
-        button = classes(widgets.Button(description=label, layout=widgets.Layout(width="120px" if index is not None else "auto"),
-                                        tooltip="Show the whole result" if index is None else f"Choose image {label}"),
-                         "mjnb-select")
+        button = classes(
+            widgets.Button(
+                description=label,
+                layout=widgets.Layout(width="120px" if index is not None else "auto"),
+                tooltip="Show the whole result" if index is None else f"Choose image {label}",
+            ),
+            "mjnb-select",
+        )
         button.on_click(lambda _: self.select(index))
         return button
 
@@ -370,8 +439,12 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
     # -- follow-ups ---------------------------------------------------------------------------
     def _action_button(self, action: Action) -> widgets.Button:
         text = action_text(action)
-        button = widgets.Button(description=text, icon=action_icon(action), layout=widgets.Layout(width="auto"),
-                                tooltip=self._action_tooltip(action))
+        button = widgets.Button(
+            description=text,
+            icon=action_icon(action),
+            layout=widgets.Layout(width="auto"),
+            tooltip=self._action_tooltip(action),
+        )
         classes(button, "mjnb-action", action_class(action.name))
         button._mjnb_action = action
         button.on_click(lambda _: self._guarded(self.run_action, action))
@@ -386,8 +459,11 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
 
     @staticmethod
     def _action_tooltip(action: Action) -> str:
-        what = f"{action_text(action)} ({action.label})" if action.label and action.label != action_text(action) else (
-            action_text(action))
+        what = (
+            f"{action_text(action)} ({action.label})"
+            if action.label and action.label != action_text(action)
+            else (action_text(action))
+        )
         if action.name in _MASK_ACTIONS:
             return f"{what}: paint the region on the canvas editor"
         target = f" on image {action.index + 1}" if action.index is not None else ""
@@ -482,8 +558,14 @@ class Gallery(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
     def _open_editor(self, task: Task, image: Any) -> Any:
         from ._editor import CanvasEditor
 
-        editor = CanvasEditor(task, image=image, index=self.selected, progress=self.progress, on_result=self.show,
-                              client=client_for(self.client, task.dialect, self._other_clients))
+        editor = CanvasEditor(
+            task,
+            image=image,
+            index=self.selected,
+            progress=self.progress,
+            on_result=self.show,
+            client=client_for(self.client, task.dialect, self._other_clients),
+        )
         close = widgets.Button(description="Close editor", icon="times", layout=widgets.Layout(width="auto"))
 
         def closed(_: Any) -> None:

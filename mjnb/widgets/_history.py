@@ -52,11 +52,13 @@ class History(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
 
     selected = traitlets.Instance(Task, allow_none=True, help="the Task last opened")
 
-    def __init__(self, client: Any = None, page_size: int = 10, *, on_open: Callable[[Task], Any] | None = None,
-                 **kw: Any) -> None:
+    def __init__(
+        self, client: Any = None, page_size: int = 10, *, on_open: Callable[[Task], Any] | None = None, **kw: Any
+    ) -> None:
         if not isinstance(page_size, int) or isinstance(page_size, bool) or not 1 <= page_size <= 100:
-            raise ValidationError(f"page_size: {page_size!r} is not allowed; use a whole number from 1 to 100",
-                                  field="page_size")
+            raise ValidationError(
+                f"page_size: {page_size!r} is not allowed; use a whole number from 1 to 100", field="page_size"
+            )
         self._owned: list[Any] = []  # AsyncClients made here, closed with the widget
         self._client = as_async_client(client, self._owned) or default_client(owned=self._owned)
         self.page_size = page_size
@@ -78,35 +80,63 @@ class History(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
 
     def _build(self) -> None:
         self.source = classes(
-            widgets.ToggleButtons(options=[("This machine", LOCAL), ("Service", SERVER)], value=LOCAL,
-                                  tooltips=["Every task submitted from this machine (the journal)",
-                                            "The service's own task list"],
-                                  style={"button_width": "9.5em"}),
+            widgets.ToggleButtons(
+                options=[("This machine", LOCAL), ("Service", SERVER)],
+                value=LOCAL,
+                tooltips=["Every task submitted from this machine (the journal)", "The service's own task list"],
+                style={"button_width": "9.5em"},
+            ),
             "mjnb-history-source",
         )
-        self.filter_text = classes(widgets.Text(placeholder="filter: prompt or task id", continuous_update=False,
-                                                layout=widgets.Layout(width="16em")), "mjnb-history-filter")
-        self.since = classes(widgets.DatePicker(description="from", layout=widgets.Layout(width="13em"),
-                                                style={"description_width": "3em"}), "mjnb-history-since")
-        self.until = classes(widgets.DatePicker(description="to", layout=widgets.Layout(width="13em"),
-                                                style={"description_width": "2em"}), "mjnb-history-until")
-        self.refresh_button = classes(widgets.Button(description="Refresh", icon="refresh", layout=widgets.Layout(width="auto")),
-                                      "mjnb-history-refresh")
+        self.filter_text = classes(
+            widgets.Text(
+                placeholder="filter: prompt or task id", continuous_update=False, layout=widgets.Layout(width="16em")
+            ),
+            "mjnb-history-filter",
+        )
+        self.since = classes(
+            widgets.DatePicker(
+                description="from", layout=widgets.Layout(width="13em"), style={"description_width": "3em"}
+            ),
+            "mjnb-history-since",
+        )
+        self.until = classes(
+            widgets.DatePicker(
+                description="to", layout=widgets.Layout(width="13em"), style={"description_width": "2em"}
+            ),
+            "mjnb-history-until",
+        )
+        self.refresh_button = classes(
+            widgets.Button(description="Refresh", icon="refresh", layout=widgets.Layout(width="auto")),
+            "mjnb-history-refresh",
+        )
         for control in (self.source, self.filter_text, self.since, self.until):
             control.observe(lambda _: self.refresh(page=1), names="value")
         self.refresh_button.on_click(lambda _: self.refresh())
-        self.toolbar = widgets.HBox([self.source, self.filter_text, self.since, self.until, self.refresh_button],
-                                    layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        self.toolbar = widgets.HBox(
+            [self.source, self.filter_text, self.since, self.until, self.refresh_button],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
         self.message = classes(widgets.HTML(""), "mjnb-message")
         self.table = widgets.VBox([])
-        self.prev_button = classes(widgets.Button(description="Newer", icon="chevron-left", disabled=True,
-                                                  layout=widgets.Layout(width="auto")), "mjnb-history-prev")
-        self.next_button = classes(widgets.Button(description="Older", icon="chevron-right", disabled=True,
-                                                  layout=widgets.Layout(width="auto")), "mjnb-history-next")
+        self.prev_button = classes(
+            widgets.Button(
+                description="Newer", icon="chevron-left", disabled=True, layout=widgets.Layout(width="auto")
+            ),
+            "mjnb-history-prev",
+        )
+        self.next_button = classes(
+            widgets.Button(
+                description="Older", icon="chevron-right", disabled=True, layout=widgets.Layout(width="auto")
+            ),
+            "mjnb-history-next",
+        )
         self.prev_button.on_click(lambda _: self.refresh(page=self.page - 1))
         self.next_button.on_click(lambda _: self.refresh(page=self.page + 1))
         self.page_label = classes(widgets.Label(""), "mjnb-history-page")
-        self.pager = widgets.HBox([self.prev_button, self.page_label, self.next_button], layout=widgets.Layout(align_items="center"))
+        self.pager = widgets.HBox(
+            [self.prev_button, self.page_label, self.next_button], layout=widgets.Layout(align_items="center")
+        )
         self.gallery_area = widgets.VBox([])
 
     @property
@@ -128,9 +158,10 @@ class History(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
         listable = "list" in self._client.operations
         with ui_lock:
             self.source.disabled = not listable
-            self.source.tooltips = ["Every task submitted from this machine (the journal)",
-                                    "The service's own task list" if listable else
-                                    f"{self._client.dialect} has no task listing"]
+            self.source.tooltips = [
+                "Every task submitted from this machine (the journal)",
+                "The service's own task list" if listable else f"{self._client.dialect} has no task listing",
+            ]
             if not listable and self.source.value != LOCAL:
                 self.source.value = LOCAL
 
@@ -150,7 +181,9 @@ class History(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
             self.message.value = "loading…"
         try:
             if self.source.value == SERVER:
-                page: Page = await self.client.tasks(page=self.page, page_size=self.page_size, since=since, until=until, text=text)
+                page: Page = await self.client.tasks(
+                    page=self.page, page_size=self.page_size, since=since, until=until, text=text
+                )
             elif since is None and until is None:
                 page = await self.client.tasks(local=True, page=self.page, page_size=self.page_size, text=text)
             else:
@@ -167,10 +200,13 @@ class History(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
         journal = self.client.journal
         if journal is None:
             return Page((), self.page, self.page_size, 0)
-        found = [e.to_task() for e in journal.entries(limit=-1, text=text)
-                 if (since is None or e.created_at >= since) and (until is None or e.created_at < until)]
+        found = [
+            e.to_task()
+            for e in journal.entries(limit=-1, text=text)
+            if (since is None or e.created_at >= since) and (until is None or e.created_at < until)
+        ]
         start = (self.page - 1) * self.page_size
-        return Page(tuple(found[start:start + self.page_size]), self.page, self.page_size, len(found))
+        return Page(tuple(found[start : start + self.page_size]), self.page, self.page_size, len(found))
 
     def _show_page(self, page: Page) -> None:
         with ui_lock:
@@ -185,8 +221,11 @@ class History(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
 
     def _row(self, task: Task) -> widgets.Button:
         text = _row_text(task)
-        row = widgets.Button(description=text, tooltip=f"{text}\n{task.id}\nclick to reopen",
-                             layout=widgets.Layout(width="100%", justify_content="flex-start"))
+        row = widgets.Button(
+            description=text,
+            tooltip=f"{text}\n{task.id}\nclick to reopen",
+            layout=widgets.Layout(width="100%", justify_content="flex-start"),
+        )
         classes(row, "mjnb-history-row", f"mjnb-status-{task.status.value}")
         row._mjnb_task = task
         row.on_click(lambda _: self.reopen(task))

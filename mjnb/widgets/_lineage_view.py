@@ -63,8 +63,9 @@ class LineageView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
 
     selected = traitlets.Instance(Task, allow_none=True)
 
-    def __init__(self, task: Task, client: Any = None, *, gallery: Gallery | None = None, tree: Any = None,
-                 **kw: Any) -> None:
+    def __init__(
+        self, task: Task, client: Any = None, *, gallery: Gallery | None = None, tree: Any = None, **kw: Any
+    ) -> None:
         if not isinstance(task, Task):
             raise TypeError(f"task: expected a mjnb.Task, got {type(task).__name__}")
         self.task = task
@@ -118,8 +119,9 @@ class LineageView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
         with ui_lock:
             self.tree_box.children = (self._branch(tree),)
             total = len(self.nodes)
-            self.message.value = html.escape(f"{total} task{'s' if total != 1 else ''} from the root "
-                                             f"{tree.task.kind or 'task'}.", quote=False)
+            self.message.value = html.escape(
+                f"{total} task{'s' if total != 1 else ''} from the root {tree.task.kind or 'task'}.", quote=False
+            )
         for node in _walk(tree):
             await self._thumbnail(node.task)
         return tree
@@ -128,24 +130,42 @@ class LineageView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
         card = self._card(node.task)
         if not node.children:
             return card
-        rows = [widgets.HBox([classes(widgets.HTML(f"<span>→ {html.escape(edge_label(child.action))} →</span>"),
-                                      "mjnb-lineage-edge"), self._branch(child)],
-                             layout=widgets.Layout(align_items="center"))
-                for child in node.children]
-        return widgets.HBox([card, widgets.VBox(rows, layout=widgets.Layout(border_left="2px solid #ccc",
-                                                                            padding="0 0 0 4px"))],
-                            layout=widgets.Layout(align_items="center"))
+        rows = [
+            widgets.HBox(
+                [
+                    classes(
+                        widgets.HTML(f"<span>→ {html.escape(edge_label(child.action))} →</span>"), "mjnb-lineage-edge"
+                    ),
+                    self._branch(child),
+                ],
+                layout=widgets.Layout(align_items="center"),
+            )
+            for child in node.children
+        ]
+        return widgets.HBox(
+            [card, widgets.VBox(rows, layout=widgets.Layout(border_left="2px solid #ccc", padding="0 0 0 4px"))],
+            layout=widgets.Layout(align_items="center"),
+        )
 
     def _card(self, task: Task) -> widgets.VBox:
-        picture = widgets.Image(format="png", layout=widgets.Layout(width=f"{_THUMB_PX}px", height=f"{_THUMB_PX}px",
-                                                                    object_fit="contain"))
-        button = widgets.Button(description=f"{task.kind or 'task'}", tooltip=f"Open {task.id} in the Gallery",
-                                layout=widgets.Layout(width=f"{_THUMB_PX + 8}px"))
+        picture = widgets.Image(
+            format="png", layout=widgets.Layout(width=f"{_THUMB_PX}px", height=f"{_THUMB_PX}px", object_fit="contain")
+        )
+        button = widgets.Button(
+            description=f"{task.kind or 'task'}",
+            tooltip=f"Open {task.id} in the Gallery",
+            layout=widgets.Layout(width=f"{_THUMB_PX + 8}px"),
+        )
         button.on_click(lambda _: self.open_task(task))
         status = "" if task.succeeded else f"<br><small>{html.escape(task.status.value)}</small>"
         caption = widgets.HTML(f"<small><code>{html.escape(task.id[:12])}</code></small>{status}")
-        card = classes(widgets.VBox([picture, button, caption], layout=widgets.Layout(
-            align_items="center", border="1px solid #ddd", padding="2px", margin="2px")), "mjnb-lineage-node")
+        card = classes(
+            widgets.VBox(
+                [picture, button, caption],
+                layout=widgets.Layout(align_items="center", border="1px solid #ddd", padding="2px", margin="2px"),
+            ),
+            "mjnb-lineage-node",
+        )
         if task.id == self.task.id:
             card.add_class("mjnb-lineage-current")
         self.nodes[task.id] = card

@@ -77,10 +77,14 @@ def save_png(image: Any, target: Path, metadata: dict[str, Any]) -> Path:
     from .. import images
 
     if target.suffix.lower() != ".png":
-        raise ValidationError(f"save: {target} must end with .png (the metadata lives in PNG text chunks)", field="path")
+        raise ValidationError(
+            f"save: {target} must end with .png (the metadata lives in PNG text chunks)", field="path"
+        )
     if not target.parent.is_dir():
         raise ValidationError(f"save: folder {target.parent} does not exist", field="path")
     if target.exists():
-        raise ValidationError(f"save: {target} already exists; choose another name (nothing was overwritten)", field="path")
+        raise ValidationError(
+            f"save: {target} already exists; choose another name (nothing was overwritten)", field="path"
+        )
     target.write_bytes(images.to_png(image, metadata=metadata))
     return target

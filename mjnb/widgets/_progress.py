@@ -65,8 +65,10 @@ def plain_reason(problem: BaseException | Task) -> str:
     if isinstance(exc, errors.ServerError):
         return f"The service failed on its side. ({exc})"
     if isinstance(exc, errors.TaskTimeout):
-        return (f"No final answer after {exc.timeout:g} s, so this row stopped following it; "
-                "the job goes on at the service — reopen it from History.")
+        return (
+            f"No final answer after {exc.timeout:g} s, so this row stopped following it; "
+            "the job goes on at the service — reopen it from History."
+        )
     if isinstance(exc, errors.TransportError):
         return f"Could not reach the service: {exc}"
     if isinstance(exc, (errors.MjnbError, ValueError)):
@@ -82,7 +84,7 @@ class Job:
     failed or cancelled one too) or raises the error that left no task.
     """
 
-    def __init__(self, view: "ProgressView", label: str, client: Any) -> None:
+    def __init__(self, view: ProgressView, label: str, client: Any) -> None:
         self.view = view
         self.label = label
         self.client = client
@@ -99,25 +101,40 @@ class Job:
     # -- the row ------------------------------------------------------------------------------
     def _build_row(self) -> None:
         # A long label ends with "…" (stylesheet) and shows whole as its tooltip: never cut mid-character.
-        self.label_widget = classes(widgets.Label(self.label, tooltip=self.label, layout=widgets.Layout(width="30%")),
-                                    "mjnb-progress-label", "mjnb-ellipsis")
-        self.status_widget = classes(widgets.Label("submitting…", layout=widgets.Layout(width="16%", min_width="9em")),
-                                     "mjnb-progress-status", "mjnb-ellipsis")
+        self.label_widget = classes(
+            widgets.Label(self.label, tooltip=self.label, layout=widgets.Layout(width="30%")),
+            "mjnb-progress-label",
+            "mjnb-ellipsis",
+        )
+        self.status_widget = classes(
+            widgets.Label("submitting…", layout=widgets.Layout(width="16%", min_width="9em")),
+            "mjnb-progress-status",
+            "mjnb-ellipsis",
+        )
         self.bar = classes(
             widgets.IntProgress(value=0, min=0, max=100, bar_style="info", layout=widgets.Layout(width="22%")),
-            "mjnb-progress-bar", "mjnb-progress-indeterminate",
+            "mjnb-progress-bar",
+            "mjnb-progress-indeterminate",
         )
-        self.elapsed_widget = classes(widgets.Label("0:00", layout=widgets.Layout(width="3.5em")), "mjnb-progress-elapsed")
+        self.elapsed_widget = classes(
+            widgets.Label("0:00", layout=widgets.Layout(width="3.5em")), "mjnb-progress-elapsed"
+        )
         self.preview = classes(
-            widgets.Image(format="jpeg", layout=widgets.Layout(width="64px", height="64px", object_fit="contain", display="none")),
+            widgets.Image(
+                format="jpeg", layout=widgets.Layout(width="64px", height="64px", object_fit="contain", display="none")
+            ),
             "mjnb-progress-preview",
         )
         self.error_widget = classes(widgets.HTML("", layout=widgets.Layout(display="none")), "mjnb-progress-error")
         cancellable = "cancel" in self.client.operations
         self.cancel_button = classes(
-            widgets.Button(description="Cancel", icon="stop", disabled=True,
-                           tooltip="Ask the service to cancel this job",
-                           layout=widgets.Layout(width="auto", display=None if cancellable else "none")),
+            widgets.Button(
+                description="Cancel",
+                icon="stop",
+                disabled=True,
+                tooltip="Ask the service to cancel this job",
+                layout=widgets.Layout(width="auto", display=None if cancellable else "none"),
+            ),
             "mjnb-cancel",
         )
         self.cancel_button.on_click(lambda _: self.cancel())
@@ -264,8 +281,11 @@ class ProgressView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no t
             self._done.register(on_done)
         self.rows = widgets.VBox([])
         self.clear_button = classes(
-            widgets.Button(description="Clear finished", icon="broom",
-                           layout=widgets.Layout(width="auto", align_self="flex-start", display="none")),
+            widgets.Button(
+                description="Clear finished",
+                icon="broom",
+                layout=widgets.Layout(width="auto", align_self="flex-start", display="none"),
+            ),
             "mjnb-progress-clear",
         )
         self.clear_button.on_click(lambda _: self.clear_finished())
@@ -314,7 +334,9 @@ class ProgressView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no t
         job.handle = spawn(lambda: self._follow(job, submit, on_done))
         return job
 
-    async def _follow(self, job: Job, submit: Callable[[Any], Awaitable[Task]], on_done: Callable[[Task], Any] | None) -> Task:
+    async def _follow(
+        self, job: Job, submit: Callable[[Any], Awaitable[Task]], on_done: Callable[[Task], Any] | None
+    ) -> Task:
         ticker = asyncio.get_running_loop().create_task(self._tick(job))
         try:
             task = await submit(job.client)
@@ -322,7 +344,9 @@ class ProgressView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no t
                 raise TypeError(f"submit: must return a Task, got {type(task).__name__}")
             job._update(task)
             if not task.done and task.status is not TaskStatus.AWAITING_INPUT:
-                task = await job.client.wait(task, on_progress=job._update, raise_on_failure=False, timeout=FOLLOW_TIMEOUT)
+                task = await job.client.wait(
+                    task, on_progress=job._update, raise_on_failure=False, timeout=FOLLOW_TIMEOUT
+                )
                 job._update(task)
         except asyncio.CancelledError:
             job._finish(errors.MjnbError("Stopped following this job."))
@@ -335,6 +359,7 @@ class ProgressView(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no t
         job._finish()
         self._show_clear()
         if task.succeeded:
+
             def failed(exc: Exception) -> None:  # the job succeeded; only showing it failed
                 with ui_lock:
                     job._show_error(f"Done, but showing the result failed: {plain_reason(exc)}")

@@ -168,7 +168,8 @@ def client_for(client: Any, dialect: str, cache: dict[str, Any]) -> Any:
         return cache[dialect]
     raise ValidationError(
         f"task: this is a {dialect} task but the client speaks {client.dialect} at another service; "
-        f"connect to the {dialect} service to open it", field="task",
+        f"connect to the {dialect} service to open it",
+        field="task",
     )
 
 

@@ -37,8 +37,10 @@ _KEY_PLACEHOLDER = "API key (empty: the embedded simulator)"
 #: bytes (PROTOCOLS.md §1 EvoLink ``image_urls``, §2 AceData prompt URLs); the proxies take
 #: ``base64Array`` data URLs (§3).
 _URL_ONLY_IMAGE_PROMPTS = frozenset({"acedata", "evolink"})
-_REFERENCES_NOTE = ("Style, omni and character references (--sref, --oref, --cref) are URLs on every service: "
-                    "paste them under References in the form.")
+_REFERENCES_NOTE = (
+    "Style, omni and character references (--sref, --oref, --cref) are URLs on every service: "
+    "paste them under References in the form."
+)
 
 
 class Studio(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
@@ -75,8 +77,11 @@ class Studio(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type in
         self.sweeps = SweepLauncher(self)
         self.imagine_panel = classes(widgets.VBox([self.form, self.more, self.sweeps]), "mjnb-imagine")
         self.mode_buttons = classes(
-            widgets.ToggleButtons(options=[("Imagine", "imagine")] + [(p.title, n) for n, p in self.panels.items()],
-                                  value="imagine", style={"button_width": "auto"}),
+            widgets.ToggleButtons(
+                options=[("Imagine", "imagine")] + [(p.title, n) for n, p in self.panels.items()],
+                value="imagine",
+                style={"button_width": "auto"},
+            ),
             "mjnb-modes",
         )
         self.mode_area = widgets.VBox([self.imagine_panel])
@@ -89,11 +94,17 @@ class Studio(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type in
         self.form.on_submit(self._submit)
         self.sweep_area = widgets.VBox([widgets.HTML("<i>No sweep yet: write a prompt with {a, b} in Imagine.</i>")])
         self.lineage_area = widgets.VBox([widgets.HTML("<i>Open a result's Lineage to see how it was reached.</i>")])
-        self.tabs = classes(widgets.Tab([self.gallery, self.history, self.sweep_area, self.lineage_area],
-                                        titles=("Result", "History", "Sweep", "Lineage")), "mjnb-tabs")
+        self.tabs = classes(
+            widgets.Tab(
+                [self.gallery, self.history, self.sweep_area, self.lineage_area],
+                titles=("Result", "History", "Sweep", "Lineage"),
+            ),
+            "mjnb-tabs",
+        )
         title = widgets.HTML("<b>mjnb Studio</b>")
-        super().__init__([stylesheet(), title, self.connection, self.mode_buttons, self.mode_area, self.progress,
-                          self.tabs], **kw)
+        super().__init__(
+            [stylesheet(), title, self.connection, self.mode_buttons, self.mode_area, self.progress, self.tabs], **kw
+        )
         classes(self, "mjnb-studio")
         self._apply_dialect()
         self._show_connection()
@@ -106,35 +117,50 @@ class Studio(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type in
     # -- connection ------------------------------------------------------------------------------
     def _build_connection(self) -> None:
         self.dialect_select = classes(
-            widgets.Dropdown(options=list(DIALECT_NAMES), value=self.client.dialect, description="Dialect",
-                             layout=widgets.Layout(width="14em"), style={"description_width": "4em"}),
+            widgets.Dropdown(
+                options=list(DIALECT_NAMES),
+                value=self.client.dialect,
+                description="Dialect",
+                layout=widgets.Layout(width="14em"),
+                style={"description_width": "4em"},
+            ),
             "mjnb-dialect",
         )
         self.base_url = classes(
-            widgets.Text(value="" if self.client.embedded else self.client.base_url,
-                         placeholder="base URL (empty: the embedded simulator)", layout=widgets.Layout(width="22em")),
+            widgets.Text(
+                value="" if self.client.embedded else self.client.base_url,
+                placeholder="base URL (empty: the embedded simulator)",
+                layout=widgets.Layout(width="22em"),
+            ),
             "mjnb-base-url",
         )
-        self.api_key = classes(widgets.Password(placeholder=_KEY_PLACEHOLDER, layout=widgets.Layout(width="20em")),
-                               "mjnb-api-key")
-        self.connect_button = classes(widgets.Button(description="Connect", icon="plug",
-                                                     layout=widgets.Layout(width="auto")), "mjnb-connect")
+        self.api_key = classes(
+            widgets.Password(placeholder=_KEY_PLACEHOLDER, layout=widgets.Layout(width="20em")), "mjnb-api-key"
+        )
+        self.connect_button = classes(
+            widgets.Button(description="Connect", icon="plug", layout=widgets.Layout(width="auto")), "mjnb-connect"
+        )
         self.connect_button.on_click(lambda _: self._connect_clicked())
         self.dialect_select.observe(self._dialect_changed, names="value")
         self.connection_status = classes(widgets.HTML(""), "mjnb-connection-status")
         self.connection = classes(
-            widgets.VBox([
-                widgets.HBox([self.dialect_select, self.base_url, self.api_key, self.connect_button],
-                             layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
-                self.connection_status,
-            ]),
+            widgets.VBox(
+                [
+                    widgets.HBox(
+                        [self.dialect_select, self.base_url, self.api_key, self.connect_button],
+                        layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+                    ),
+                    self.connection_status,
+                ]
+            ),
             "mjnb-connection",
         )
 
     def _show_connection(self, note: str = "") -> None:
         client = self.client
-        where = ("the embedded simulator (no key needed)" if client.embedded
-                 else html.escape(client.base_url, quote=False))
+        where = (
+            "the embedded simulator (no key needed)" if client.embedded else html.escape(client.base_url, quote=False)
+        )
         text = f"Connected: <b>{html.escape(client.dialect, quote=False)}</b> on {where}"
         if not client.embedded:
             text += " · key set (hidden)"
@@ -182,7 +208,8 @@ class Studio(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type in
             if not key and env_url and dialect != env_dialect and url.rstrip("/") in ("", env_url):
                 raise ValidationError(
                     f"base_url: the environment configures a {env_dialect} service at {env_url}; give the base URL "
-                    f"and key of your {dialect} service", field="base_url",
+                    f"and key of your {dialect} service",
+                    field="base_url",
                 )
             client = mjnb.AsyncClient(dialect, url or None, key)  # validates before anything is kept
         except BaseException:
@@ -196,8 +223,11 @@ class Studio(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type in
     def _forget_typed_key(self, *, kept: bool) -> None:
         with ui_lock:
             self.api_key.value = ""  # the key lives in the client only, never in widget state
-            self.api_key.placeholder = ("key set (hidden) — type a new one to replace it" if kept and not
-                                        self.client.embedded else _KEY_PLACEHOLDER)
+            self.api_key.placeholder = (
+                "key set (hidden) — type a new one to replace it"
+                if kept and not self.client.embedded
+                else _KEY_PLACEHOLDER
+            )
 
     def use(self, client: Any) -> None:
         """Point every part of the Studio at ``client`` (running jobs keep theirs)."""
@@ -229,26 +259,45 @@ class Studio(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type in
             self.bot.disabled = niji_refused
             if niji_refused:
                 self.bot.value = "mj"
-            self.bot.tooltips = ([f"niji is not offered by {client.dialect}"] * 2 if niji_refused
-                                 else ["Midjourney", "Niji (anime and illustration)"])
+            self.bot.tooltips = (
+                [f"niji is not offered by {client.dialect}"] * 2
+                if niji_refused
+                else ["Midjourney", "Niji (anime and illustration)"]
+            )
         if client.dialect in _URL_ONLY_IMAGE_PROMPTS:
-            self.image_prompts.allow_uploads(False, f"{client.dialect} takes image prompts only as http(s) URLs: "
-                                                    "paste them under References (Image prompts) in the form.")
+            self.image_prompts.allow_uploads(
+                False,
+                f"{client.dialect} takes image prompts only as http(s) URLs: "
+                "paste them under References (Image prompts) in the form.",
+            )
         else:
             self.image_prompts.allow_uploads(True, f"Uploads are sent as the job's image prompts. {_REFERENCES_NOTE}")
 
     # -- Imagine's own options ---------------------------------------------------------------------
     def _build_imagine_extras(self) -> None:
-        self.bot = classes(widgets.ToggleButtons(options=[("Midjourney", "mj"), ("Niji", "niji")], value="mj",
-                                                 description="Bot", style={"button_width": "7em"}), "mjnb-bot")
+        self.bot = classes(
+            widgets.ToggleButtons(
+                options=[("Midjourney", "mj"), ("Niji", "niji")],
+                value="mj",
+                description="Bot",
+                style={"button_width": "7em"},
+            ),
+            "mjnb-bot",
+        )
         self.callback_url = classes(
-            widgets.Text(description="Callback URL", placeholder="https://… the service calls when the job changes",
-                         style={"description_width": "7.5em"}, layout=widgets.Layout(width="100%")),
+            widgets.Text(
+                description="Callback URL",
+                placeholder="https://… the service calls when the job changes",
+                style={"description_width": "7.5em"},
+                layout=widgets.Layout(width="100%"),
+            ),
             "mjnb-callback-url",
         )
         self.image_prompts = ImageUpload("Image prompts", field="images", min_count=0, max_count=5, urls=False)
-        self.more = widgets.Accordion([widgets.VBox([self.bot, self.callback_url, self.image_prompts])],
-                                      titles=("Bot (Niji), callback URL, image prompt uploads",))
+        self.more = widgets.Accordion(
+            [widgets.VBox([self.bot, self.callback_url, self.image_prompts])],
+            titles=("Bot (Niji), callback URL, image prompt uploads",),
+        )
         self.more.selected_index = None
 
     def submit_options(self) -> dict[str, Any]:

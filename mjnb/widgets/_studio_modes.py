@@ -66,15 +66,22 @@ class ModePanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type
     def __init__(self, host: ModeHost) -> None:
         self.host = host
         self.last_job: Job | None = None
-        self.run_button = classes(widgets.Button(description=self.run_label, button_style="primary",
-                                                 layout=widgets.Layout(width="auto")), "mjnb-mode-run")
+        self.run_button = classes(
+            widgets.Button(description=self.run_label, button_style="primary", layout=widgets.Layout(width="auto")),
+            "mjnb-mode-run",
+        )
         self.run_button.on_click(lambda _: self.run())
         self.message = classes(widgets.HTML(""), "mjnb-message")
         self.reason = classes(widgets.HTML("", layout=widgets.Layout(display="none")), "mjnb-mode-reason")
         self.results = widgets.VBox([])
-        super().__init__([*self.controls(), self.reason,
-                          widgets.HBox([self.run_button, self.message], layout=widgets.Layout(align_items="center")),
-                          self.results])
+        super().__init__(
+            [
+                *self.controls(),
+                self.reason,
+                widgets.HBox([self.run_button, self.message], layout=widgets.Layout(align_items="center")),
+                self.results,
+            ]
+        )
         classes(self, "mjnb-mode", self.css)
         self.set_client(host.client)
 
@@ -135,8 +142,10 @@ class ModePanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         """Show prompts as buttons; a click puts that prompt in the form (and goes to Imagine)."""
         buttons = []
         for text in texts:
-            button = classes(widgets.Button(description=text, tooltip=text,
-                                            layout=widgets.Layout(width="100%", overflow="hidden")), css)
+            button = classes(
+                widgets.Button(description=text, tooltip=text, layout=widgets.Layout(width="100%", overflow="hidden")),
+                css,
+            )
             button.on_click(lambda _, chosen=text: self.host.use_prompt(chosen))
             buttons.append(button)
         with ui_lock:
@@ -229,8 +238,11 @@ class BlendMode(ModePanel):
     def start(self) -> Job:
         images, dimensions = self.upload.sources(), self.dimensions.value
         options = self.host.submit_options()
-        return self._job(f"blend · {len(images)} images · {dimensions.lower()}",
-                         lambda c: c.blend(images, dimensions, **options), self.host.show)
+        return self._job(
+            f"blend · {len(images)} images · {dimensions.lower()}",
+            lambda c: c.blend(images, dimensions, **options),
+            self.host.show,
+        )
 
 
 class RetextureMode(ModePanel):
@@ -240,8 +252,11 @@ class RetextureMode(ModePanel):
 
     def controls(self) -> list[widgets.Widget]:
         self.upload = ImageUpload("Image", field="image")
-        self.prompt = widgets.Text(placeholder="the new texture or style, e.g. 'stained glass'",
-                                   description="Prompt", layout=widgets.Layout(width="100%"))
+        self.prompt = widgets.Text(
+            placeholder="the new texture or style, e.g. 'stained glass'",
+            description="Prompt",
+            layout=widgets.Layout(width="100%"),
+        )
         return [self.upload, self.prompt]
 
     def start(self) -> Job:
@@ -258,8 +273,13 @@ class RetextureMode(ModePanel):
 class RemoveBackgroundMode(ModePanel):
     """Cut the subject out on a transparent background (EvoLink ``mj-v7-remove-bg``)."""
 
-    name, title, operation, css, run_label = "remove_bg", "Remove background", "remove_bg", "mjnb-remove-bg", \
-        "Remove background"
+    name, title, operation, css, run_label = (
+        "remove_bg",
+        "Remove background",
+        "remove_bg",
+        "mjnb-remove-bg",
+        "Remove background",
+    )
 
     def controls(self) -> list[widgets.Widget]:
         self.upload = ImageUpload("Image", field="image")
@@ -280,8 +300,9 @@ class EditImageMode(ModePanel):
 
     def controls(self) -> list[widgets.Widget]:
         self.upload = ImageUpload("Image to edit", field="image", urls=False)
-        self.upload.allow_urls(False, "The editor paints on the image itself: upload it (or use Edit on canvas "
-                                      "from a result).")
+        self.upload.allow_urls(
+            False, "The editor paints on the image itself: upload it (or use Edit on canvas from a result)."
+        )
         self.editor: Any = None
         self.editor_area = classes(widgets.VBox([]), "mjnb-editor-area")
         self.result: Task | None = None
@@ -297,8 +318,14 @@ class EditImageMode(ModePanel):
         from ._editor import CanvasEditor
 
         # 640 px leaves room for the editor's result panel beside the canvas in a notebook's output area
-        editor = CanvasEditor(image_or_task, image=image, index=index, client=self.host.client,
-                              progress=self.host.progress, display_size=640)
+        editor = CanvasEditor(
+            image_or_task,
+            image=image,
+            index=index,
+            client=self.host.client,
+            progress=self.host.progress,
+            display_size=640,
+        )
         editor.on_result(self._edited)
         with ui_lock:
             self.editor = editor
@@ -317,5 +344,11 @@ class EditImageMode(ModePanel):
 
 #: The modes in the order the Studio shows them after Imagine.
 MODE_PANELS: tuple[type[ModePanel], ...] = (
-    DescribeMode, BlendMode, ShortenMode, TranslateMode, EditImageMode, RetextureMode, RemoveBackgroundMode,
+    DescribeMode,
+    BlendMode,
+    ShortenMode,
+    TranslateMode,
+    EditImageMode,
+    RetextureMode,
+    RemoveBackgroundMode,
 )

@@ -45,23 +45,43 @@ class SweepLauncher(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no 
         self.grid: Any = None
         self._counted_prompt = ""
         self.count_label = classes(widgets.HTML(""), "mjnb-sweep-count")
-        self.submit_button = classes(widgets.Button(description="Submit sweep", button_style="primary",
-                                                    icon="th", disabled=True, layout=widgets.Layout(width="auto")),
-                                     "mjnb-sweep-submit")
+        self.submit_button = classes(
+            widgets.Button(
+                description="Submit sweep",
+                button_style="primary",
+                icon="th",
+                disabled=True,
+                layout=widgets.Layout(width="auto"),
+            ),
+            "mjnb-sweep-submit",
+        )
         self.submit_button.on_click(lambda _: self.submit())
         self.confirm_text = widgets.HTML("")
-        self.confirm_button = classes(widgets.Button(description="Send", button_style="warning",
-                                                     layout=widgets.Layout(width="auto")), "mjnb-sweep-confirm")
+        self.confirm_button = classes(
+            widgets.Button(description="Send", button_style="warning", layout=widgets.Layout(width="auto")),
+            "mjnb-sweep-confirm",
+        )
         self.confirm_button.on_click(lambda _: self.submit(confirmed=True))
-        self.cancel_button = classes(widgets.Button(description="Cancel", layout=widgets.Layout(width="auto")),
-                                     "mjnb-sweep-cancel")
+        self.cancel_button = classes(
+            widgets.Button(description="Cancel", layout=widgets.Layout(width="auto")), "mjnb-sweep-cancel"
+        )
         self.cancel_button.on_click(lambda _: self._hide_confirm())
-        self.confirm_row = classes(widgets.HBox([self.confirm_text, self.confirm_button, self.cancel_button],
-                                                layout=widgets.Layout(display="none", align_items="center")),
-                                   "mjnb-sweep-ask")
+        self.confirm_row = classes(
+            widgets.HBox(
+                [self.confirm_text, self.confirm_button, self.cancel_button],
+                layout=widgets.Layout(display="none", align_items="center"),
+            ),
+            "mjnb-sweep-ask",
+        )
         self.message = classes(widgets.HTML(""), "mjnb-message")
-        super().__init__([widgets.HBox([self.count_label, self.submit_button], layout=widgets.Layout(
-            align_items="center")), self.confirm_row, self.message], layout=widgets.Layout(display="none"))
+        super().__init__(
+            [
+                widgets.HBox([self.count_label, self.submit_button], layout=widgets.Layout(align_items="center")),
+                self.confirm_row,
+                self.message,
+            ],
+            layout=widgets.Layout(display="none"),
+        )
         classes(self, "mjnb-sweep-row")
         # Any edit of the form changes its final prompt; the typed text covers a prompt it refuses.
         host.form.final_prompt.observe(lambda _: self.recount(), names="value")
@@ -92,16 +112,18 @@ class SweepLauncher(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no 
     async def _count(self, prompt: str) -> int | None:
         client = self.host.client
         try:
-            sweep = await _resolve(client.sweep(prompt, dry_run=True, max_jobs=_COUNT_LIMIT,
-                                                **self.host.imagine_options()))
+            sweep = await _resolve(
+                client.sweep(prompt, dry_run=True, max_jobs=_COUNT_LIMIT, **self.host.imagine_options())
+            )
         except MjnbError as exc:
             with ui_lock:
                 self.count_label.value = f"<span class='mjnb-field-error'>{html.escape(plain_reason(exc))}</span>"
             return None
         except Exception as exc:  # not the user's input: say so on the row, and let the Handle carry it
             with ui_lock:
-                self.count_label.value = ("<span class='mjnb-field-error'>could not count the jobs: "
-                                          f"{html.escape(plain_reason(exc))}</span>")
+                self.count_label.value = (
+                    f"<span class='mjnb-field-error'>could not count the jobs: {html.escape(plain_reason(exc))}</span>"
+                )
             raise
         jobs = len(sweep.cells)
         with ui_lock:

@@ -37,7 +37,8 @@ def _status_words(task: Task) -> str:
     if task.status is TaskStatus.RUNNING and task.progress is not None:
         return f"running {task.progress}%"
     return {TaskStatus.SUCCEEDED: "done", TaskStatus.AWAITING_INPUT: "waiting for input"}.get(
-        task.status, task.status.value)
+        task.status, task.status.value
+    )
 
 
 class _Cell(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
@@ -48,22 +49,40 @@ class _Cell(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type inf
         self.task: Task | None = sweep_cell.task
         self.following: Handle | None = None
         self._preview_url: str | None = None
-        self.label = widgets.HTML(f"<small>{html.escape(label, quote=False)}</small>",
-                                  layout=widgets.Layout(overflow="hidden", max_width=f"{_CELL_PX}px"))
+        self.label = widgets.HTML(
+            f"<small>{html.escape(label, quote=False)}</small>",
+            layout=widgets.Layout(overflow="hidden", max_width=f"{_CELL_PX}px"),
+        )
         self.label.tooltip = sweep_cell.prompt
         self.status = classes(widgets.Label("queued"), "mjnb-sweep-status")
         self.bar = widgets.IntProgress(value=0, min=0, max=100, layout=widgets.Layout(width=f"{_CELL_PX}px"))
-        self.image = classes(widgets.Image(format="png", layout=widgets.Layout(
-            width=f"{_CELL_PX}px", height=f"{_CELL_PX}px", object_fit="contain", display="none")), "mjnb-sweep-image")
-        self.open_button = classes(widgets.Button(description="Open", icon="external-link", disabled=True,
-                                                  layout=widgets.Layout(width="auto"),
-                                                  tooltip="Open in the Gallery with its follow-up actions"),
-                                   "mjnb-sweep-open")
+        self.image = classes(
+            widgets.Image(
+                format="png",
+                layout=widgets.Layout(
+                    width=f"{_CELL_PX}px", height=f"{_CELL_PX}px", object_fit="contain", display="none"
+                ),
+            ),
+            "mjnb-sweep-image",
+        )
+        self.open_button = classes(
+            widgets.Button(
+                description="Open",
+                icon="external-link",
+                disabled=True,
+                layout=widgets.Layout(width="auto"),
+                tooltip="Open in the Gallery with its follow-up actions",
+            ),
+            "mjnb-sweep-open",
+        )
         self.open_button.on_click(lambda _: open_task(self.task) if self.task is not None else None)
-        self.error = classes(widgets.HTML("", layout=widgets.Layout(display="none", max_width=f"{_CELL_PX}px")),
-                             "mjnb-progress-error")
-        super().__init__([self.label, self.status, self.bar, self.image, self.error, self.open_button],
-                         layout=widgets.Layout(border="1px solid #ddd", padding="4px", align_items="center"))
+        self.error = classes(
+            widgets.HTML("", layout=widgets.Layout(display="none", max_width=f"{_CELL_PX}px")), "mjnb-progress-error"
+        )
+        super().__init__(
+            [self.label, self.status, self.bar, self.image, self.error, self.open_button],
+            layout=widgets.Layout(border="1px solid #ddd", padding="4px", align_items="center"),
+        )
         classes(self, "mjnb-sweep-cell")
         if sweep_cell.task is None:
             self._failed(plain_reason(sweep_cell.error) if sweep_cell.error is not None else "not sent")
@@ -138,14 +157,21 @@ class SweepGrid(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         self.filter_box = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap"))
         self._filters: dict[str, widgets.Dropdown] = {}
         self.grid = widgets.GridBox([])
-        self.save_path = classes(widgets.Text(value="./sweep-contact-sheet.png", description="Save to",
-                                              layout=widgets.Layout(width="24em")), "mjnb-sweep-save-path")
+        self.save_path = classes(
+            widgets.Text(value="./sweep-contact-sheet.png", description="Save to", layout=widgets.Layout(width="24em")),
+            "mjnb-sweep-save-path",
+        )
         self.save_button = classes(widgets.Button(description="Save sheet", icon="download"), "mjnb-sweep-save")
         self.save_button.on_click(lambda _: self._save_clicked())
         self.message = classes(widgets.HTML(""), "mjnb-message")
-        children = [stylesheet(), widgets.HBox([self.row_select, self.column_select]), self.filter_box, self.grid,
-                    widgets.HBox([self.save_path, self.save_button], layout=widgets.Layout(align_items="center")),
-                    self.message]
+        children = [
+            stylesheet(),
+            widgets.HBox([self.row_select, self.column_select]),
+            self.filter_box,
+            self.grid,
+            widgets.HBox([self.save_path, self.save_button], layout=widgets.Layout(align_items="center")),
+            self.message,
+        ]
         if self._own_gallery:
             self.gallery.layout.display = "none"
             children.append(self.gallery)
@@ -187,8 +213,15 @@ class SweepGrid(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         with ui_lock:
             self._filters = {}
             for name in further:
-                select = classes(widgets.Dropdown(options=self.axes[name], value=fixed[name], description=name,
-                                                  style={"description_width": "initial"}), "mjnb-sweep-filter")
+                select = classes(
+                    widgets.Dropdown(
+                        options=self.axes[name],
+                        value=fixed[name],
+                        description=name,
+                        style={"description_width": "initial"},
+                    ),
+                    "mjnb-sweep-filter",
+                )
                 select.observe(lambda change, axis=name: self._fix(axis, change["new"]), names="value")
                 self._filters[name] = select
             self.filter_box.children = tuple(self._filters.values())
@@ -219,8 +252,9 @@ class SweepGrid(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         return found
 
     def _header(self, text: str) -> widgets.HTML:
-        header = widgets.HTML(f"<b>{html.escape(text, quote=False)}</b>", layout=widgets.Layout(
-            align_self="center", overflow="hidden"))
+        header = widgets.HTML(
+            f"<b>{html.escape(text, quote=False)}</b>", layout=widgets.Layout(align_self="center", overflow="hidden")
+        )
         header.tooltip = text
         return classes(header, "mjnb-sweep-header")
 
@@ -231,8 +265,9 @@ class SweepGrid(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         with_row_headers = self.rows != _NONE
         if self.columns:
             if with_row_headers:
-                children.append(widgets.HTML(f"<small>{html.escape(self.rows)} ↓ · {html.escape(self.columns)} →"
-                                             "</small>"))
+                children.append(
+                    widgets.HTML(f"<small>{html.escape(self.rows)} ↓ · {html.escape(self.columns)} →</small>")
+                )
             children += [self._header(f"{self.columns} = {v}") for v in column_values if v is not None]
         for row in row_values:
             if with_row_headers and row is not None:
@@ -243,8 +278,7 @@ class SweepGrid(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         columns = len(column_values) + (1 if with_row_headers else 0)
         with ui_lock:
             self.grid.children = tuple(children)
-            self.grid.layout = widgets.Layout(grid_template_columns=f"repeat({columns}, max-content)",
-                                              grid_gap="6px")
+            self.grid.layout = widgets.Layout(grid_template_columns=f"repeat({columns}, max-content)", grid_gap="6px")
 
     # -- following the cells ------------------------------------------------------------------------
     def _follow(self, cell: _Cell) -> Handle:
@@ -265,8 +299,9 @@ class SweepGrid(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         cell.update(task)
         try:
             if not task.done:
-                task = await self.client.wait(task, on_progress=progress, raise_on_failure=False,
-                                              timeout=FOLLOW_TIMEOUT)
+                task = await self.client.wait(
+                    task, on_progress=progress, raise_on_failure=False, timeout=FOLLOW_TIMEOUT
+                )
             cell.update(task)
             if task.succeeded:
                 picture = await self.client.download(task)
@@ -306,8 +341,9 @@ class SweepGrid(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         if not target.parent.is_dir():
             raise ValidationError(f"path: folder {target.parent} does not exist", field="path")
         if target.exists():
-            raise ValidationError(f"path: {target} already exists; choose another name (nothing was overwritten)",
-                                  field="path")
+            raise ValidationError(
+                f"path: {target} already exists; choose another name (nothing was overwritten)", field="path"
+            )
         layout = {"rows": self.rows or None, "cols": self.columns or None}
         if not set(v for v in layout.values() if v) <= set(self.sweep.axes):
             layout = {}  # the repeat pseudo-axis is ours: let the sweep lay out its repeats itself
@@ -325,8 +361,9 @@ class SweepGrid(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type
                 self.message.value = f"<span class='mjnb-field-error'>{html.escape(str(exc), quote=False)}</span>"
             raise
         with ui_lock:
-            self.message.value = html.escape(f"Saved the contact sheet to {target} ({sheet.width}×{sheet.height}).",
-                                             quote=False)
+            self.message.value = html.escape(
+                f"Saved the contact sheet to {target} ({sheet.width}×{sheet.height}).", quote=False
+            )
         return target
 
     def _save_clicked(self) -> None:

@@ -28,8 +28,9 @@ def uploaded_files(value: Any) -> list[tuple[str, bytes]]:
     found: list[tuple[str, bytes]] = []
     for item in value or ():
         if not isinstance(item, dict) or "content" not in item:
-            raise ValidationError("upload: unexpected FileUpload value; ipywidgets 8 gives a tuple of dicts",
-                                  field="upload")
+            raise ValidationError(
+                "upload: unexpected FileUpload value; ipywidgets 8 gives a tuple of dicts", field="upload"
+            )
         found.append((str(item.get("name") or "upload"), bytes(item["content"])))
     return found
 
@@ -50,27 +51,37 @@ class ImageUpload(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
     count = traitlets.Int(0)
     error = traitlets.Unicode("")
 
-    def __init__(self, label: str, *, field: str = "image", min_count: int = 1, max_count: int = 1,
-                 urls: bool = True, **kw: Any) -> None:
+    def __init__(
+        self, label: str, *, field: str = "image", min_count: int = 1, max_count: int = 1, urls: bool = True, **kw: Any
+    ) -> None:
         self.field = field
         self.min_count, self.max_count = min_count, max_count
         self.images: list[Any] = []  # decoded PIL images, kernel-side only
         self.names: list[str] = []
         self.upload = classes(
-            widgets.FileUpload(accept="image/*", multiple=max_count > 1, description="Upload",
-                               tooltip=f"{label}: PNG, JPEG or WebP from your disk"),
+            widgets.FileUpload(
+                accept="image/*",
+                multiple=max_count > 1,
+                description="Upload",
+                tooltip=f"{label}: PNG, JPEG or WebP from your disk",
+            ),
             "mjnb-upload",
         )
-        self.url = widgets.Text(placeholder=("or image URLs, space-separated" if max_count > 1 else "or an image URL"),
-                                layout=widgets.Layout(width="24em", display=None if urls else "none"))
-        self.clear_button = widgets.Button(description="Clear", icon="times", layout=widgets.Layout(width="auto"),
-                                           tooltip="Forget the uploaded images")
+        self.url = widgets.Text(
+            placeholder=("or image URLs, space-separated" if max_count > 1 else "or an image URL"),
+            layout=widgets.Layout(width="24em", display=None if urls else "none"),
+        )
+        self.clear_button = widgets.Button(
+            description="Clear", icon="times", layout=widgets.Layout(width="auto"), tooltip="Forget the uploaded images"
+        )
         self.clear_button.on_click(lambda _: self.clear())
         self.thumbs = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap"))
         self.message = classes(widgets.HTML("", layout=widgets.Layout(display="none")), "mjnb-field-error")
         self.note = classes(widgets.HTML(""), "mjnb-message")
-        row = widgets.HBox([widgets.Label(label), self.upload, self.url, self.clear_button],
-                           layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        row = widgets.HBox(
+            [widgets.Label(label), self.upload, self.url, self.clear_button],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
         super().__init__([row, self.thumbs, self.message, self.note], **kw)
         classes(self, "mjnb-upload-field")
         self.upload.observe(self._uploaded, names="value")
@@ -103,9 +114,11 @@ class ImageUpload(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
     def _thumb(self, name: str, image: Any) -> widgets.Widget:
         from .. import images as image_tools
 
-        picture = widgets.Image(value=image_tools.thumbnail_png(image, _THUMB_PX), format="png",
-                                layout=widgets.Layout(width=f"{_THUMB_PX}px", height=f"{_THUMB_PX}px",
-                                                      object_fit="contain"))
+        picture = widgets.Image(
+            value=image_tools.thumbnail_png(image, _THUMB_PX),
+            format="png",
+            layout=widgets.Layout(width=f"{_THUMB_PX}px", height=f"{_THUMB_PX}px", object_fit="contain"),
+        )
         caption = widgets.Label(f"{name} · {image.width}×{image.height}", layout=widgets.Layout(max_width="12em"))
         caption.tooltip = name
         return widgets.VBox([picture, caption], layout=widgets.Layout(align_items="center"))
@@ -134,8 +147,9 @@ class ImageUpload(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
         urls = self.url_list()
         for url in urls:
             if not url.startswith(("http://", "https://")):
-                raise self._refuse(f"{self.field}: {url[:80]!r} is not an image URL; allowed: http(s):// URLs "
-                                   "or an uploaded file")
+                raise self._refuse(
+                    f"{self.field}: {url[:80]!r} is not an image URL; allowed: http(s):// URLs or an uploaded file"
+                )
         found: list[Any] = [*self.images, *urls]
         if not self.min_count <= len(found) <= self.max_count:
             low, high = self.min_count, self.max_count

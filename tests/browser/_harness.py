@@ -95,8 +95,14 @@ def summary(values: Iterable[float | None]) -> dict[str, Any] | None:
     xs = [x for x in values if x is not None]
     if not xs:
         return None
-    return {"n": len(xs), "p50": pct(xs, 50), "p95": pct(xs, 95), "min": round(min(xs), 1),
-            "max": round(max(xs), 1), "mean": round(statistics.mean(xs), 1)}
+    return {
+        "n": len(xs),
+        "p50": pct(xs, 50),
+        "p95": pct(xs, 95),
+        "min": round(min(xs), 1),
+        "max": round(max(xs), 1),
+        "mean": round(statistics.mean(xs), 1),
+    }
 
 
 def _http(url: str, method: str = "GET", timeout: float = 5) -> tuple[int, bytes]:
@@ -130,8 +136,15 @@ class JupyterServer:
     ``env``: extra environment for the server and therefore its kernels.
     """
 
-    def __init__(self, root: Path, *, app: str = "lab", nodelay: bool | None = None,
-                 env: dict[str, str] | None = None, state_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        app: str = "lab",
+        nodelay: bool | None = None,
+        env: dict[str, str] | None = None,
+        state_dir: Path | None = None,
+    ) -> None:
         if app not in ("lab", "notebook", "voila"):
             raise ValueError(f"app: {app!r}; use lab, notebook or voila")
         self.root, self.app, self.nodelay = Path(root), app, nodelay
@@ -148,9 +161,13 @@ class JupyterServer:
     # -- start ---------------------------------------------------------------------------------
     def _hermetic_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _REAL_SERVICE_VARS}
-        for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
-                         ("JUPYTERLAB_SETTINGS_DIR", "settings"), ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
-                         ("IPYTHONDIR", "ipython")]:
+        for var, sub in [
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
+            ("IPYTHONDIR", "ipython"),
+        ]:
             d = self.state_dir / sub
             d.mkdir(parents=True, exist_ok=True)
             env[var] = str(d)
@@ -163,8 +180,9 @@ class JupyterServer:
         if self.nodelay is not None:
             # An explicit jpserver_extensions entry wins over the config.d files of sys.prefix
             # (ServerApp.find_server_extensions only adds modules not named already).
-            (config / "jupyter_server_config.json").write_text(json.dumps(
-                {"ServerApp": {"jpserver_extensions": {NODELAY_EXTENSION: bool(self.nodelay)}}}))
+            (config / "jupyter_server_config.json").write_text(
+                json.dumps({"ServerApp": {"jpserver_extensions": {NODELAY_EXTENSION: bool(self.nodelay)}}})
+            )
         for rel, content in LAB_SETTINGS.items():
             p = self.state_dir / "settings" / rel
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -172,12 +190,23 @@ class JupyterServer:
 
     def command(self) -> list[str]:
         module = {"lab": "jupyterlab", "notebook": "notebook", "voila": "jupyter_server"}[self.app]
-        cmd = [sys.executable, "-m", module, "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-               f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-               "--ServerApp.log_level=INFO"]
+        cmd = [
+            sys.executable,
+            "-m",
+            module,
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            "--ServerApp.log_level=INFO",
+        ]
         if self.app == "lab":
-            cmd += ["--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
-                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+            cmd += [
+                "--LabApp.expose_app_in_browser=True",
+                "--LabApp.news_url=",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            ]
         elif self.app == "notebook":
             cmd += ["--JupyterNotebookApp.expose_app_in_browser=True"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -192,12 +221,14 @@ class JupyterServer:
         t0 = time.time()
         # Its own session / process group: a Ctrl-C on pytest does not reach it before our
         # orderly shutdown, and stop() can signal the whole group.
-        self.proc = subprocess.Popen(self.command(), cwd=self.root, env=env, stdout=self._logf,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.command(), cwd=self.root, env=env, stdout=self._logf, stderr=subprocess.STDOUT, start_new_session=True
+        )
         while time.time() < t0 + timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter {self.app} exited rc={self.proc.returncode}; log: {self.log_path}\n"
-                                   + self.log_tail())
+                raise RuntimeError(
+                    f"jupyter {self.app} exited rc={self.proc.returncode}; log: {self.log_path}\n" + self.log_tail()
+                )
             try:
                 if _http(self.api("/api/status"))[0] == 200:
                     return time.time() - t0
@@ -207,7 +238,7 @@ class JupyterServer:
         self.stop()
         raise TimeoutError(f"jupyter {self.app} did not answer /api/status in {timeout:g} s; log: {self.log_path}")
 
-    def __enter__(self) -> "JupyterServer":
+    def __enter__(self) -> JupyterServer:
         self.start()
         return self
 
@@ -329,15 +360,20 @@ class Chromium:
         self.context = None
         self.pids: list[int] = []
 
-    def start(self) -> "Chromium":
+    def start(self) -> Chromium:
         from playwright.sync_api import sync_playwright
 
         before = _child_pids()
         self._pw_cm = sync_playwright()
         self.pw = self._pw_cm.start()
         self.context = self.pw.chromium.launch_persistent_context(
-            str(self.profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": self.viewport[0], "height": self.viewport[1]}, device_scale_factor=1)
+            str(self.profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": self.viewport[0], "height": self.viewport[1]},
+            device_scale_factor=1,
+        )
         # Playwright's node driver is our child and Chromium its child: remember them.
         self.pids = sorted(_child_pids() - before)
         self.context.add_init_script(WS_HOOK_JS)
@@ -364,7 +400,7 @@ class Chromium:
             shutil.rmtree(self.profile, ignore_errors=True)
         return left
 
-    def __enter__(self) -> "Chromium":
+    def __enter__(self) -> Chromium:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -572,16 +608,22 @@ class NotebookUI:
 
     def run_cells_before(self, index: int) -> None:
         """Run every cell above cell ``index`` (0-based), as "Run All Above Selected Cell" does."""
-        self.page.evaluate("""async ([i]) => {
+        self.page.evaluate(
+            """async ([i]) => {
             const app = window.jupyterapp, panel = app.shell.currentWidget;
             panel.content.activeCellIndex = i;
             await app.commands.execute('notebook:run-all-above');
-        }""", [index])
+        }""",
+            [index],
+        )
 
     def cell_index(self, text: str) -> int:
         """The index of the first cell whose source contains ``text``."""
-        i = self.page.evaluate("""([t]) => window.jupyterapp.shell.currentWidget.content.widgets
-            .findIndex(c => c.model.sharedModel.getSource().includes(t))""", [text])
+        i = self.page.evaluate(
+            """([t]) => window.jupyterapp.shell.currentWidget.content.widgets
+            .findIndex(c => c.model.sharedModel.getSource().includes(t))""",
+            [text],
+        )
         if i < 0:
             raise AssertionError(f"no cell of the notebook contains {text!r}")
         return i
@@ -593,14 +635,20 @@ class NotebookUI:
 
     def wait_for_widget(self, selector: str, timeout: float = 120) -> None:
         """Until ``selector`` is visible; fails at once, with the traceback, if a cell errs first."""
-        self.page.wait_for_function("""([s, mime]) => {
+        self.page.wait_for_function(
+            """([s, mime]) => {
             const e = document.querySelector(s);
             if (e && e.getBoundingClientRect().width > 0) return true;
             return Array.from(document.querySelectorAll(`.jp-OutputArea-output[data-mime-type="${mime}"]`))
                 .some(o => /Traceback|Error/.test(o.innerText));
-        }""", arg=[selector, _STDERR_MIME], timeout=timeout * 1000)
+        }""",
+            arg=[selector, _STDERR_MIME],
+            timeout=timeout * 1000,
+        )
         errors = self.errors_shown()
-        self.expect(not errors, f"a cell failed before {selector} appeared:\n" + "\n".join(e[-1500:] for e in errors[:2]))
+        self.expect(
+            not errors, f"a cell failed before {selector} appeared:\n" + "\n".join(e[-1500:] for e in errors[:2])
+        )
         self.page.wait_for_selector(selector, state="visible", timeout=10_000)
 
     def cell_outputs_text(self) -> str:
@@ -648,17 +696,20 @@ class NotebookUI:
 
     def canvas_box(self, selector: str) -> dict[str, float]:
         """Size of the canvas in pixels and on the page (getBoundingClientRect)."""
-        return self.page.evaluate("""([s]) => { const c = document.querySelector(s), r = c.getBoundingClientRect();
+        return self.page.evaluate(
+            """([s]) => { const c = document.querySelector(s), r = c.getBoundingClientRect();
             return {width: c.width, height: c.height, left: r.left, top: r.top, cssWidth: r.width, cssHeight: r.height}; }""",
-                                  [selector])
+            [selector],
+        )
 
     def drag(self, selector: str, points: Sequence[tuple[float, float]], steps: int = 4) -> None:
         """Press at the first canvas pixel, move through the others (``steps`` DOM moves per
         segment), release at the last."""
         self.install_probe()
         self.page.locator(selector).scroll_into_view_if_needed()
-        pts = self.page.evaluate("([s, pts]) => pts.map(([x, y]) => __probe.toPage(s, x, y))",
-                                 [selector, [list(p) for p in points]])
+        pts = self.page.evaluate(
+            "([s, pts]) => pts.map(([x, y]) => __probe.toPage(s, x, y))", [selector, [list(p) for p in points]]
+        )
         mouse = self.page.mouse
         mouse.move(*pts[0])
         mouse.down()
@@ -670,9 +721,12 @@ class NotebookUI:
         """The visible canvas's pixels (H×W×4 uint8 numpy array)."""
         import numpy as np
 
-        data = self.page.evaluate("""([s]) => { const c = document.querySelector(s);
+        data = self.page.evaluate(
+            """([s]) => { const c = document.querySelector(s);
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-            return {w: d.width, h: d.height, b: Array.from(d.data)}; }""", [selector])
+            return {w: d.width, h: d.height, b: Array.from(d.data)}; }""",
+            [selector],
+        )
         return np.array(data["b"], dtype=np.uint8).reshape(data["h"], data["w"], 4)
 
     def save_artifacts(self, name: str) -> Path | None:
@@ -698,7 +752,9 @@ class NotebookUI:
         if name is None:  # the running test's name, as pytest announces it
             name = os.environ.get("PYTEST_CURRENT_TEST", "failure").split("::")[-1].split(" ")[0]
         shot = self.save_artifacts(name)
-        raise AssertionError(f"{message}\n  screenshot: {shot}\n  console log: {shot.with_suffix('.console.log') if shot else None}")
+        raise AssertionError(
+            f"{message}\n  screenshot: {shot}\n  console log: {shot.with_suffix('.console.log') if shot else None}"
+        )
 
     def close(self) -> None:
         try:
@@ -710,8 +766,16 @@ class NotebookUI:
 # ------------------------------------------------------------------------------------------------
 # Latency (bench only; tests never measure time)
 # ------------------------------------------------------------------------------------------------
-def brush_latency(ui: NotebookUI, selector: str, *, n_seq: int = 50, n_paced: int = 60, hz: float = 60,
-                  spacing: int = 40, margin: int = 30) -> dict[str, Any]:
+def brush_latency(
+    ui: NotebookUI,
+    selector: str,
+    *,
+    n_seq: int = 50,
+    n_paced: int = 60,
+    hz: float = 60,
+    spacing: int = 40,
+    margin: int = 30,
+) -> dict[str, Any]:
     """Mouse-move → visible-canvas-pixel latency of a brush on ``selector``, timed in the page.
 
     Sequential: a stroke of ``n_seq`` single-step moves, each awaited until the pixel under it
@@ -738,7 +802,9 @@ def brush_latency(ui: NotebookUI, selector: str, *, n_seq: int = 50, n_paced: in
     seq_rows = -(-(n_seq + 1) // cols)
     seq_pts, paced_pts = snake(n_seq + 1, 0), snake(n_paced, seq_rows + 1)
     if paced_pts[-1][1] > box["height"] - margin:
-        raise ValueError(f"{n_seq} + {n_paced} moves {spacing} px apart do not fit a {box['width']}x{box['height']} canvas")
+        raise ValueError(
+            f"{n_seq} + {n_paced} moves {spacing} px apart do not fit a {box['width']}x{box['height']} canvas"
+        )
 
     # 1. sequential stroke
     page.mouse.move(*ui.to_page(selector, *seq_pts[0]))
@@ -776,14 +842,21 @@ def brush_latency(ui: NotebookUI, selector: str, *, n_seq: int = 50, n_paced: in
 
     def lat(recs: list[dict]) -> dict[str, Any]:
         ok = [r for r in recs if not r.get("timeout")]
-        return {"event_to_canvas_ms": summary(r["tDraw"] - r["tListener"] for r in ok),
-                "event_to_next_frame_ms": summary(r["tFrame"] - r["tListener"] for r in ok),
-                "n": len(recs), "timeouts": len(recs) - len(ok)}
+        return {
+            "event_to_canvas_ms": summary(r["tDraw"] - r["tListener"] for r in ok),
+            "event_to_next_frame_ms": summary(r["tFrame"] - r["tListener"] for r in ok),
+            "n": len(recs),
+            "timeouts": len(recs) - len(ok),
+        }
 
-    return {"sequential": lat(seq_dom),
-            "paced": dict(lat(paced), achieved_hz=round(len(paced) / max(t_sent - t_start, 1e-9), 1)),
-            "playwright_move_to_canvas_ms": summary(r["tDraw"] - r["tPy"] for r in seq if not r.get("timeout")),
-            "seq": seq_dom, "paced_raw": paced, "ws": ws}
+    return {
+        "sequential": lat(seq_dom),
+        "paced": dict(lat(paced), achieved_hz=round(len(paced) / max(t_sent - t_start, 1e-9), 1)),
+        "playwright_move_to_canvas_ms": summary(r["tDraw"] - r["tPy"] for r in seq if not r.get("timeout")),
+        "seq": seq_dom,
+        "paced_raw": paced,
+        "ws": ws,
+    }
 
 
 def breakdown(records: list[dict], kernel_events: list[list[float]], ws: list[list]) -> dict[str, Any]:
@@ -795,7 +868,9 @@ def breakdown(records: list[dict], kernel_events: list[list[float]], ws: list[li
     for r in records:
         if r.get("timeout"):
             continue
-        e = next((e for e in kernel_events if abs(e[0] - r["x"] - 0.5) <= 1.5 and abs(e[1] - r["y"] - 0.5) <= 1.5), None)
+        e = next(
+            (e for e in kernel_events if abs(e[0] - r["x"] - 0.5) <= 1.5 and abs(e[1] - r["y"] - 0.5) <= 1.5), None
+        )
         if e is None:
             continue
         tk, tk_end = e[2] * 1000, e[3] * 1000
@@ -805,5 +880,9 @@ def breakdown(records: list[dict], kernel_events: list[list[float]], ws: list[li
         if tws is not None and tws <= r["tDraw"]:
             k2ws.append(tws - tk_end)
             ws2c.append(r["tDraw"] - tws)
-    return {"browser_to_kernel_handler_ms": summary(up), "kernel_handler_ms": summary(dur),
-            "handler_end_to_ws_message_in_page_ms": summary(k2ws), "ws_message_to_canvas_ms": summary(ws2c)}
+    return {
+        "browser_to_kernel_handler_ms": summary(up),
+        "kernel_handler_ms": summary(dur),
+        "handler_end_to_ws_message_in_page_ms": summary(k2ws),
+        "ws_message_to_canvas_ms": summary(ws2c),
+    }

@@ -53,8 +53,13 @@ def lab(_chromium_ok, tmp_path_factory) -> JupyterServer:
     home = tmp_path_factory.mktemp("mjnb-home")
     # nodelay=True: mjnb's TCP_NODELAY server extension on, as `pip install mjnb` sets it up
     # (a broken extension would then break these tests' kernel connections too)
-    server = JupyterServer(root, app="lab", nodelay=True, state_dir=tmp_path_factory.mktemp("jupyter-state"),
-                           env={"MJNB_SIM_DURATION": SIM_DURATION, "MJNB_HOME": str(home)})
+    server = JupyterServer(
+        root,
+        app="lab",
+        nodelay=True,
+        state_dir=tmp_path_factory.mktemp("jupyter-state"),
+        env={"MJNB_SIM_DURATION": SIM_DURATION, "MJNB_HOME": str(home)},
+    )
     server.start()
     yield server
     info = server.stop()
@@ -76,9 +81,14 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" and report.failed and isinstance(tab, NotebookUI):
         shot = tab.last_artifact or tab.save_artifacts(item.name)
         if shot is not None:
-            report.sections.append(("browser artifacts", f"screenshot: {shot}\n"
-                                    f"console log: {shot.with_suffix('.console.log')}\n"
-                                    f"server log: {shot.with_suffix('.server.log')}"))
+            report.sections.append(
+                (
+                    "browser artifacts",
+                    f"screenshot: {shot}\n"
+                    f"console log: {shot.with_suffix('.console.log')}\n"
+                    f"server log: {shot.with_suffix('.server.log')}",
+                )
+            )
     return report
 
 

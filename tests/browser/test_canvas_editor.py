@@ -79,40 +79,59 @@ def _open_editor(ui, notebook: str, first_cell_left_out: str) -> dict:
     ui.wait_cells_done(timeout=120)
     ui.expect(not ui.errors_shown(), f"{notebook} printed errors: {ui.errors_shown()[:2]}")
     ui.page.wait_for_function(PAINTED_JS, arg=[CANVAS], timeout=30_000)
-    return ui.kernel_json("{'image': list(editor.image_size), 'canvas_size': list(editor.canvas_size),"
-                          " 'image_box': list(editor.image_box), 'display': [editor.layers.multi.width,"
-                          " editor.layers.multi.height], 'brush': editor.controls.brush_size.value,"
-                          " 'strokes': len(editor.strokes), 'mode': editor.mode}")
+    return ui.kernel_json(
+        "{'image': list(editor.image_size), 'canvas_size': list(editor.canvas_size),"
+        " 'image_box': list(editor.image_box), 'display': [editor.layers.multi.width,"
+        " editor.layers.multi.height], 'brush': editor.controls.brush_size.value,"
+        " 'strokes': len(editor.strokes), 'mode': editor.mode}"
+    )
 
 
 def _submit(ui, prompt: str, timeout: float = 90) -> str:
     """Type the prompt, press the editor's Submit, wait until the result is in; returns its id."""
     ui.page.locator(".mjnb-editor .mjnb-edit-prompt textarea").fill(prompt)
-    ui.page.wait_for_function("() => document.querySelector('.mjnb-editor .mjnb-edit-prompt textarea').value.length > 0")
+    ui.page.wait_for_function(
+        "() => document.querySelector('.mjnb-editor .mjnb-edit-prompt textarea').value.length > 0"
+    )
     button = ui.page.locator(".mjnb-editor button.mjnb-edit-submit")
-    ui.expect(button.is_enabled(), f"Submit is disabled: {ui.page.locator('.mjnb-editor .mjnb-edit-reason').inner_text()}")
+    ui.expect(
+        button.is_enabled(), f"Submit is disabled: {ui.page.locator('.mjnb-editor .mjnb-edit-reason').inner_text()}"
+    )
     ui.wait_kernel(f"editor.controls.prompt.value == {prompt!r}", timeout=10)
     button.click()
-    ui.wait_kernel("editor.result is not None or (editor.last_job is not None and editor.last_job.error is not None)",
-                   timeout=timeout)
-    state = ui.kernel_json("{'id': editor.result.id if editor.result else None, 'status': editor.result.status.value "
-                           "if editor.result else None, 'error': str(editor.last_job.error) if editor.last_job.error else None}")
+    ui.wait_kernel(
+        "editor.result is not None or (editor.last_job is not None and editor.last_job.error is not None)",
+        timeout=timeout,
+    )
+    state = ui.kernel_json(
+        "{'id': editor.result.id if editor.result else None, 'status': editor.result.status.value "
+        "if editor.result else None, 'error': str(editor.last_job.error) if editor.last_job.error else None}"
+    )
     ui.expect(state["id"] and state["status"] == "succeeded", f"the edit did not succeed: {state}")
     # what the user sees: the editor's progress row done, the status line saying so
-    ui.page.wait_for_function("""() => Array.from(document.querySelectorAll('.mjnb-editor .mjnb-progress-status'))
-        .some(e => e.textContent.trim() === 'done')""", timeout=15_000)
+    ui.page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('.mjnb-editor .mjnb-progress-status'))
+        .some(e => e.textContent.trim() === 'done')""",
+        timeout=15_000,
+    )
     return state["id"]
 
 
 def test_brush_drag_becomes_the_mask_and_the_edit_changes_only_there(ui):
     geo = _open_editor(ui, "04-inpaint.ipynb", "editor.fill_rect")
-    ui.expect(geo["strokes"] == 0 and geo["mode"] == "inpaint", f"the editor did not start empty in inpaint mode: {geo}")
+    ui.expect(
+        geo["strokes"] == 0 and geo["mode"] == "inpaint", f"the editor did not start empty in inpaint mode: {geo}"
+    )
     (dw, dh), radius = geo["display"], geo["brush"] / 2
     box = ui.canvas_box(CANVAS)
     ui.expect(abs(box["width"] - dw) <= 1 and box["height"] > 0, f"canvas element vs kernel display size: {box}, {geo}")
 
     # a stroke across the image, in canvas (display) pixels
-    path = [(round(0.2 * dw), round(0.45 * dh)), (round(0.5 * dw), round(0.55 * dh)), (round(0.75 * dw), round(0.45 * dh))]
+    path = [
+        (round(0.2 * dw), round(0.45 * dh)),
+        (round(0.5 * dw), round(0.55 * dh)),
+        (round(0.75 * dw), round(0.45 * dh)),
+    ]
     ui.page.evaluate(SNAPSHOT_JS, [CANVAS, "__beforeStroke"])
     ui.drag(CANVAS, path, steps=10)
     ui.wait_kernel("len(editor.strokes) >= 1 and editor.event_counts['mouse_up'] >= 1", timeout=15)
@@ -140,16 +159,22 @@ _mask_check = {{'shape': list(_m.shape), 'painted': int(_m.sum()), 'near': int(_
     ui.execute(check)
     m = ui.kernel_json("_mask_check")
     ui.expect(m["shape"] == [ih, iw], f"mask size {m['shape']} is not the image's {iw}×{ih}")
-    ui.expect(m["near"] > 0 and m["near_painted"] == m["near"],
-              f"the mask misses where the mouse went: {m['near_painted']} of {m['near']} pixels on the path painted")
+    ui.expect(
+        m["near"] > 0 and m["near_painted"] == m["near"],
+        f"the mask misses where the mouse went: {m['near_painted']} of {m['near']} pixels on the path painted",
+    )
     ui.expect(m["far_painted"] == 0, f"the mask has {m['far_painted']} painted pixels away from the mouse path: {m}")
-    ui.expect(0.8 * m["expected_band"] < m["painted"] < 1.3 * m["expected_band"] + 3.2 * (radius * iw / dw) ** 2,
-              f"painted area {m['painted']} px does not match a brush band of ~{m['expected_band']:.0f} px: {m}")
+    ui.expect(
+        0.8 * m["expected_band"] < m["painted"] < 1.3 * m["expected_band"] + 3.2 * (radius * iw / dw) ** 2,
+        f"painted area {m['painted']} px does not match a brush band of ~{m['expected_band']:.0f} px: {m}",
+    )
 
     # what the user saw: the overlay appeared along the path, nowhere else
     seen = ui.page.evaluate(CHANGED_NEAR_PATH_JS, [CANVAS, "__beforeStroke", path, 0.7 * radius, radius + 3, 24])
-    ui.expect(seen["onPath"] > 0 and seen["onPathChanged"] >= 0.98 * seen["onPath"],
-              f"the canvas does not show the stroke along the mouse path: {seen}")
+    ui.expect(
+        seen["onPath"] > 0 and seen["onPathChanged"] >= 0.98 * seen["onPath"],
+        f"the canvas does not show the stroke along the mouse path: {seen}",
+    )
     ui.expect(seen["changedFar"] == 0, f"the canvas changed away from the mouse path: {seen}")
 
     # Submit, and the simulator's result changed only in the painted region
@@ -173,7 +198,9 @@ for _v in _res:
     ui.expect(changes, f"result {result_id} has no image")
     for i, c in enumerate(changes):
         ui.expect(c["inside"] > 0.5, f"result {result_id} image {i + 1} did not change where painted: {changes}")
-        ui.expect(c["outside"] < 0.02, f"result {result_id} image {i + 1} changed outside the painted region: {changes}")
+        ui.expect(
+            c["outside"] < 0.02, f"result {result_id} image {i + 1} changed outside the painted region: {changes}"
+        )
 
 
 def test_preset_and_image_drag_set_the_box_that_reposition_sends(ui):
@@ -185,13 +212,21 @@ def test_preset_and_image_drag_set_the_box_that_reposition_sends(ui):
     ui.page.locator(".mjnb-editor .mjnb-canvas-preset select").select_option("16:9")
     canvas_size = ui.wait_kernel(f"list(editor.canvas_size) != [{iw}, {ih}] and list(editor.canvas_size)", timeout=15)
     cw, ch = canvas_size
-    ui.expect(cw >= iw and ch >= ih and abs(cw / ch - 16 / 9) < 0.01, f"16:9 preset gave canvas {cw}×{ch} for {iw}×{ih}")
-    ui.page.wait_for_function("""([s, r]) => { const c = document.querySelector(s);
-        return c && Math.abs(c.width / c.height - r) < 0.02; }""", arg=[CANVAS, 16 / 9], timeout=15_000)
-    geo = ui.kernel_json("(lambda v, b: {'display': [editor.layers.multi.width, editor.layers.multi.height],"
-                         " 'image_box': list(b), 'per_display_px': v.to_source(1, 0)[0],"
-                         " 'shown': [*v.to_display(b[0], b[1]), *v.to_display(b[0] + b[2], b[1] + b[3])]})"
-                         "(editor.view, editor.image_box)")
+    ui.expect(
+        cw >= iw and ch >= ih and abs(cw / ch - 16 / 9) < 0.01, f"16:9 preset gave canvas {cw}×{ch} for {iw}×{ih}"
+    )
+    ui.page.wait_for_function(
+        """([s, r]) => { const c = document.querySelector(s);
+        return c && Math.abs(c.width / c.height - r) < 0.02; }""",
+        arg=[CANVAS, 16 / 9],
+        timeout=15_000,
+    )
+    geo = ui.kernel_json(
+        "(lambda v, b: {'display': [editor.layers.multi.width, editor.layers.multi.height],"
+        " 'image_box': list(b), 'per_display_px': v.to_source(1, 0)[0],"
+        " 'shown': [*v.to_display(b[0], b[1]), *v.to_display(b[0] + b[2], b[1] + b[3])]})"
+        "(editor.view, editor.image_box)"
+    )
     x0, y0, w0, h0 = geo["image_box"]
     s = geo["per_display_px"]  # source px per display px
     sx, sy, sx1, sy1 = geo["shown"]
@@ -204,12 +239,17 @@ def test_preset_and_image_drag_set_the_box_that_reposition_sends(ui):
     ui.expect(shift > 20, f"the image fills the canvas; nothing to drag: {geo}")
     grab = (round(sx + sw / 2), round(sy + sh / 2))
     ui.drag(CANVAS, [grab, (grab[0] - shift, grab[1])], steps=12)
-    box = ui.wait_kernel(f"editor.event_counts['mouse_up'] >= 1 and list(editor.image_box) != {[x0, y0, w0, h0]}"
-                         " and list(editor.image_box)", timeout=15)
+    box = ui.wait_kernel(
+        f"editor.event_counts['mouse_up'] >= 1 and list(editor.image_box) != {[x0, y0, w0, h0]}"
+        " and list(editor.image_box)",
+        timeout=15,
+    )
     bx, by, bw, bh = box
     ui.expect((bw, bh) == (w0, h0) and by == y0, f"a move changed size or height: {box} (was {[x0, y0, w0, h0]})")
-    ui.expect(abs(bx - (x0 - shift * s)) <= max(2, s), f"image_box x {bx} after a {shift} display px drag "
-              f"(× {s:.3f}) from {x0}; expected ≈ {x0 - shift * s:.0f}")
+    ui.expect(
+        abs(bx - (x0 - shift * s)) <= max(2, s),
+        f"image_box x {bx} after a {shift} display px drag (× {s:.3f}) from {x0}; expected ≈ {x0 - shift * s:.0f}",
+    )
 
     # what the user saw: the picture moved with the mouse
     inner = [round(sx - shift) + 12, round(sy) + 12, round(sx - shift + sw) - 12, round(sy + sh) - 12]
@@ -218,8 +258,10 @@ def test_preset_and_image_drag_set_the_box_that_reposition_sends(ui):
 
     # 3. what Submit sends: EvoLink's canvas and img_pos, from the same box
     sent = ui.kernel_json("editor.payload('evolink')")
-    ui.expect(sent == {"canvas": {"width": cw, "height": ch}, "img_pos": {"width": bw, "height": bh, "x": bx, "y": by}},
-              f"payload {sent} does not carry the canvas {cw}×{ch} and image_box {box}")
+    ui.expect(
+        sent == {"canvas": {"width": cw, "height": ch}, "img_pos": {"width": bw, "height": bh, "x": bx, "y": by}},
+        f"payload {sent} does not carry the canvas {cw}×{ch} and image_box {box}",
+    )
 
     # 4. the result has the source pixels in the box
     result_id = _submit(ui, "a wide harbour at sunrise, boats and gulls")
@@ -237,5 +279,7 @@ _placement = [{{'size': list(_a.size),
     ui.expect(placed, f"result {result_id} has no image")
     for i, p in enumerate(placed):
         ui.expect(p["size"] == [cw, ch], f"result {result_id} image {i + 1} is {p['size']}, not the canvas {cw}×{ch}")
-        ui.expect(p["in_box"] < 12, f"result {result_id} image {i + 1} does not carry the source pixels in "
-                  f"image_box {box}: {placed}")
+        ui.expect(
+            p["in_box"] < 12,
+            f"result {result_id} image {i + 1} does not carry the source pixels in image_box {box}: {placed}",
+        )

@@ -57,15 +57,18 @@ GALLERY_IMAGE_JS = r"""
 
 def _gallery_info(ui) -> dict:
     """What the gallery says about the shown task: its text and the codes (dialect, task id)."""
-    return ui.page.evaluate("""([sel]) => { const e = document.querySelector(sel + ' .mjnb-gallery-info');
+    return ui.page.evaluate(
+        """([sel]) => { const e = document.querySelector(sel + ' .mjnb-gallery-info');
         return e ? {text: e.innerText, codes: Array.from(e.querySelectorAll('code')).map(c => c.textContent)} : null; }""",
-                            [STUDIO])
+        [STUDIO],
+    )
 
 
 def _wait_gallery_shows(ui, not_id: str | None, text: str = "", timeout: float = 60) -> tuple[dict, dict]:
     """Until the Studio's gallery shows a task other than ``not_id`` whose info contains
     ``text``, with its image loaded and shown; returns (info, image)."""
-    ui.page.wait_for_function("""([sel, notId, text]) => {
+    ui.page.wait_for_function(
+        """([sel, notId, text]) => {
         const info = document.querySelector(sel + ' .mjnb-gallery-info');
         const img = document.querySelector(sel + ' .mjnb-gallery img.mjnb-gallery-image')
                  || document.querySelector(sel + ' .mjnb-gallery .mjnb-gallery-image img');
@@ -74,7 +77,10 @@ def _wait_gallery_shows(ui, not_id: str | None, text: str = "", timeout: float =
         if (codes.length < 2 || (notId && codes.includes(notId)) || !info.innerText.includes(text)) return false;
         const shown = img.getBoundingClientRect().width > 0;
         return img.complete && img.naturalWidth > 0 && shown;
-    }""", arg=[STUDIO, not_id, text], timeout=timeout * 1000)
+    }""",
+        arg=[STUDIO, not_id, text],
+        timeout=timeout * 1000,
+    )
     return _gallery_info(ui), ui.page.evaluate(GALLERY_IMAGE_JS, [STUDIO])
 
 
@@ -82,7 +88,8 @@ def _wait_job_ends(ui, *label_parts: str, timeout: float = 60) -> None:
     """Until the Studio's progress row whose label contains every one of ``label_parts`` ends;
     it must end done, at 100 %, green — otherwise the row's own words (status, reason) are the
     message."""
-    row = ui.page.wait_for_function("""([sel, parts]) => {
+    row = ui.page.wait_for_function(
+        """([sel, parts]) => {
         const ended = ['done', 'failed', 'error', 'cancelled', 'stopped'];
         for (const r of document.querySelectorAll(sel + ' .mjnb-progress-row')) {
             const label = r.querySelector('.mjnb-progress-label').textContent;
@@ -94,7 +101,10 @@ def _wait_job_ends(ui, *label_parts: str, timeout: float = 60) -> None:
                 return {status, text: r.innerText};
         }
         return null;
-    }""", arg=[STUDIO, list(label_parts)], timeout=timeout * 1000).json_value()
+    }""",
+        arg=[STUDIO, list(label_parts)],
+        timeout=timeout * 1000,
+    ).json_value()
     ui.expect(row["status"] == "done", f"the job {' … '.join(label_parts)!r} ended {row['status']!r}: {row['text']!r}")
 
 
@@ -127,12 +137,16 @@ def test_studio_submit_progress_upscale_history(ui):
     # values the bar showed while running: a figure, not the striped "unknown" bar, not the end
     running = [s for s in samples if s["status"] != "done" and not s["indeterminate"] and s["width"] is not None]
     values = sorted({s["width"] for s in running} - {100})
-    ui.expect(len(values) >= 2,
-              f"the progress bar did not move before done: values seen {values}; statuses "
-              f"{sorted({s['status'] for s in samples})}")
+    ui.expect(
+        len(values) >= 2,
+        f"the progress bar did not move before done: values seen {values}; statuses "
+        f"{sorted({s['status'] for s in samples})}",
+    )
     final = samples[-1]
-    ui.expect(final["status"] == "done" and final["width"] == 100 and final["success"],
-              f"the row did not end done at 100 %: {final}")
+    ui.expect(
+        final["status"] == "done" and final["width"] == 100 and final["success"],
+        f"the row did not end done at 100 %: {final}",
+    )
 
     # -- the result image appears in the gallery ----------------------------------------------------------
     info, img = _wait_gallery_shows(ui, before_id, text=prompt)
@@ -141,14 +155,18 @@ def test_studio_submit_progress_upscale_history(ui):
 
     # -- U1: the upscale arrives ----------------------------------------------------------------------
     u1 = ui.page.locator(f"{STUDIO} .mjnb-gallery button.mjnb-action-U1")
-    ui.expect(u1.count() == 1, f"no U1 button under the result (actions: "
-              f"{ui.page.locator(f'{STUDIO} .mjnb-action').all_inner_texts()})")
+    ui.expect(
+        u1.count() == 1,
+        f"no U1 button under the result (actions: {ui.page.locator(f'{STUDIO} .mjnb-action').all_inner_texts()})",
+    )
     u1.click()
     _wait_job_ends(ui, "U1 ·", prompt[-20:])
     info2, img2 = _wait_gallery_shows(ui, grid_id)
     upscale_id = info2["codes"][-1]
-    ui.expect(img2 and img2["w"] > 0 and img2["src"] != img["src"],
-              f"the upscale's image did not replace the grid's: before {img}, after {img2}")
+    ui.expect(
+        img2 and img2["w"] > 0 and img2["src"] != img["src"],
+        f"the upscale's image did not replace the grid's: before {img}, after {img2}",
+    )
     ui.expect(re.search(r"upscal", info2["text"], re.I), f"the gallery does not show an upscale: {info2['text']!r}")
     rows = ui.page.locator(f"{STUDIO} .mjnb-progress-row").all_inner_texts()
     ui.expect(sum("done" in r for r in rows) >= 2, f"the Studio's progress rows do not show both jobs done: {rows}")
@@ -160,18 +178,26 @@ def test_studio_submit_progress_upscale_history(ui):
     found = {}
     for _ in range(2):  # the list refreshes when a result is shown; Refresh once if it lags
         try:
-            ui.page.wait_for_function("""([sel, ids]) => { const rows = Array.from(document.querySelectorAll(sel + ' .mjnb-history-row'));
+            ui.page.wait_for_function(
+                """([sel, ids]) => { const rows = Array.from(document.querySelectorAll(sel + ' .mjnb-history-row'));
                 return ids.every(id => rows.some(r => (r.title + ' ' + r.innerText).includes(id))); }""",
-                                      arg=[history, [grid_id, upscale_id]], timeout=10_000)
+                arg=[history, [grid_id, upscale_id]],
+                timeout=10_000,
+            )
             break
         except Exception:  # noqa: BLE001 - press Refresh, then look once more
             ui.page.locator(f"{history} button.mjnb-history-refresh").click()
-    rows = ui.page.evaluate("""([sel]) => Array.from(document.querySelectorAll(sel + ' .mjnb-history-row'))
-        .map(r => ({text: r.innerText, title: r.title, visible: r.getBoundingClientRect().height > 0}))""", [history])
+    rows = ui.page.evaluate(
+        """([sel]) => Array.from(document.querySelectorAll(sel + ' .mjnb-history-row'))
+        .map(r => ({text: r.innerText, title: r.title, visible: r.getBoundingClientRect().height > 0}))""",
+        [history],
+    )
     for task_id in (grid_id, upscale_id):
         found[task_id] = [r for r in rows if task_id in r["title"] or task_id in r["text"]]
     ui.expect(all(found.values()), f"History does not list both tasks {grid_id}, {upscale_id}: {rows}")
     grid_row = found[grid_id][0]
-    ui.expect(grid_row["visible"] and prompt in grid_row["text"],
-              f"the grid's History row does not show its prompt: {grid_row}")
+    ui.expect(
+        grid_row["visible"] and prompt in grid_row["text"],
+        f"the grid's History row does not show its prompt: {grid_row}",
+    )
     ui.expect(found[upscale_id][0]["visible"], f"the upscale's History row is not visible: {found[upscale_id][0]}")

@@ -61,11 +61,15 @@ def _click_mode(ui: NotebookUI, title: str) -> None:
 
 def _gallery_shows(ui: NotebookUI, text: str, timeout: float = 90) -> None:
     """Until the Studio's gallery info contains ``text`` and its image is loaded and shown."""
-    ui.page.wait_for_function("""([sel, text]) => {
+    ui.page.wait_for_function(
+        """([sel, text]) => {
         const info = document.querySelector(sel + ' .mjnb-gallery-info');
         const img = document.querySelector(sel + ' .mjnb-gallery img.mjnb-gallery-image');
         return !!info && info.innerText.includes(text) && !!img && img.complete && img.naturalWidth > 0
-               && img.getBoundingClientRect().width > 0; }""", arg=[STUDIO, text], timeout=timeout * 1000)
+               && img.getBoundingClientRect().width > 0; }""",
+        arg=[STUDIO, text],
+        timeout=timeout * 1000,
+    )
 
 
 def _keep_screenshot(ui: NotebookUI, name: str) -> Path:
@@ -79,8 +83,12 @@ def test_walk_upload_describe_pick_submit_v1_edit_paint_submit(ui, tmp_path):
     _open_studio(ui)
     # AceData: it describes, and its edit takes a mask (a V1 grid has no Vary Region to paint on).
     ui.page.locator(f"{STUDIO} .mjnb-dialect select").select_option("acedata")
-    ui.page.wait_for_function("""([sel]) => document.querySelector(sel + ' .mjnb-connection-status')
-        .innerText.includes('acedata')""", arg=[STUDIO], timeout=30_000)
+    ui.page.wait_for_function(
+        """([sel]) => document.querySelector(sel + ' .mjnb-connection-status')
+        .innerText.includes('acedata')""",
+        arg=[STUDIO],
+        timeout=30_000,
+    )
 
     # -- upload an image and describe it ----------------------------------------------------------
     _click_mode(ui, "Describe")
@@ -97,9 +105,13 @@ def test_walk_upload_describe_pick_submit_v1_edit_paint_submit(ui, tmp_path):
     choices.nth(1).click()
 
     # -- the prompt is in the form: Submit ----------------------------------------------------------
-    ui.page.wait_for_function("""([sel, text]) => {
+    ui.page.wait_for_function(
+        """([sel, text]) => {
         const t = document.querySelector(sel + ' .mjnb-prompt-text textarea');
-        return !!t && t.value.includes(text.split(' --')[0]); }""", arg=[STUDIO, chosen], timeout=15_000)
+        return !!t && t.value.includes(text.split(' --')[0]); }""",
+        arg=[STUDIO, chosen],
+        timeout=15_000,
+    )
     ui.page.wait_for_selector(f"{STUDIO} .mjnb-imagine button.mjnb-submit:not([disabled])", timeout=15_000)
     ui.page.locator(f"{STUDIO} .mjnb-imagine button.mjnb-submit").click()
     _gallery_shows(ui, "IMAGINE")
@@ -110,22 +122,29 @@ def test_walk_upload_describe_pick_submit_v1_edit_paint_submit(ui, tmp_path):
     ui.page.locator(f"{STUDIO} .mjnb-gallery button.mjnb-select", has_text="1").first.click()
     ui.page.locator(f"{STUDIO} .mjnb-gallery button.mjnb-edit:not([disabled])").click()
     ui.wait_for_widget(CANVAS, timeout=60)
-    ui.page.wait_for_function("""([s]) => { const c = document.querySelector(s);
+    ui.page.wait_for_function(
+        """([s]) => { const c = document.querySelector(s);
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         for (let i = 0; i < d.length; i += 4000) if (d[i] + d[i + 1] + d[i + 2] > 0) return true; return false; }""",
-                              arg=[CANVAS], timeout=30_000)
+        arg=[CANVAS],
+        timeout=30_000,
+    )
 
     # -- paint, prompt, Submit -----------------------------------------------------------------------
     box = ui.canvas_box(CANVAS)
     w, h = box["width"], box["height"]
     ui.drag(CANVAS, [(0.3 * w, 0.3 * h), (0.5 * w, 0.4 * h), (0.7 * w, 0.5 * h)], steps=10)
-    ui.expect(ui.wait_kernel("len(studio.panels['edit_image'].editor.strokes) > 0", timeout=15),
-              "the stroke did not reach the kernel")
+    ui.expect(
+        ui.wait_kernel("len(studio.panels['edit_image'].editor.strokes) > 0", timeout=15),
+        "the stroke did not reach the kernel",
+    )
     ui.page.locator(f"{STUDIO} .mjnb-editor .mjnb-edit-prompt textarea").fill("a red sailing boat")
     ui.wait_kernel("studio.panels['edit_image'].editor.controls.prompt.value == 'a red sailing boat'", timeout=10)
     submit = ui.page.locator(f"{STUDIO} .mjnb-editor button.mjnb-edit-submit")
-    ui.expect(submit.is_enabled(), "the editor's Submit is disabled: "
-              + ui.page.locator(f"{STUDIO} .mjnb-editor .mjnb-edit-reason").inner_text())
+    ui.expect(
+        submit.is_enabled(),
+        "the editor's Submit is disabled: " + ui.page.locator(f"{STUDIO} .mjnb-editor .mjnb-edit-reason").inner_text(),
+    )
     submit.click()
 
     # -- the result beside the source (the editor's result panel, right of its canvas) ------------------
@@ -135,8 +154,10 @@ def test_walk_upload_describe_pick_submit_v1_edit_paint_submit(ui, tmp_path):
     source = ui.page.locator(CANVAS).bounding_box()
     result = ui.page.locator(result_img).first.bounding_box()
     shot = _keep_screenshot(ui, "studio-walk.png")
-    ui.expect(result["x"] >= source["x"] + source["width"] - 1 and result["y"] < source["y"] + source["height"],
-              f"the result is not beside the source: source {source}, result {result} (screenshot {shot})")
+    ui.expect(
+        result["x"] >= source["x"] + source["width"] - 1 and result["y"] < source["y"] + source["height"],
+        f"the result is not beside the source: source {source}, result {result} (screenshot {shot})",
+    )
     _gallery_shows(ui, "acedata", timeout=30)
     kinds = ui.kernel_json("[e.op for e in studio.client.journal.entries()][::-1]")
     ui.expect(kinds == ["describe", "imagine", "action", "edit"], f"what was sent, in order: {kinds}")
@@ -147,17 +168,27 @@ def test_a_two_by_two_sweep_shows_four_labelled_images(ui):
     shim = Path(__file__).resolve().parents[1] / "widgets" / "_sweep_shim.py"
     ui.execute(shim.read_text() + "\ninstall_sweep(studio.client)")  # until client.sweep is wired in
     ui.page.locator(f"{STUDIO} .mjnb-prompt-text textarea").fill("a {red, blue} kite --s {50, 500}")
-    ui.page.wait_for_function("""([sel]) => (document.querySelector(sel + ' .mjnb-sweep-count') || {innerText: ''})
-        .innerText.includes('4 jobs')""", arg=[STUDIO], timeout=30_000)
+    ui.page.wait_for_function(
+        """([sel]) => (document.querySelector(sel + ' .mjnb-sweep-count') || {innerText: ''})
+        .innerText.includes('4 jobs')""",
+        arg=[STUDIO],
+        timeout=30_000,
+    )
     ui.page.locator(f"{STUDIO} button.mjnb-sweep-submit").click()
-    ui.page.wait_for_function("""([sel]) => {
+    ui.page.wait_for_function(
+        """([sel]) => {
         const imgs = Array.from(document.querySelectorAll(sel + ' .mjnb-sweep-cell img.mjnb-sweep-image'));
         return imgs.length === 4 && imgs.every(i => i.complete && i.naturalWidth > 0
-            && i.getBoundingClientRect().width > 0); }""", arg=[STUDIO], timeout=120_000)
+            && i.getBoundingClientRect().width > 0); }""",
+        arg=[STUDIO],
+        timeout=120_000,
+    )
     headers = ui.page.locator(f"{STUDIO} .mjnb-sweep .mjnb-sweep-header").all_inner_texts()
     # a group in the text is named by its own text, a parameter's by the parameter
-    ui.expect(sorted(h.strip() for h in headers) == ["s = 50", "s = 500", "{red, blue} = blue", "{red, blue} = red"],
-              f"headers: {headers}")
+    ui.expect(
+        sorted(h.strip() for h in headers) == ["s = 50", "s = 500", "{red, blue} = blue", "{red, blue} = red"],
+        f"headers: {headers}",
+    )
     labels = ui.page.locator(f"{STUDIO} .mjnb-sweep-cell").all_inner_texts()
     ui.expect(len(labels) == 4 and all("=" in text for text in labels), f"cell labels: {labels}")
     ui.page.locator(f"{STUDIO} .mjnb-sweep").scroll_into_view_if_needed()
@@ -168,9 +199,13 @@ def test_a_two_by_two_sweep_shows_four_labelled_images(ui):
 def voila(_chromium_ok, tmp_path_factory):
     root = tmp_path_factory.mktemp("voila-root")
     shutil.copy(NOTEBOOKS / NOTEBOOK, root / NOTEBOOK)
-    server = JupyterServer(root, app="voila", nodelay=True, state_dir=tmp_path_factory.mktemp("voila-state"),
-                           env={"MJNB_SIM_DURATION": SIM_DURATION,
-                                "MJNB_HOME": str(tmp_path_factory.mktemp("voila-home"))})
+    server = JupyterServer(
+        root,
+        app="voila",
+        nodelay=True,
+        state_dir=tmp_path_factory.mktemp("voila-state"),
+        env={"MJNB_SIM_DURATION": SIM_DURATION, "MJNB_HOME": str(tmp_path_factory.mktemp("voila-home"))},
+    )
     server.start()
     yield server
     server.stop()
@@ -185,11 +220,14 @@ def test_voila_dashboard_submits_a_prompt_and_shows_the_image(voila, browser):
         tab.page.locator(f"{STUDIO} .mjnb-prompt-text textarea").fill(prompt)
         tab.page.wait_for_selector(f"{STUDIO} button.mjnb-submit:not([disabled])", timeout=15_000)
         tab.page.locator(f"{STUDIO} button.mjnb-submit").click()
-        tab.page.wait_for_function("""([sel, text]) => {
+        tab.page.wait_for_function(
+            """([sel, text]) => {
             const info = document.querySelector(sel + ' .mjnb-gallery-info');
             const img = document.querySelector(sel + ' .mjnb-gallery img.mjnb-gallery-image');
             return !!info && info.innerText.includes(text) && !!img && img.complete && img.naturalWidth > 0; }""",
-                                   arg=[STUDIO, prompt], timeout=120_000)
+            arg=[STUDIO, prompt],
+            timeout=120_000,
+        )
         _keep_screenshot(tab, "voila-studio.png")
         page_text = tab.page.locator("body").inner_text()
         tab.expect("mjnb.Studio()" not in page_text, "Voilà shows the notebook's code")

@@ -124,15 +124,21 @@ def test_a_chunked_body_is_cut_off_at_the_cap(tight):
 
 def test_a_body_just_under_the_cap_is_accepted(tight):
     pad = "x" * (60 * 1024)
-    response = httpx.post(f"{tight.base_url}/mjproxy/mj/submit/imagine", headers={"mj-api-secret": "k"},
-                          json={"prompt": "a red fox", "state": pad}, timeout=30)
+    response = httpx.post(
+        f"{tight.base_url}/mjproxy/mj/submit/imagine",
+        headers={"mj-api-secret": "k"},
+        json={"prompt": "a red fox", "state": pad},
+        timeout=30,
+    )
     assert response.status_code == 200 and response.json()["code"] == 1
 
 
 def test_a_slow_body_gets_408(tight, caplog):
     with socket.create_connection(("127.0.0.1", tight.port), timeout=10) as sock:
-        sock.sendall(b"POST /evolink/v1/images/generations HTTP/1.1\r\nhost: x\r\nauthorization: Bearer k\r\n"
-                     b"content-length: 100\r\n\r\n{\"model\"")
+        sock.sendall(
+            b"POST /evolink/v1/images/generations HTTP/1.1\r\nhost: x\r\nauthorization: Bearer k\r\n"
+            b'content-length: 100\r\n\r\n{"model"'
+        )
         answer = _recv_all(sock)
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b'"error"' in answer  # EvoLink's envelope
@@ -148,8 +154,10 @@ def test_a_slow_request_head_is_closed(tight):
 def test_a_client_that_disconnects_is_one_log_line(tight, caplog):
     caplog.set_level(logging.INFO)
     with socket.create_connection(("127.0.0.1", tight.port), timeout=10) as sock:
-        sock.sendall(b"POST /acedata/midjourney/imagine HTTP/1.1\r\nhost: x\r\nauthorization: Bearer k\r\n"
-                     b"content-length: 1000\r\n\r\n{\"prompt\": ")
+        sock.sendall(
+            b"POST /acedata/midjourney/imagine HTTP/1.1\r\nhost: x\r\nauthorization: Bearer k\r\n"
+            b'content-length: 1000\r\n\r\n{"prompt": '
+        )
     # The next request on a new connection is answered once the server has handled the disconnect.
     for _ in range(200):
         if any("disconnected" in r.getMessage() for r in caplog.records):

@@ -19,10 +19,29 @@ from PIL import Image, ImageDraw, ImageFilter
 from mjnb.sim import Simulator
 
 KEY = "ace-secret-key-123"
-GRID_ACTIONS = ["upscale1", "upscale2", "upscale3", "upscale4", "reroll",
-                "variation1", "variation2", "variation3", "variation4"]
-UPSCALED_ACTIONS = ["upscale_2x", "upscale_4x", "variation_subtle", "variation_strong",
-                    "zoom_out_2x", "zoom_out_1_5x", "pan_left", "pan_right", "pan_up", "pan_down"]
+GRID_ACTIONS = [
+    "upscale1",
+    "upscale2",
+    "upscale3",
+    "upscale4",
+    "reroll",
+    "variation1",
+    "variation2",
+    "variation3",
+    "variation4",
+]
+UPSCALED_ACTIONS = [
+    "upscale_2x",
+    "upscale_4x",
+    "variation_subtle",
+    "variation_strong",
+    "zoom_out_2x",
+    "zoom_out_1_5x",
+    "pan_left",
+    "pan_right",
+    "pan_up",
+    "pan_down",
+]
 
 
 @pytest.fixture(scope="module")
@@ -158,9 +177,10 @@ def test_blocking_imagine_returns_the_final_object(api, grid):
 @pytest.fixture(scope="module")
 def slow_api():
     """A slower simulator, so that polling sees a running job for certain."""
-    with Simulator(duration=1.2, api_key=KEY) as slow, httpx.Client(
-        base_url=slow.url("acedata"), headers={"authorization": f"Bearer {KEY}"}, timeout=30
-    ) as client:
+    with (
+        Simulator(duration=1.2, api_key=KEY) as slow,
+        httpx.Client(base_url=slow.url("acedata"), headers={"authorization": f"Bearer {KEY}"}, timeout=30) as client,
+    ):
         yield client
 
 
@@ -194,8 +214,9 @@ def test_async_submit_then_tasks_shows_running_then_finished(slow_api):
 
 def test_streaming_reports_increasing_progress_in_one_request(api):
     lines = []
-    with api.stream("POST", "/midjourney/imagine", json={"prompt": "a koi pond"},
-                    headers={"accept": "application/x-ndjson"}) as answer:
+    with api.stream(
+        "POST", "/midjourney/imagine", json={"prompt": "a koi pond"}, headers={"accept": "application/x-ndjson"}
+    ) as answer:
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("application/x-ndjson")
         for line in answer.iter_lines():
@@ -250,8 +271,12 @@ def test_callback_receives_the_final_object(api):
 
 def test_streaming_with_callback_posts_every_line(api):
     with Receiver() as receiver:
-        with api.stream("POST", "/midjourney/imagine", json={"prompt": "a windmill", "callback_url": receiver.url},
-                        headers={"accept": "application/x-ndjson"}) as answer:
+        with api.stream(
+            "POST",
+            "/midjourney/imagine",
+            json={"prompt": "a windmill", "callback_url": receiver.url},
+            headers={"accept": "application/x-ndjson"},
+        ) as answer:
             lines = [json.loads(line) for line in answer.iter_lines() if line.strip()]
         bodies = receiver.wait_for(lambda b: len(b) >= len(lines))
     assert sorted(b["progress"] for b in bodies) == [line["progress"] for line in lines]
@@ -259,12 +284,19 @@ def test_streaming_with_callback_posts_every_line(api):
 
 
 def test_failed_job_reaches_callback_tasks_and_blocking_caller(sim, api):
-    sim.state.faults.add(path="/acedata/midjourney/imagine", kind="fail_job", message="bad_request: Unrecognized argument(s): `-c`")
+    sim.state.faults.add(
+        path="/acedata/midjourney/imagine", kind="fail_job", message="bad_request: Unrecognized argument(s): `-c`"
+    )
     with Receiver() as receiver:
-        task_id = api.post("/midjourney/imagine", json={"prompt": "a vase", "callback_url": receiver.url}).json()["task_id"]
+        task_id = api.post("/midjourney/imagine", json={"prompt": "a vase", "callback_url": receiver.url}).json()[
+            "task_id"
+        ]
         body = receiver.wait_for(lambda b: len(b) == 1)[0]
-    assert body == {"success": False, "task_id": task_id,
-                    "error": {"code": "bad_request", "message": "Unrecognized argument(s): `-c`"}}
+    assert body == {
+        "success": False,
+        "task_id": task_id,
+        "error": {"code": "bad_request", "message": "Unrecognized argument(s): `-c`"},
+    }
     doc = api.post("/midjourney/tasks", json={"action": "retrieve", "id": task_id}).json()
     assert doc["response"] == body and "finished_at" in doc
 
@@ -304,19 +336,32 @@ def test_upscale_then_its_actions(api, grid):
 def test_variation_region_changes_only_the_masked_region(api, grid):
     upscaled = api.post("/midjourney/imagine", json={"action": "upscale1", "image_id": grid["image_id"]}).json()
     original = download(api, upscaled["raw_image_url"])
-    mask = square_mask(original.size, (original.width // 4, original.height // 4, original.width // 2, original.height // 2))
-    answer = api.post("/midjourney/imagine", json={
-        "action": "variation_region", "image_id": upscaled["image_id"], "mask": png_base64(mask),
-        "prompt": "a golden door", "split_images": True,
-    })
+    mask = square_mask(
+        original.size, (original.width // 4, original.height // 4, original.width // 2, original.height // 2)
+    )
+    answer = api.post(
+        "/midjourney/imagine",
+        json={
+            "action": "variation_region",
+            "image_id": upscaled["image_id"],
+            "mask": png_base64(mask),
+            "prompt": "a golden door",
+            "split_images": True,
+        },
+    )
     assert answer.status_code == 200, answer.text
     for url in answer.json()["sub_image_urls"][:2]:
         assert_only_masked_changed(original, download(api, url), mask)
 
     wrong_size = png_base64(square_mask((64, 64), (0, 0, 10, 10)))
-    refused = api.post("/midjourney/imagine", json={"action": "variation_region", "image_id": upscaled["image_id"], "mask": wrong_size})
+    refused = api.post(
+        "/midjourney/imagine", json={"action": "variation_region", "image_id": upscaled["image_id"], "mask": wrong_size}
+    )
     assert refused.status_code == 400
-    assert "mask" in refused.json()["error"]["message"] and f"{original.width}x{original.height}" in refused.json()["error"]["message"]
+    assert (
+        "mask" in refused.json()["error"]["message"]
+        and f"{original.width}x{original.height}" in refused.json()["error"]["message"]
+    )
 
 
 def test_edits_with_a_mask_changes_only_the_masked_region(api):
@@ -324,7 +369,9 @@ def test_edits_with_a_mask_changes_only_the_masked_region(api):
     ImageDraw.Draw(source).ellipse((40, 20, 200, 140), fill=(20, 120, 220))
     data_url = "data:image/png;base64," + png_base64(source)
     mask = square_mask(source.size, (100, 40, 180, 120))
-    answer = api.post("/midjourney/edits", json={"image_url": data_url, "mask": png_base64(mask), "prompt": "a red cat"})
+    answer = api.post(
+        "/midjourney/edits", json={"image_url": data_url, "mask": png_base64(mask), "prompt": "a red cat"}
+    )
     assert answer.status_code == 200, answer.text
     result = answer.json()
     assert (result["raw_image_width"], result["raw_image_height"]) == (480, 320)
@@ -333,16 +380,30 @@ def test_edits_with_a_mask_changes_only_the_masked_region(api):
 
 
 def test_the_documented_edits_example_answers_the_literal_shape(api):
-    answer = api.post("/midjourney/edits", json={
-        "prompt": "A cat sitting on a table",
-        "split_images": True,
-        "image_url": "https://cdn.acedata.cloud/v1/example-cat.png",
-        "action": "generate",
-    })
+    answer = api.post(
+        "/midjourney/edits",
+        json={
+            "prompt": "A cat sitting on a table",
+            "split_images": True,
+            "image_url": "https://cdn.acedata.cloud/v1/example-cat.png",
+            "action": "generate",
+        },
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert list(body) == ["sub_image_urls", "image_url", "image_width", "image_height", "raw_image_url",
-                          "raw_image_width", "raw_image_height", "progress", "image_id", "task_id", "success"]
+    assert list(body) == [
+        "sub_image_urls",
+        "image_url",
+        "image_width",
+        "image_height",
+        "raw_image_url",
+        "raw_image_width",
+        "raw_image_height",
+        "progress",
+        "image_id",
+        "task_id",
+        "success",
+    ]
     assert len(body["sub_image_urls"]) == 4 and all(isinstance(u, str) for u in body["sub_image_urls"])
     for name in ("image_width", "image_height", "raw_image_width", "raw_image_height", "progress"):
         assert type(body[name]) is int, name
@@ -377,9 +438,14 @@ def test_describe_translate_shorten_seed(api, grid):
 
 
 def test_tasks_batch_lists_recent_and_by_ids(api):
-    ids = [api.post("/midjourney/imagine", json={"prompt": f"batch item {i}", "async": True}).json()["task_id"] for i in range(3)]
+    ids = [
+        api.post("/midjourney/imagine", json={"prompt": f"batch item {i}", "async": True}).json()["task_id"]
+        for i in range(3)
+    ]
     trace = str(uuid.uuid4())
-    traced = api.post("/midjourney/imagine", json={"prompt": "traced", "async": True, "trace_id": trace}).json()["task_id"]
+    traced = api.post("/midjourney/imagine", json={"prompt": "traced", "async": True, "trace_id": trace}).json()[
+        "task_id"
+    ]
     by_ids = api.post("/midjourney/tasks", json={"action": "retrieve_batch", "ids": ids}).json()
     assert by_ids["count"] == 3 and {item["id"] for item in by_ids["items"]} == set(ids)
     page = api.post("/midjourney/tasks", json={"action": "retrieve_batch", "ids": ids, "offset": 1, "limit": 1}).json()
@@ -408,22 +474,35 @@ def test_auth_errors(sim):
         assert "token" in error_of(anonymous.post("/midjourney/imagine", json={"prompt": "x"}), 401, "no_token")
         wrong = anonymous.post("/midjourney/imagine", json={"prompt": "x"}, headers={"authorization": "Bearer wrong"})
         assert error_of(wrong, 401, "invalid_token") == "The specified token is invalid or wrong."
-        no_scheme = anonymous.post("/midjourney/tasks", json={"action": "retrieve_batch"}, headers={"authorization": KEY})
+        no_scheme = anonymous.post(
+            "/midjourney/tasks", json={"action": "retrieve_batch"}, headers={"authorization": KEY}
+        )
         assert error_of(no_scheme, 401, "invalid_token")
 
 
 def test_request_errors(api):
-    assert error_of(api.post("/midjourney/imagine", content=b"{not json"), 400, "bad_request") == \
-        "The json payload is not valid to request the API"
+    assert (
+        error_of(api.post("/midjourney/imagine", content=b"{not json"), 400, "bad_request")
+        == "The json payload is not valid to request the API"
+    )
     assert error_of(api.post("/midjourney/imagine", json={}), 400, "bad_request") == "prompt is required"
     for field, value in (("mode", "slow"), ("version", "9"), ("quality", "3"), ("action", "upscale9")):
         message = error_of(api.post("/midjourney/imagine", json={"prompt": "x", field: value}), 400, "bad_request")
         assert message.startswith(field) and repr(value) in message, message
-    assert "split_images" in error_of(api.post("/midjourney/imagine", json={"prompt": "x", "split_images": "yes"}), 400, "bad_request")
-    assert "image_id" in error_of(api.post("/midjourney/imagine", json={"action": "upscale1", "image_id": "123"}), 400, "bad_request")
+    assert "split_images" in error_of(
+        api.post("/midjourney/imagine", json={"prompt": "x", "split_images": "yes"}), 400, "bad_request"
+    )
+    assert "image_id" in error_of(
+        api.post("/midjourney/imagine", json={"action": "upscale1", "image_id": "123"}), 400, "bad_request"
+    )
     assert "image_url" in error_of(api.post("/midjourney/edits", json={"prompt": "x"}), 400, "bad_request")
-    assert error_of(api.post("/midjourney/tasks", json={"action": "retrieve", "id": str(uuid.uuid4())}), 400, "bad_request")
-    assert error_of(api.post("/midjourney/videos", json={"prompt": "x"}), 400, "api_not_implemented") == "The API is not implemented."
+    assert error_of(
+        api.post("/midjourney/tasks", json={"action": "retrieve", "id": str(uuid.uuid4())}), 400, "bad_request"
+    )
+    assert (
+        error_of(api.post("/midjourney/videos", json={"prompt": "x"}), 400, "api_not_implemented")
+        == "The API is not implemented."
+    )
 
 
 def test_moderation_refuses_with_403(api):
@@ -432,15 +511,24 @@ def test_moderation_refuses_with_403(api):
 
 
 def test_injected_status_faults_use_the_envelope(sim, api):
-    sim.state.faults.add(path="/acedata/midjourney/imagine", kind="status", status=429, message="You have exceeded the rate limit.")
-    assert error_of(api.post("/midjourney/imagine", json={"prompt": "x"}), 429, "too_many_requests") == "You have exceeded the rate limit."
-    sim.state.faults.add(path="/acedata/midjourney/imagine", kind="status", status=500, message="Internal server error.")
+    sim.state.faults.add(
+        path="/acedata/midjourney/imagine", kind="status", status=429, message="You have exceeded the rate limit."
+    )
+    assert (
+        error_of(api.post("/midjourney/imagine", json={"prompt": "x"}), 429, "too_many_requests")
+        == "You have exceeded the rate limit."
+    )
+    sim.state.faults.add(
+        path="/acedata/midjourney/imagine", kind="status", status=500, message="Internal server error."
+    )
     assert error_of(api.post("/midjourney/imagine", json={"prompt": "x"}), 500, "api_error") == "Internal server error."
 
 
 def test_strict_fetch_answers_fetch_failed():
     with Simulator(duration=0.2, strict_fetch=True) as strict:
-        answer = httpx.post(strict.url("acedata") + "/midjourney/edits",
-                            json={"prompt": "x", "image_url": "https://example.com/cat.png"},
-                            headers={"authorization": "Bearer any-key"})
+        answer = httpx.post(
+            strict.url("acedata") + "/midjourney/edits",
+            json={"prompt": "x", "image_url": "https://example.com/cat.png"},
+            headers={"authorization": "Bearer any-key"},
+        )
     assert error_of(answer, 500, "api_error") == "fetch failed"

@@ -16,14 +16,42 @@ from mjnb.sim._cli import API_KEY_ENV, config_from_args
 
 def test_every_documented_option_reaches_the_config(monkeypatch):
     monkeypatch.delenv(API_KEY_ENV, raising=False)
-    config = config_from_args([
-        "--host", "127.0.0.1", "--port", "8080", "--api-key", "flag-key", "--admin-key", "admin-key",
-        "--duration", "20", "--seed", "7", "--strict-fetch", "--allow-insecure-callbacks",
-        "--newapi-legacy-listing", "--proxy-core-size", "100", "--proxy-queue-size", "300",
-        "--max-body-bytes", "2048", "--body-timeout", "5", "--header-timeout", "2.5",
-    ])
+    config = config_from_args(
+        [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "8080",
+            "--api-key",
+            "flag-key",
+            "--admin-key",
+            "admin-key",
+            "--duration",
+            "20",
+            "--seed",
+            "7",
+            "--strict-fetch",
+            "--allow-insecure-callbacks",
+            "--newapi-legacy-listing",
+            "--proxy-core-size",
+            "100",
+            "--proxy-queue-size",
+            "300",
+            "--max-body-bytes",
+            "2048",
+            "--body-timeout",
+            "5",
+            "--header-timeout",
+            "2.5",
+        ]
+    )
     assert (config.port, config.api_key, config.admin_key, config.duration, config.seed) == (
-        8080, "flag-key", "admin-key", 20.0, 7)
+        8080,
+        "flag-key",
+        "admin-key",
+        20.0,
+        7,
+    )
     assert config.strict_fetch and config.allow_insecure_callbacks and config.newapi_legacy_listing
     assert (config.proxy_core_size, config.proxy_queue_size) == (100, 300)
     assert (config.max_body_bytes, config.body_timeout, config.header_timeout) == (2048, 5.0, 2.5)
@@ -42,12 +70,15 @@ def test_the_key_comes_from_the_environment_and_a_flag_wins(monkeypatch):
     assert "env-key" not in repr(config_from_args(["--api-key", "env-key"]))
 
 
-@pytest.mark.parametrize("argv, named", [
-    (["--proxy-core-size", "0"], "proxy_core_size"),
-    (["--port", "70000"], "port"),
-    (["--max-body-bytes", "10"], "max_body_bytes"),
-    (["--no-such-option"], "--no-such-option"),
-])
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["--proxy-core-size", "0"], "proxy_core_size"),
+        (["--port", "70000"], "port"),
+        (["--max-body-bytes", "10"], "max_body_bytes"),
+        (["--no-such-option"], "--no-such-option"),
+    ],
+)
 def test_bad_options_exit_2_naming_them(argv, named, capsys):
     with pytest.raises(SystemExit) as stopped:
         config_from_args(argv)
@@ -60,7 +91,10 @@ def test_python_m_mjnb_sim_serves_with_the_key_from_the_environment():
         env = {**os.environ, API_KEY_ENV: "process-key", "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
             [sys.executable, "-m", "mjnb.sim", "--port", str(port), "--duration", "0.2", "--proxy-core-size", "5"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
     try:
         first = proc.stdout.readline()

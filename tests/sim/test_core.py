@@ -43,6 +43,7 @@ def http():
 
 # ---- lifecycle and configuration ------------------------------------------------------------------
 
+
 def test_start_serves_health_and_stop_frees_the_port(http):
     sim = Simulator(duration=0.3)
     assert sim.start() is sim and sim.start() is sim  # idempotent
@@ -60,7 +61,9 @@ def test_restart_after_stop_runs_jobs_again(http):
     try:
         for _ in range(2):
             sim.start()
-            task_id = http.post(sim.url("mjproxy") + "/mj/submit/imagine", json={"prompt": "again"}, headers=PROXY).json()["result"]
+            task_id = http.post(
+                sim.url("mjproxy") + "/mj/submit/imagine", json={"prompt": "again"}, headers=PROXY
+            ).json()["result"]
             for _ in range(500):
                 task = http.get(sim.url("mjproxy") + f"/mj/task/{task_id}/fetch", headers=PROXY).json()
                 if task["status"] == "SUCCESS":
@@ -101,6 +104,7 @@ def test_all_four_mounts_answer(sim, http):
 
 # ---- stored files and image fetching ------------------------------------------------------------
 
+
 def test_files_are_served_with_absolute_urls(sim, http):
     png = render.to_png(render.render_image("files test", 1, (64, 48)))
     name = sim.state.images.put(png)
@@ -136,6 +140,7 @@ def test_fetch_image_draws_foreign_urls_or_refuses_them_when_strict(sim, sim_fac
 
 
 # ---- faults -----------------------------------------------------------------------------------------
+
 
 def test_status_fault_uses_the_mounts_error_body_and_retry_after(sim, http):
     sim.state.faults.add("status", path="/mjproxy/mj/task", status=503, message="maintenance")
@@ -210,6 +215,7 @@ def test_fail_job_fault_fails_the_next_job(sim):
 
 # ---- callbacks --------------------------------------------------------------------------------------
 
+
 def test_post_callback_delivers_and_records(sim, receiver):
     _run(sim, sim.state.post_callback(receiver.url, {"hello": "world"}))
     assert receiver.wait_for(lambda bodies: bodies) == [{"hello": "world"}]
@@ -235,6 +241,7 @@ def test_post_callback_retries_a_non_2xx(sim, receiver_factory):
 
 
 # ---- rendering ----------------------------------------------------------------------------------------
+
 
 def test_render_is_deterministic_and_differs_per_prompt():
     a1 = render.to_png(render.render_grid("a red fox in snow", 7))

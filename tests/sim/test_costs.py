@@ -18,8 +18,12 @@ def sim():
 
 @pytest.mark.parametrize("speed, credits", [("fast", 5.4), ("turbo", 10.8), ("draft", 2.7)])
 def test_evolink_reserves_credits_by_speed(sim, speed, credits):
-    created = httpx.post(f"{sim.url('evolink')}/v1/images/generations", headers={"authorization": "Bearer k"},
-                         json={"model": "mj-v7", "prompt": "a kite", "model_params": {"speed": speed}}, timeout=30)
+    created = httpx.post(
+        f"{sim.url('evolink')}/v1/images/generations",
+        headers={"authorization": "Bearer k"},
+        json={"model": "mj-v7", "prompt": "a kite", "model_params": {"speed": speed}},
+        timeout=30,
+    )
     assert created.status_code == 200, created.text
     assert created.json()["usage"] == {"billing_rule": "per_call", "credits_reserved": credits, "user_group": "default"}
 
@@ -36,10 +40,13 @@ def test_newapi_items_carry_the_quota_charged_per_action(sim):
     assert all(isinstance(item["quota"], int) for item in me)
 
 
-@pytest.mark.parametrize("dialect, path, body, headers", [
-    ("mjproxy", "/mj/submit/imagine", {"prompt": "a kite"}, {"mj-api-secret": "k"}),
-    ("acedata", "/midjourney/imagine", {"prompt": "a kite"}, {"authorization": "Bearer k"}),
-])
+@pytest.mark.parametrize(
+    "dialect, path, body, headers",
+    [
+        ("mjproxy", "/mj/submit/imagine", {"prompt": "a kite"}, {"mj-api-secret": "k"}),
+        ("acedata", "/midjourney/imagine", {"prompt": "a kite"}, {"authorization": "Bearer k"}),
+    ],
+)
 def test_services_without_a_documented_cost_send_none(sim, dialect, path, body, headers):
     answer = httpx.post(f"{sim.url(dialect)}{path}", json=body, headers=headers, timeout=30).json()
     text = str(answer).lower()

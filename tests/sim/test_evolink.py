@@ -130,8 +130,13 @@ def test_create_answers_the_pending_task(api):
     assert list(body) == ["created", "id", "model", "object", "progress", "status", "task_info", "type", "usage"]
     assert ID_RE.fullmatch(body["id"]) and body["id"].startswith(f"task-unified-{body['created']}-")
     assert type(body["created"]) is int
-    assert (body["model"], body["object"], body["progress"], body["status"], body["type"]) == \
-        ("mj-v7", "image.generation.task", 0, "pending", "image")
+    assert (body["model"], body["object"], body["progress"], body["status"], body["type"]) == (
+        "mj-v7",
+        "image.generation.task",
+        0,
+        "pending",
+        "image",
+    )
     assert body["task_info"]["can_cancel"] is True and type(body["task_info"]["estimated_time"]) is int
     assert set(body["usage"]) == {"billing_rule", "credits_reserved", "user_group"}
     assert body["usage"]["billing_rule"] == "per_call"
@@ -160,17 +165,24 @@ def test_upscale_gives_one_image_twice_the_size_and_cannot_be_repeated(api, gene
     upscaled = run(api, model="mj-v7-upscale", model_params={"task_id": generated["id"], "image_number": 2})
     assert upscaled["status"] == "completed" and len(upscaled["results"]) == 1
     assert download(api, upscaled["results"][0]).size == (source.width * 2, source.height * 2)
-    again = api.post("/v1/images/generations", json={"model": "mj-v7-upscale", "model_params": {"task_id": upscaled["id"]}})
+    again = api.post(
+        "/v1/images/generations", json={"model": "mj-v7-upscale", "model_params": {"task_id": upscaled["id"]}}
+    )
     assert_error(again, 400, "invalid_parameters", "model_params.task_id")
     assert "upscaled" in again.json()["error"]["message"]
 
 
 def test_follow_ups_need_a_completed_task_of_the_same_key(sim, api):
     running = create(api, model="mj-v7", prompt="a cactus in bloom")
-    early = api.post("/v1/images/generations", json={"model": "mj-v7-variation", "model_params": {"task_id": running["id"]}})
+    early = api.post(
+        "/v1/images/generations", json={"model": "mj-v7-variation", "model_params": {"task_id": running["id"]}}
+    )
     assert_error(early, 400, "invalid_parameters", "model_params.task_id")
     wait(api, running["id"])
-    unknown = api.post("/v1/images/generations", json={"model": "mj-v7-upscale", "model_params": {"task_id": "task-unified-1-zzzzzzzz"}})
+    unknown = api.post(
+        "/v1/images/generations",
+        json={"model": "mj-v7-upscale", "model_params": {"task_id": "task-unified-1-zzzzzzzz"}},
+    )
     assert_error(unknown, 404, "resource_not_found", "model_params.task_id")
     malformed = api.post("/v1/images/generations", json={"model": "mj-v7-upscale", "model_params": {"task_id": "abc"}})
     assert_error(malformed, 400, "invalid_task_id", "model_params.task_id")
@@ -191,16 +203,27 @@ def test_variation_remix_pan_outpaint_enhance(api, generated):
         ("mj-v7-pan", {"direction": 1, "scale": 1.5}, (round(w * 1.5), h)),  # LEGNEXT int: 1 = right
         ("mj-v7-outpaint", {"scale": 2.0}, (w * 2, h * 2)),
     ):
-        final = run(api, model=model, prompt="more sea", model_params={"task_id": generated["id"], "image_number": 0, **params})
+        final = run(
+            api, model=model, prompt="more sea", model_params={"task_id": generated["id"], "image_number": 0, **params}
+        )
         assert final["status"] == "completed" and len(final["results"]) == 4, final
         result = download(api, final["results"][0])
         assert result.size == size, model
     # pan right keeps the source on the left; outpaint keeps it centred
-    panned = download(api, run(api, model="mj-v7-pan", model_params={"task_id": generated["id"], "direction": "right"})["results"][1])
+    panned = download(
+        api, run(api, model="mj-v7-pan", model_params={"task_id": generated["id"], "direction": "right"})["results"][1]
+    )
     assert np.array_equal(pixels(panned)[:, :w], pixels(source))
-    remix = run(api, model="mj-v7-remix", prompt="the same pool at night", model_params={"task_id": generated["id"], "mode": "strong"})
+    remix = run(
+        api,
+        model="mj-v7-remix",
+        prompt="the same pool at night",
+        model_params={"task_id": generated["id"], "mode": "strong"},
+    )
     assert remix["status"] == "completed"
-    refused = api.post("/v1/images/generations", json={"model": "mj-v7-enhance", "model_params": {"task_id": generated["id"]}})
+    refused = api.post(
+        "/v1/images/generations", json={"model": "mj-v7-enhance", "model_params": {"task_id": generated["id"]}}
+    )
     assert_error(refused, 400, "invalid_parameters", "model_params.task_id")
     draft = run(api, model="mj-v7", prompt="a quick sketch of a fox", model_params={"speed": "draft"})
     draft_image = download(api, draft["results"][0])
@@ -214,10 +237,17 @@ def test_variation_remix_pan_outpaint_enhance(api, generated):
 def test_edit_places_the_source_at_img_pos(api, generated):
     source = download(api, generated["results"][1])
     w, h = source.size
-    final = run(api, model="mj-v7-edit", prompt="Beautiful mountain scenery background", model_params={
-        "task_id": generated["id"], "image_number": 1,
-        "canvas": {"width": 2 * w, "height": 2 * h}, "img_pos": {"width": w, "height": h, "x": w // 2, "y": h // 3},
-    })
+    final = run(
+        api,
+        model="mj-v7-edit",
+        prompt="Beautiful mountain scenery background",
+        model_params={
+            "task_id": generated["id"],
+            "image_number": 1,
+            "canvas": {"width": 2 * w, "height": 2 * h},
+            "img_pos": {"width": w, "height": h, "x": w // 2, "y": h // 3},
+        },
+    )
     assert final["status"] == "completed" and len(final["results"]) == 4
     result = download(api, final["results"][0])
     assert result.size == (2 * w, 2 * h)
@@ -226,18 +256,29 @@ def test_edit_places_the_source_at_img_pos(api, generated):
     assert pixels(result)[: h // 3].std() > 5, "the blank band above the image was not filled"
 
     # scaled: half size in the top-left corner
-    final = run(api, model="mj-v7-edit", prompt="a wide beach", model_params={
-        "task_id": generated["id"], "image_number": 1,
-        "canvas": {"width": w, "height": h}, "img_pos": {"width": w // 2, "height": h // 2, "x": 0, "y": 0},
-    })
+    final = run(
+        api,
+        model="mj-v7-edit",
+        prompt="a wide beach",
+        model_params={
+            "task_id": generated["id"],
+            "image_number": 1,
+            "canvas": {"width": w, "height": h},
+            "img_pos": {"width": w // 2, "height": h // 2, "x": 0, "y": 0},
+        },
+    )
     result = pixels(download(api, final["results"][0]))
     expected = pixels(source.convert("RGB").resize((w // 2, h // 2), Image.LANCZOS))
     assert np.abs(result[: h // 2, : w // 2] - expected).mean() < 6
 
 
 def test_edit_validates_canvas_and_required_fields(api, generated):
-    base = {"task_id": generated["id"], "image_number": 0, "canvas": {"width": 1024, "height": 1024},
-            "img_pos": {"width": 512, "height": 512, "x": 0, "y": 0}}
+    base = {
+        "task_id": generated["id"],
+        "image_number": 0,
+        "canvas": {"width": 1024, "height": 1024},
+        "img_pos": {"width": 512, "height": 512, "x": 0, "y": 0},
+    }
     for change, param in (
         ({"canvas": {"width": 32, "height": 1024}}, "model_params.canvas.width"),
         ({"canvas": {"width": 1024, "height": 5000}}, "model_params.canvas.height"),
@@ -258,8 +299,12 @@ def test_inpaint_changes_only_inside_the_polygons(api, generated):
     w, h = source.size
     # points refer to a 1000×1000 reference: a square in the middle third, scaled to the source
     area = {"width": 1000, "height": 1000, "points": [333, 333, 666, 333, 666, 666, 333, 666]}
-    final = run(api, model="mj-v7-inpaint", prompt="a red crab",
-                model_params={"task_id": generated["id"], "image_number": 3, "mask": {"areas": [area]}})
+    final = run(
+        api,
+        model="mj-v7-inpaint",
+        prompt="a red crab",
+        model_params={"task_id": generated["id"], "image_number": 3, "mask": {"areas": [area]}},
+    )
     assert final["status"] == "completed" and len(final["results"]) == 4
     before, after = pixels(source), pixels(download(api, final["results"][0]))
     inside = np.zeros((h, w), bool)
@@ -279,10 +324,17 @@ def test_upload_paint_and_remove_bg_and_retexture(api):
     assert alpha.mode == "RGBA"
     assert alpha.getpixel((5, 5))[3] == 0 and alpha.getpixel((100, 100))[3] == 255
 
-    painted = run(api, model="mj-v7-upload-paint", prompt="a garden", image_urls=[data_url(picture)], model_params={
-        "canvas": {"width": 400, "height": 400}, "img_pos": {"width": 200, "height": 200, "x": 0, "y": 0},
-        "mask": {"areas": [{"width": 400, "height": 400, "points": [250, 250, 390, 250, 390, 390, 250, 390]}]},
-    })
+    painted = run(
+        api,
+        model="mj-v7-upload-paint",
+        prompt="a garden",
+        image_urls=[data_url(picture)],
+        model_params={
+            "canvas": {"width": 400, "height": 400},
+            "img_pos": {"width": 200, "height": 200, "x": 0, "y": 0},
+            "mask": {"areas": [{"width": 400, "height": 400, "points": [250, 250, 390, 250, 390, 390, 250, 390]}]},
+        },
+    )
     assert painted["status"] == "completed"
     result = pixels(download(api, painted["results"][0]))
     assert result.shape == (400, 400, 3)
@@ -290,8 +342,10 @@ def test_upload_paint_and_remove_bg_and_retexture(api):
 
     retextured = run(api, model="mj-v7-retexture", prompt="made of moss", image_urls=[data_url(picture)])
     assert retextured["status"] == "completed" and len(retextured["results"]) == 4
-    two = api.post("/v1/images/generations", json={"model": "mj-v7-retexture", "prompt": "x",
-                                                   "image_urls": [data_url(picture), data_url(picture)]})
+    two = api.post(
+        "/v1/images/generations",
+        json={"model": "mj-v7-retexture", "prompt": "x", "image_urls": [data_url(picture), data_url(picture)]},
+    )
     assert_error(two, 400, "invalid_parameters", "image_urls")
 
 
@@ -305,10 +359,19 @@ def test_prompt_rules(api):
         assert prompt.split()[2] in answer.json()["error"]["message"]
     lone = api.post("/v1/images/generations", json={"model": "mj-v7", "prompt": "https://example.com/a.png"})
     assert_error(lone, 400, "invalid_parameters", "prompt")
-    assert run(api, model="mj-v7", prompt="https://example.com/a.png https://example.com/b.png")["status"] == "completed"
-    assert_error(api.post("/v1/images/generations", json={"model": "mj-v7", "prompt": "x" * 8193}), 400, "invalid_parameters", "prompt")
+    assert (
+        run(api, model="mj-v7", prompt="https://example.com/a.png https://example.com/b.png")["status"] == "completed"
+    )
+    assert_error(
+        api.post("/v1/images/generations", json={"model": "mj-v7", "prompt": "x" * 8193}),
+        400,
+        "invalid_parameters",
+        "prompt",
+    )
     assert_error(api.post("/v1/images/generations", json={"model": "mj-v7"}), 400, "invalid_parameters", "prompt")
-    speed = api.post("/v1/images/generations", json={"model": "mj-v7", "prompt": "x", "model_params": {"speed": "relax"}})
+    speed = api.post(
+        "/v1/images/generations", json={"model": "mj-v7", "prompt": "x", "model_params": {"speed": "relax"}}
+    )
     assert_error(speed, 400, "invalid_parameters", "model_params.speed")
     assert create(api, model="mj-v7", prompt="a cat --draft --fast")["status"] == "pending"
 
@@ -320,14 +383,20 @@ def test_task_failures(sim, api):
     sim.state.faults.add(path="/evolink/v1/images/generations", kind="fail_job", message="nothing came out")
     failed = run(api, model="mj-v7", prompt="a bowl of soup")
     assert failed["error"] == {"code": "generation_failed_no_content", "message": "nothing came out"}
-    sim.state.faults.add(path="/evolink/v1/images/generations", kind="fail_job", message="resource_exhausted: upstream busy")
-    assert run(api, model="mj-v7", prompt="a bowl of soup")["error"] == {"code": "resource_exhausted", "message": "upstream busy"}
+    sim.state.faults.add(
+        path="/evolink/v1/images/generations", kind="fail_job", message="resource_exhausted: upstream busy"
+    )
+    assert run(api, model="mj-v7", prompt="a bowl of soup")["error"] == {
+        "code": "resource_exhausted",
+        "message": "upstream busy",
+    }
 
 
 def test_strict_fetch_fails_the_task():
-    with Simulator(duration=0.2, strict_fetch=True) as strict, httpx.Client(
-        base_url=strict.url("evolink"), headers={"authorization": "Bearer k"}, timeout=30
-    ) as client:
+    with (
+        Simulator(duration=0.2, strict_fetch=True) as strict,
+        httpx.Client(base_url=strict.url("evolink"), headers={"authorization": "Bearer k"}, timeout=30) as client,
+    ):
         final = run(client, model="mj-v7-retexture", prompt="x", image_urls=["https://example.com/photo.jpg"])
     assert final["status"] == "failed" and final["error"]["code"] == "image_processing_error"
 
@@ -335,21 +404,26 @@ def test_strict_fetch_fails_the_task():
 # --- callbacks (§1.8) ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", [
-    "http://example.com/hook",
-    "https://127.0.0.1/hook",
-    "https://localhost/hook",
-    "https://10.0.0.5/hook",
-    "https://192.168.1.20/hook",
-    "https://172.16.3.4/hook",
-    "https://[::1]/hook",
-    "https://example.com/" + "a" * 2048,
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/hook",
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://10.0.0.5/hook",
+        "https://192.168.1.20/hook",
+        "https://172.16.3.4/hook",
+        "https://[::1]/hook",
+        "https://example.com/" + "a" * 2048,
+    ],
+)
 def test_callback_urls_refused_without_the_insecure_flag(url):
     with Simulator(duration=0.2) as strict:
-        answer = httpx.post(strict.url("evolink") + "/v1/images/generations",
-                            json={"model": "mj-v7", "prompt": "x", "callback_url": url},
-                            headers={"authorization": "Bearer k"})
+        answer = httpx.post(
+            strict.url("evolink") + "/v1/images/generations",
+            json={"model": "mj-v7", "prompt": "x", "callback_url": url},
+            headers={"authorization": "Bearer k"},
+        )
     assert_error(answer, 400, "invalid_parameters", "callback_url")
 
 
@@ -385,23 +459,44 @@ def assert_error(answer: httpx.Response, status: int, code: str, param: str | No
 
 def test_auth_and_request_errors(sim, api):
     url = sim.url("evolink") + "/v1/images/generations"
-    assert assert_error(httpx.post(url, json={"model": "mj-v7", "prompt": "x"}), 401, "invalid_api_key")["type"] == "authentication_error"
-    assert_error(httpx.post(url, json={"model": "mj-v7", "prompt": "x"}, headers={"authorization": "Bearer nope"}), 401, "invalid_api_key")
+    assert (
+        assert_error(httpx.post(url, json={"model": "mj-v7", "prompt": "x"}), 401, "invalid_api_key")["type"]
+        == "authentication_error"
+    )
+    assert_error(
+        httpx.post(url, json={"model": "mj-v7", "prompt": "x"}, headers={"authorization": "Bearer nope"}),
+        401,
+        "invalid_api_key",
+    )
     assert_error(api.post("/v1/images/generations", content=b"[1,2"), 400, "invalid_parameters")
-    assert_error(api.post("/v1/images/generations", json={"model": "dall-e", "prompt": "x"}), 400, "invalid_parameters", "model")
+    assert_error(
+        api.post("/v1/images/generations", json={"model": "dall-e", "prompt": "x"}), 400, "invalid_parameters", "model"
+    )
     assert_error(api.post("/v1/images/generations", content=b"x" * (4 * 1024 * 1024 + 1)), 413, "request_too_large")
     assert_error(api.get("/v1/tasks/task-unified-1700000000-abcdefgh"), 404, "resource_not_found", "task_id")
     bad_id = api.get("/v1/tasks/12345")
     assert bad_id.status_code == 400
-    assert bad_id.json() == {"error": {"code": "invalid_task_id",
-                                       "message": "Invalid task ID format, must start with 'task-unified-'",
-                                       "type": "invalid_request_error", "param": "task_id"}}
+    assert bad_id.json() == {
+        "error": {
+            "code": "invalid_task_id",
+            "message": "Invalid task ID format, must start with 'task-unified-'",
+            "type": "invalid_request_error",
+            "param": "task_id",
+        }
+    }
 
 
-@pytest.mark.parametrize("status,code", [
-    (402, "insufficient_quota"), (403, "access_denied"), (429, "rate_limit_exceeded"),
-    (500, "internal_error"), (502, "upstream_error"), (503, "service_unavailable"),
-])
+@pytest.mark.parametrize(
+    "status,code",
+    [
+        (402, "insufficient_quota"),
+        (403, "access_denied"),
+        (429, "rate_limit_exceeded"),
+        (500, "internal_error"),
+        (502, "upstream_error"),
+        (503, "service_unavailable"),
+    ],
+)
 def test_injected_status_faults_use_the_envelope(sim, api, status, code):
     sim.state.faults.add(path="/evolink/v1/images/generations", kind="status", status=status, message="")
     assert_error(api.post("/v1/images/generations", json={"model": "mj-v7", "prompt": "x"}), status, code)

@@ -28,8 +28,12 @@ def faults(sim):
 
 
 def _client(sim: Simulator, dialect: str) -> httpx.Client:
-    headers = {"mjproxy": {"mj-api-secret": "k"}, "newapi": {"authorization": "Bearer sk-k"},
-               "acedata": {"authorization": "Bearer k"}, "evolink": {"authorization": "Bearer k"}}[dialect]
+    headers = {
+        "mjproxy": {"mj-api-secret": "k"},
+        "newapi": {"authorization": "Bearer sk-k"},
+        "acedata": {"authorization": "Bearer k"},
+        "evolink": {"authorization": "Bearer k"},
+    }[dialect]
     return httpx.Client(base_url=sim.url(dialect), headers=headers, timeout=30)
 
 
@@ -61,8 +65,10 @@ def test_evolink_completed_with_empty_results(sim, faults):
     faults.add("no_image", path="/evolink/v1/images/generations")
     with _client(sim, "evolink") as http:
         created = http.post("/v1/images/generations", json={"model": "mj-v7", "prompt": "a quiet harbour"}).json()
-        task = _until(lambda: http.get(f"/v1/tasks/{created['id']}").json(), lambda t: t["status"] != "pending"
-                      and t["status"] != "processing")
+        task = _until(
+            lambda: http.get(f"/v1/tasks/{created['id']}").json(),
+            lambda t: t["status"] != "pending" and t["status"] != "processing",
+        )
     assert task["status"] == "completed" and task["progress"] == 100 and task["results"] == []
 
 
@@ -91,8 +97,12 @@ def _ndjson_submit(http: httpx.Client) -> tuple[list[dict], Exception | None]:
     lines: list[dict] = []
     error: Exception | None = None
     try:
-        with http.stream("POST", "/midjourney/imagine", json={"prompt": "a quiet harbour"},
-                         headers={"accept": "application/x-ndjson"}) as response:
+        with http.stream(
+            "POST",
+            "/midjourney/imagine",
+            json={"prompt": "a quiet harbour"},
+            headers={"accept": "application/x-ndjson"},
+        ) as response:
             for line in response.iter_lines():
                 if line.strip():
                     lines.append(json.loads(line))
@@ -112,8 +122,10 @@ def test_acedata_stream_ends_after_the_task_id_and_the_job_goes_on(sim, faults, 
         else:
             assert isinstance(error, httpx.RemoteProtocolError)
         task_id = lines[0]["task_id"]
-        final = _until(lambda: http.post("/midjourney/tasks", json={"action": "retrieve", "id": task_id}).json(),
-                       lambda t: (t.get("response") or {}).get("success") is not None)
+        final = _until(
+            lambda: http.post("/midjourney/tasks", json={"action": "retrieve", "id": task_id}).json(),
+            lambda t: (t.get("response") or {}).get("success") is not None,
+        )
         assert final["response"]["success"] is True and final["response"]["image_url"]
         # A stream without a fault runs to its end.
         full, none = _ndjson_submit(http)

@@ -91,6 +91,7 @@ def http():
 
 # ---- lifecycle ------------------------------------------------------------------------------------------
 
+
 def test_imagine_lifecycle_reports_rising_progress_and_a_grid(sim_factory):
     # Slower jobs than the module's: progress steps 0.3 s apart leave every step time to be seen.
     proxy = Proxy(sim_factory(duration=1.5))
@@ -148,10 +149,14 @@ def test_upscale_is_tile_two_at_the_tiles_size_with_more_detail(proxy):
     hash_ = upscale["properties"]["messageHash"]
     custom_ids = [b["customId"] for b in upscale["buttons"]]
     assert custom_ids == [
-        f"MJ::JOB::upsample_v7_2x_subtle::1::{hash_}::SOLO", f"MJ::JOB::upsample_v7_2x_creative::1::{hash_}::SOLO",
-        f"MJ::JOB::low_variation::1::{hash_}::SOLO", f"MJ::JOB::high_variation::1::{hash_}::SOLO",
-        f"MJ::Inpaint::1::{hash_}::SOLO", f"MJ::Outpaint::50::1::{hash_}::SOLO",
-        f"MJ::Outpaint::75::1::{hash_}::SOLO", f"MJ::CustomZoom::1::{hash_}",
+        f"MJ::JOB::upsample_v7_2x_subtle::1::{hash_}::SOLO",
+        f"MJ::JOB::upsample_v7_2x_creative::1::{hash_}::SOLO",
+        f"MJ::JOB::low_variation::1::{hash_}::SOLO",
+        f"MJ::JOB::high_variation::1::{hash_}::SOLO",
+        f"MJ::Inpaint::1::{hash_}::SOLO",
+        f"MJ::Outpaint::50::1::{hash_}::SOLO",
+        f"MJ::Outpaint::75::1::{hash_}::SOLO",
+        f"MJ::CustomZoom::1::{hash_}",
         *(f"MJ::JOB::pan_{d}::1::{hash_}::SOLO" for d in ("left", "right", "up", "down")),
         f"MJ::JOB::reroll::0::{hash_}::SOLO",
     ]
@@ -160,10 +165,14 @@ def test_upscale_is_tile_two_at_the_tiles_size_with_more_detail(proxy):
 def test_variation_resembles_its_tile_and_reroll_differs(proxy):
     grid_task = proxy.run("imagine", {"prompt": "variations of a bridge"})
     grid = proxy.image(grid_task["imageUrl"])
-    varied = proxy.image(proxy.run("change", {"taskId": grid_task["id"], "action": "VARIATION", "index": 3})["imageUrl"])
+    varied = proxy.image(
+        proxy.run("change", {"taskId": grid_task["id"], "action": "VARIATION", "index": 3})["imageUrl"]
+    )
     tile3 = render.grid_tile(grid, 2)
     for i in range(4):
-        assert _distance(render.grid_tile(varied, i), tile3) < _distance(render.grid_tile(varied, i), render.grid_tile(grid, 0))
+        assert _distance(render.grid_tile(varied, i), tile3) < _distance(
+            render.grid_tile(varied, i), render.grid_tile(grid, 0)
+        )
     reroll = proxy.run("simple-change", {"content": f"{grid_task['id']} R"})
     assert reroll["action"] == "REROLL" and reroll["description"] == f"/up {grid_task['id']} R"
     assert _distance(proxy.image(reroll["imageUrl"]), grid) > 15
@@ -183,7 +192,9 @@ def test_vary_region_modal_changes_only_the_masked_area(proxy):
     assert refused["code"] == 4 and f"{parent.width}x{parent.height}" in refused["description"]
     mask = Image.new("L", parent.size, 0)
     mask.paste(255, (100, 150, 400, 500))
-    accepted = proxy.submit("modal", {"taskId": handshake["result"], "prompt": "a red boat", "maskBase64": _data_url(mask)})
+    accepted = proxy.submit(
+        "modal", {"taskId": handshake["result"], "prompt": "a red boat", "maskBase64": _data_url(mask)}
+    )
     assert accepted["code"] == 1 and accepted["result"] == handshake["result"]
     done = proxy.wait(handshake["result"])
     assert done["status"] == "SUCCESS" and done["prompt"] == "a red boat" and done["action"] == "VARIATION"
@@ -215,8 +226,14 @@ def test_custom_zoom_zoom_out_and_pan(proxy):
 
 # ---- return codes ------------------------------------------------------------------------------------------
 
+
 def test_validation_codes(proxy):
-    assert proxy.submit("imagine", {"prompt": "  "}) == {"code": 4, "description": "prompt不能为空", "result": None, "properties": {}}
+    assert proxy.submit("imagine", {"prompt": "  "}) == {
+        "code": 4,
+        "description": "prompt不能为空",
+        "result": None,
+        "properties": {},
+    }
     bad = proxy.submit("imagine", {"prompt": "x", "base64Array": ["data:image/png;base64,!!!"]})
     assert bad["code"] == 4 and bad["description"] == "base64格式错误"
     running = proxy.submit("imagine", {"prompt": "still running"})["result"]
@@ -229,7 +246,9 @@ def test_validation_codes(proxy):
 
 
 def test_unknown_parent_is_code_3_and_404_on_action(proxy):
-    response = proxy.http.post("/mj/submit/action", json={"taskId": "1234567890123456", "customId": "MJ::JOB::upsample::1::x"})
+    response = proxy.http.post(
+        "/mj/submit/action", json={"taskId": "1234567890123456", "customId": "MJ::JOB::upsample::1::x"}
+    )
     assert response.status_code == 404 and response.json()["code"] == 3
     assert response.json()["description"] == "关联任务不存在或已失效"
     assert proxy.http.post("/mj/submit/modal", json={"taskId": "1234567890123456"}).status_code == 404
@@ -283,6 +302,7 @@ def test_queue_codes_22_and_23_and_cancel(sim_factory):
 
 # ---- auth and reads ---------------------------------------------------------------------------------------
 
+
 def test_auth_401_has_an_empty_body(sim_factory, http):
     sim = sim_factory(api_key="the-secret")
     base = sim.url("mjproxy")
@@ -307,6 +327,7 @@ def test_unknown_fetch_is_an_empty_200_and_lists(proxy):
 
 # ---- blend, describe, shorten, seed, edits ------------------------------------------------------------------
 
+
 def test_blend_validation_and_portrait_grid(proxy):
     a, b = render.render_image("one", 0, (64, 64)), render.render_image("two", 0, (64, 64))
     assert proxy.submit("blend", {"base64Array": [_data_url(a)]})["description"] == "base64List参数错误"
@@ -314,7 +335,9 @@ def test_blend_validation_and_portrait_grid(proxy):
     assert proxy.submit("blend", {"base64Array": [_data_url(a)] * 2, "dimensions": "WIDE"})["code"] == 4
     task = proxy.run("blend", {"base64Array": [_data_url(a), _data_url(b)], "dimensions": "PORTRAIT"})
     assert task["action"] == "BLEND" and task["description"] == f"/blend {task['id']} 2"
-    assert task["imageWidth"] < task["imageHeight"] and task["imageWidth"] / task["imageHeight"] == pytest.approx(2 / 3, abs=0.01)
+    assert task["imageWidth"] < task["imageHeight"] and task["imageWidth"] / task["imageHeight"] == pytest.approx(
+        2 / 3, abs=0.01
+    )
 
 
 def test_describe_gives_four_deterministic_prompts(proxy):
@@ -341,12 +364,18 @@ def test_describe_link_fails_when_fetch_is_strict(sim_factory):
 
 
 def test_shorten_and_image_seed(proxy):
-    short = proxy.run("shorten", {"prompt": "a very detailed portrait of an old sailor with a pipe, cinematic lighting --ar 2:3"})
+    short = proxy.run(
+        "shorten", {"prompt": "a very detailed portrait of an old sailor with a pipe, cinematic lighting --ar 2:3"}
+    )
     text = short["properties"]["finalPrompt"]
     assert "## Shortened prompts" in text and all(emoji in text for emoji in ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"))
     seeded = proxy.run("imagine", {"prompt": "seeded --seed 1234"})
     assert proxy.http.get(f"/mj/task/{seeded['id']}/image-seed").json() == {
-        "code": 1, "description": "成功", "result": "1234", "properties": {}}
+        "code": 1,
+        "description": "成功",
+        "result": "1234",
+        "properties": {},
+    }
     other = proxy.run("imagine", {"prompt": "no seed given"})
     seed1 = proxy.http.get(f"/mj/task/{other['id']}/image-seed").json()["result"]
     assert seed1.isdigit() and seed1 == proxy.http.get(f"/mj/task/{other['id']}/image-seed").json()["result"]
@@ -370,6 +399,7 @@ def test_mode_prefix_paths(proxy):
 
 
 # ---- notifyHook -------------------------------------------------------------------------------------------
+
 
 def test_notify_hook_posts_every_change_once(proxy, receiver):
     task_id = proxy.submit("imagine", {"prompt": "tell me", "notifyHook": receiver.url})["result"]

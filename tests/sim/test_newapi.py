@@ -11,19 +11,60 @@ import pytest
 from PIL import Image
 
 FINAL = ("SUCCESS", "FAILURE")
-DTO_FIELDS = {"id", "action", "customId", "botType", "prompt", "promptEn", "description", "state", "submitTime",
-              "startTime", "finishTime", "imageUrl", "videoUrl", "videoUrls", "status", "progress", "failReason",
-              "buttons", "maskBase64", "properties"}
-ITEM_FIELDS = {"id", "code", "user_id", "action", "mj_id", "prompt", "prompt_en", "description", "state",
-               "submit_time", "start_time", "finish_time", "image_url", "video_url", "video_urls", "status",
-               "progress", "fail_reason", "channel_id", "quota", "buttons", "properties"}
+DTO_FIELDS = {
+    "id",
+    "action",
+    "customId",
+    "botType",
+    "prompt",
+    "promptEn",
+    "description",
+    "state",
+    "submitTime",
+    "startTime",
+    "finishTime",
+    "imageUrl",
+    "videoUrl",
+    "videoUrls",
+    "status",
+    "progress",
+    "failReason",
+    "buttons",
+    "maskBase64",
+    "properties",
+}
+ITEM_FIELDS = {
+    "id",
+    "code",
+    "user_id",
+    "action",
+    "mj_id",
+    "prompt",
+    "prompt_en",
+    "description",
+    "state",
+    "submit_time",
+    "start_time",
+    "finish_time",
+    "image_url",
+    "video_url",
+    "video_urls",
+    "status",
+    "progress",
+    "fail_reason",
+    "channel_id",
+    "quota",
+    "buttons",
+    "properties",
+}
 
 
 class Relay:
     def __init__(self, sim, token: str = "sk-alice", headers: dict | None = None) -> None:
         self.sim = sim
-        self.http = httpx.Client(base_url=sim.url("newapi"), headers=headers or {"Authorization": f"Bearer {token}"},
-                                 timeout=30)
+        self.http = httpx.Client(
+            base_url=sim.url("newapi"), headers=headers or {"Authorization": f"Bearer {token}"}, timeout=30
+        )
 
     def post(self, endpoint: str, body: dict) -> httpx.Response:
         return self.http.post(f"/mj/submit/{endpoint}", json=body)
@@ -79,6 +120,7 @@ def http():
 
 # ---- auth -------------------------------------------------------------------------------------------------
 
+
 def test_both_auth_ways_and_the_401_envelope(sim_factory, http):
     sim = sim_factory(api_key="sk-gooduser")
     base = sim.url("newapi") + "/mj/submit/imagine"
@@ -98,11 +140,15 @@ def test_both_auth_ways_and_the_401_envelope(sim_factory, http):
 
 # ---- errors and rewriting ----------------------------------------------------------------------------------
 
+
 def test_relay_errors_have_the_upstream_error_envelope(relay):
     missing = relay.post("imagine", {"prompt": ""})
     assert missing.status_code == 400
     assert missing.json() == {"description": "prompt_is_required ", "type": "upstream_error", "code": 4}
-    assert relay.post("change", {"taskId": "nope", "action": "UPSCALE", "index": 1}).json()["description"] == "task_not_found "
+    assert (
+        relay.post("change", {"taskId": "nope", "action": "UPSCALE", "index": 1}).json()["description"]
+        == "task_not_found "
+    )
     assert relay.post("change", {"action": "UPSCALE"}).json()["description"] == "task_id_is_required "
     assert relay.post("action", {"taskId": "x"}).json()["description"] == "custom_id_is_required "
     odd = relay.post("action", {"taskId": "x", "customId": "MJ::Job::PicReader::1"})
@@ -155,6 +201,7 @@ def test_queued_code_22_is_rewritten_to_1(sim_factory, http):
 
 # ---- fetch DTO and the image route --------------------------------------------------------------------------
 
+
 def test_fetch_dto_and_image_url_rewrite(sim_factory, http):
     # Slower jobs than the module's, so a running task with its preview is seen before the end.
     sim = sim_factory(duration=1.5)
@@ -187,7 +234,9 @@ def test_failed_task_shows_100_percent_and_tasks_are_scoped(sim):
     alice, bob = Relay(sim, "sk-alice"), Relay(sim, "sk-bob")
     sim.state.faults.add("fail_job", path="/newapi/mj/submit/imagine", message="upstream exploded")
     failed = alice.run("imagine", {"prompt": "doomed"})
-    assert failed["status"] == "FAILURE" and failed["progress"] == "100%" and failed["failReason"] == "upstream exploded"
+    assert (
+        failed["status"] == "FAILURE" and failed["progress"] == "100%" and failed["failReason"] == "upstream exploded"
+    )
     assert bob.http.get(f"/mj/task/{failed['id']}/fetch").status_code == 400
     assert bob.http.post("/mj/task/list-by-condition", json={"ids": [failed["id"]]}).json() == []
     mine = alice.http.post("/mj/task/list-by-condition", json={"ids": [failed["id"], "nope"]}).json()
@@ -204,6 +253,7 @@ def test_mode_prefix_and_image_seed_relay(relay):
 
 
 # ---- dashboard ---------------------------------------------------------------------------------------------
+
 
 def test_self_listing_pages_filters_and_refusals(sim_factory, http):
     sim = sim_factory(duration=0.1)

@@ -51,8 +51,9 @@ def test_an_upscale_tile_is_the_same_picture_with_more_detail(prompt):
 
 
 def test_seeds_give_different_compositions():
-    pictures = [np.asarray(render.render_image("the same prompt", seed, (128, 128)), dtype=np.int16)
-                for seed in range(6)]
+    pictures = [
+        np.asarray(render.render_image("the same prompt", seed, (128, 128)), dtype=np.int16) for seed in range(6)
+    ]
     for i in range(6):
         for j in range(i + 1, 6):
             assert np.abs(pictures[i] - pictures[j]).mean() > 8, (i, j)
@@ -82,18 +83,29 @@ def test_the_event_loop_never_draws_or_encodes(monkeypatch):
         monkeypatch.setattr(render, name, spy)
     with Simulator(duration=0.2) as sim, httpx.Client(timeout=30) as http:
         loop_thread = sim._thread.name
-        proxy = http.post(f"{sim.url('mjproxy')}/mj/submit/imagine", headers={"mj-api-secret": "k"},
-                          json={"prompt": "off the loop"}).json()["result"]
-        ace = http.post(f"{sim.url('acedata')}/midjourney/imagine", headers={"authorization": "Bearer k"},
-                        json={"prompt": "off the loop"})
-        evo = http.post(f"{sim.url('evolink')}/v1/images/generations", headers={"authorization": "Bearer k"},
-                        json={"model": "mj-v7", "prompt": "off the loop"}).json()["id"]
+        proxy = http.post(
+            f"{sim.url('mjproxy')}/mj/submit/imagine", headers={"mj-api-secret": "k"}, json={"prompt": "off the loop"}
+        ).json()["result"]
+        ace = http.post(
+            f"{sim.url('acedata')}/midjourney/imagine",
+            headers={"authorization": "Bearer k"},
+            json={"prompt": "off the loop"},
+        )
+        evo = http.post(
+            f"{sim.url('evolink')}/v1/images/generations",
+            headers={"authorization": "Bearer k"},
+            json={"model": "mj-v7", "prompt": "off the loop"},
+        ).json()["id"]
         assert ace.json()["success"] is True
         for _ in range(3000):
-            done_proxy = http.get(f"{sim.url('mjproxy')}/mj/task/{proxy}/fetch",
-                                  headers={"mj-api-secret": "k"}).json()["status"] == "SUCCESS"
-            done_evo = http.get(f"{sim.url('evolink')}/v1/tasks/{evo}",
-                                headers={"authorization": "Bearer k"}).json()["status"] == "completed"
+            done_proxy = (
+                http.get(f"{sim.url('mjproxy')}/mj/task/{proxy}/fetch", headers={"mj-api-secret": "k"}).json()["status"]
+                == "SUCCESS"
+            )
+            done_evo = (
+                http.get(f"{sim.url('evolink')}/v1/tasks/{evo}", headers={"authorization": "Bearer k"}).json()["status"]
+                == "completed"
+            )
             if done_proxy and done_evo:
                 break
     assert done_proxy and done_evo
@@ -135,8 +147,13 @@ def test_2x_upscales_draw_the_picture_again_at_the_larger_size():
             raise AssertionError("never finished")
 
         made = evo_run({"model": "mj-v7", "prompt": "a valley with pines"})
-        upscaled = evo_run({"model": "mj-v7-upscale", "prompt": "",
-                            "model_params": {"task_id": made["id"], "image_number": 2, "type": "standard"}})
+        upscaled = evo_run(
+            {
+                "model": "mj-v7-upscale",
+                "prompt": "",
+                "model_params": {"task_id": made["id"], "image_number": 2, "type": "standard"},
+            }
+        )
         source = Image.open(io.BytesIO(http.get(made["results"][2]).content)).convert("RGB")
         result = Image.open(io.BytesIO(http.get(upscaled["results"][0]).content)).convert("RGB")
         assert result.size == (source.width * 2, source.height * 2)

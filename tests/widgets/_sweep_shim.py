@@ -16,10 +16,29 @@ def install_sweep(client: Any) -> bool:
         return False
     from mjnb._sweep import AsyncSweep, _adrive, start_sweep
 
-    async def sweep(prompt: str, *, grid: Any = None, repeat: int = 1, max_jobs: int = 16, dry_run: bool = False,
-                    force: bool = False, budget: float | None = None, **options: Any) -> Any:
-        planned = start_sweep(client, prompt, grid=grid, repeat=repeat, max_jobs=max_jobs, dry_run=dry_run,
-                              force=force, budget=budget, options=options, cls=AsyncSweep)
+    async def sweep(
+        prompt: str,
+        *,
+        grid: Any = None,
+        repeat: int = 1,
+        max_jobs: int = 16,
+        dry_run: bool = False,
+        force: bool = False,
+        budget: float | None = None,
+        **options: Any,
+    ) -> Any:
+        planned = start_sweep(
+            client,
+            prompt,
+            grid=grid,
+            repeat=repeat,
+            max_jobs=max_jobs,
+            dry_run=dry_run,
+            force=force,
+            budget=budget,
+            options=options,
+            cls=AsyncSweep,
+        )
         if not dry_run:
             await _adrive(planned._launch(), client)
         return planned

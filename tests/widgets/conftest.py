@@ -76,7 +76,12 @@ def strict_simulator():
 async def slow_client(slow_simulator, tmp_path):
     import mjnb
 
-    made = mjnb.AsyncClient("mjproxy", base_url=slow_simulator.url("mjproxy"), api_key="sk-widgets-test",
-                            journal=tmp_path / "journal.sqlite", poll_interval=0.1)
+    made = mjnb.AsyncClient(
+        "mjproxy",
+        base_url=slow_simulator.url("mjproxy"),
+        api_key="sk-widgets-test",
+        journal=tmp_path / "journal.sqlite",
+        poll_interval=0.1,
+    )
     yield made
     await made.aclose()

@@ -8,8 +8,14 @@ from mjnb._models import ACTION_LABELS
 
 
 def task(**changes) -> mjnb.Task:
-    base = mjnb.Task("t-1", "mjproxy", mjnb.TaskStatus.SUCCEEDED, kind="IMAGINE", prompt="a fox <b>at dusk</b>",
-                     image_url="https://cdn.example.com/t-1.png")
+    base = mjnb.Task(
+        "t-1",
+        "mjproxy",
+        mjnb.TaskStatus.SUCCEEDED,
+        kind="IMAGINE",
+        prompt="a fox <b>at dusk</b>",
+        image_url="https://cdn.example.com/t-1.png",
+    )
     return base.evolve(**changes)
 
 
@@ -18,8 +24,14 @@ def test_the_details_status_progress_prompt_follow_ups():
     shown = task_html(running)
     assert "running · 42%" in shown and "<code>t-1</code>" in shown and "<code>mjproxy</code>" in shown
     assert "a fox &lt;b&gt;at dusk&lt;/b&gt;" in shown and "<b>at dusk</b>" not in shown  # escaped
-    done = task(actions=(mjnb.Action("U1", "U1", index=0), mjnb.Action("reroll", "🔄 Reroll"),
-                         mjnb.Action("pan_left", "⬅️ Pan left")), final_prompt="a fox at dusk --v 7")
+    done = task(
+        actions=(
+            mjnb.Action("U1", "U1", index=0),
+            mjnb.Action("reroll", "🔄 Reroll"),
+            mjnb.Action("pan_left", "⬅️ Pan left"),
+        ),
+        final_prompt="a fox at dusk --v 7",
+    )
     shown = task_html(done)
     assert "42%" not in shown and "Reroll</code>" in shown and "Pan ←</code>" in shown and "🔄" not in shown
     assert "<b>final prompt</b> a fox at dusk --v 7" in shown
@@ -33,8 +45,12 @@ def test_cost_only_when_the_service_says_it():
 
 
 def test_a_video_task_says_it_is_a_video_and_how_to_get_it():
-    video = task(kind="VIDEO", image_url=None, video_urls=("https://cdn.example.com/a.mp4",),
-                 thumbnail_urls=("https://cdn.example.com/a.png",))
+    video = task(
+        kind="VIDEO",
+        image_url=None,
+        video_urls=("https://cdn.example.com/a.mp4",),
+        thumbnail_urls=("https://cdn.example.com/a.png",),
+    )
     shown = task_html(video)
     assert "<b>video</b> 1 MP4 with thumbnails" in shown and "client.download_video(task)" in shown
     assert "image ready" not in shown

@@ -58,9 +58,9 @@ def sent(monkeypatch):
             return [NAMES[commands[0]]]
         return [name for c in commands for name in flatten(c)]
 
-    def record(commands, buffers=[]):
+    def record(commands, buffers=None):
         batches.append(flatten(commands))
-        return original(commands, buffers)
+        return original(commands, [] if buffers is None else buffers)
 
     monkeypatch.setattr(_CANVAS_MANAGER, "_send_custom", record)
     return batches
@@ -243,8 +243,10 @@ def test_the_corner_handle_scales_and_the_composite_puts_source_pixels_in_the_bo
     assert (composite[40:552, 100:612, 3] == 255).all() and composite[:40, :, 3].max() == 0
     fill = bits(editor.fill_mask())
     assert fill.sum() == 1024 * 1024 - 512 * 512 and not fill[300, 300]
-    assert editor.payload("evolink") == {"canvas": {"width": 1024, "height": 1024},
-                                         "img_pos": {"width": 512, "height": 512, "x": 100, "y": 40}}
+    assert editor.payload("evolink") == {
+        "canvas": {"width": 1024, "height": 1024},
+        "img_pos": {"width": 512, "height": 512, "x": 100, "y": 40},
+    }
     assert "maskBase64" not in editor.payload("mjproxy")  # the proxies' edits take the composite alone
 
 
@@ -337,7 +339,9 @@ def test_each_mode_shows_its_own_controls(client, photo):
     always = [c.mode_inpaint, c.mode_reposition, c.undo, c.redo, c.prompt, c.submit, editor.layers.multi]
 
     def visible(widget):  # the widget and the row that holds it
-        rows = [row for row in (c.mode_row, c.paint_row, c.slider_row, c.place_row, c.submit_row) if widget in row.children]
+        rows = [
+            row for row in (c.mode_row, c.paint_row, c.slider_row, c.place_row, c.submit_row) if widget in row.children
+        ]
         return _shown(widget) and all(_shown(row) for row in rows)
 
     assert all(visible(w) for w in painting + always) and not any(visible(w) for w in placing)

@@ -11,7 +11,6 @@ import hashlib
 import io
 
 import numpy as np
-
 from PIL import Image
 
 from mjnb import images

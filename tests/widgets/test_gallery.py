@@ -207,8 +207,13 @@ async def video_client(tmp_path):
 
     with Simulator(duration=0.3) as sim:
         sim.state.faults.add("video_result", path="/mjproxy/mj/submit/imagine")
-        made = mjnb.AsyncClient("mjproxy", base_url=sim.url("mjproxy"), api_key="sk-widgets-test",
-                                journal=tmp_path / "journal.sqlite", poll_interval=0.1)
+        made = mjnb.AsyncClient(
+            "mjproxy",
+            base_url=sim.url("mjproxy"),
+            api_key="sk-widgets-test",
+            journal=tmp_path / "journal.sqlite",
+            poll_interval=0.1,
+        )
         yield made
         await made.aclose()
 

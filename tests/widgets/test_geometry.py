@@ -113,7 +113,9 @@ def test_move_box_clamps_to_the_canvas():
 
 def test_move_box_snaps_to_centre_and_edges_within_the_threshold():
     canvas = (1820, 1024)
-    snapped = move_box(Box(100, 250, 512, 512), 290, 0, canvas, snap=10)  # x 390 (centre-x is 654), y 250 (centre-y 256)
+    snapped = move_box(
+        Box(100, 250, 512, 512), 290, 0, canvas, snap=10
+    )  # x 390 (centre-x is 654), y 250 (centre-y 256)
     assert snapped.box == (390, 256, 512, 512) and snapped.guides == ("centre-y",)
     snapped = move_box(Box(100, 250, 512, 512), 550, 0, canvas, snap=10)  # x 650 → 654
     assert snapped.box == (654, 256, 512, 512) and snapped.guides == ("centre-x", "centre-y")

@@ -59,7 +59,12 @@ async def test_a_click_on_a_node_opens_it_in_the_gallery(client):
 
 def test_edge_captions_are_text_without_emoji():
     assert [edge_label(a) for a in ("U2", "vary_region", "reposition", "pan_left", None)] == [
-        "U2", "Vary (Region)", "Reposition", "Pan ←", "follow-up"]
+        "U2",
+        "Vary (Region)",
+        "Reposition",
+        "Pan ←",
+        "follow-up",
+    ]
 
 
 async def test_the_studio_opens_a_lineage_in_its_tab():

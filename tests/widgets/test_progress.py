@@ -28,8 +28,10 @@ async def test_a_job_runs_to_done_with_a_full_green_bar(client):
     view = ProgressView(client)
     seen: list[tuple[int, bool]] = []  # (bar value, shown as indeterminate?)
     job = view.start("a lighthouse", lambda c: c.imagine("a lighthouse at dusk --ar 3:2"))
-    job.bar.observe(lambda change: seen.append((change["new"], "mjnb-progress-indeterminate" in job.bar._dom_classes)),
-                    names="value")
+    job.bar.observe(
+        lambda change: seen.append((change["new"], "mjnb-progress-indeterminate" in job.bar._dom_classes)),
+        names="value",
+    )
     assert job.status_text == "submitting…"  # the row is there at once, before any answer
     task = await job.result()
     assert task.succeeded and job.task == task
@@ -99,8 +101,16 @@ def test_a_blank_progress_shows_an_indeterminate_info_bar():
     assert job.status_text == "running 40%"
     job._update(Task(id="t1", dialect="acedata", status=TaskStatus.RUNNING, progress=None))
     assert job.bar.value == 40  # a later blank is old news, not "unknown"
-    job._update(Task(id="t1", dialect="acedata", status=TaskStatus.FAILED, progress=None,
-                     fail_reason="Banned prompt detected", error_code="prompt_banned"))
+    job._update(
+        Task(
+            id="t1",
+            dialect="acedata",
+            status=TaskStatus.FAILED,
+            progress=None,
+            fail_reason="Banned prompt detected",
+            error_code="prompt_banned",
+        )
+    )
     assert job.status_text == "failed" and job.bar.bar_style == "danger"
     assert "The job failed: Banned prompt detected (code prompt_banned)" in job.error_widget.value
 

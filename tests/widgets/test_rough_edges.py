@@ -68,8 +68,9 @@ async def test_the_inpaint_notebook_flow_leaves_the_first_editor_usable(make_cli
 
 # 4. The preset dropdown follows set_canvas.
 async def test_set_canvas_with_an_aspect_shows_it_in_the_preset_dropdown(make_client):
-    editor = CanvasEditor(Image.new("RGB", (300, 200), "white"), client=make_client("evolink"),
-                          display_size=128, mode="reposition")
+    editor = CanvasEditor(
+        Image.new("RGB", (300, 200), "white"), client=make_client("evolink"), display_size=128, mode="reposition"
+    )
     preset = editor.controls.preset
     assert preset.value == "free"
     editor.set_canvas("16:9")
@@ -105,4 +106,3 @@ def test_action_text_keeps_unknown_labels_without_their_emoji():
     odd = mjnb.Action("studio_light", "💡 Studio light")
     blank = mjnb.Action("sparkle", "✨")
     assert [action_text(a) for a in (made, odd, blank)] == ["U3", "Studio light", "sparkle"]
-

@@ -123,7 +123,9 @@ def test_history_undo_redo_and_the_stroke_being_drawn():
     assert history.extend_stroke(6.5, 2.5)
     assert not history.extend_stroke(6.5, 2.5)  # the same point twice adds nothing
     assert history.commands == ()  # still being drawn …
-    assert pixels(history.array()) == pixels(rasterise([Stroke(((2.5, 2.5), (6.5, 2.5)), 1.0)], (20, 10)))  # … but shown
+    assert pixels(history.array()) == pixels(
+        rasterise([Stroke(((2.5, 2.5), (6.5, 2.5)), 1.0)], (20, 10))
+    )  # … but shown
     stroke = history.end_stroke()
     assert stroke == Stroke(((2.5, 2.5), (6.5, 2.5)), 1.0)
     history.push(Rect(10, 0, 12, 10))

@@ -154,10 +154,17 @@ async def test_a_sync_client_is_accepted():
 def test_css_classes_of_the_main_parts():
     studio = Studio()
     for widget, name in [
-        (studio, "mjnb-studio"), (studio.form, "mjnb-prompt"), (studio.form.submit_button, "mjnb-submit"),
-        (studio.progress, "mjnb-progress"), (studio.gallery, "mjnb-gallery"), (studio.history, "mjnb-history"),
-        (studio.gallery.save_button, "mjnb-save"), (studio.gallery.edit_button, "mjnb-edit"),
-        (studio.api_key, "mjnb-api-key"), (studio.dialect_select, "mjnb-dialect"), (studio.tabs, "mjnb-tabs"),
+        (studio, "mjnb-studio"),
+        (studio.form, "mjnb-prompt"),
+        (studio.form.submit_button, "mjnb-submit"),
+        (studio.progress, "mjnb-progress"),
+        (studio.gallery, "mjnb-gallery"),
+        (studio.history, "mjnb-history"),
+        (studio.gallery.save_button, "mjnb-save"),
+        (studio.gallery.edit_button, "mjnb-edit"),
+        (studio.api_key, "mjnb-api-key"),
+        (studio.dialect_select, "mjnb-dialect"),
+        (studio.tabs, "mjnb-tabs"),
     ]:
         assert name in widget._dom_classes, name
     assert isinstance(studio.api_key, __import__("ipywidgets").Password)

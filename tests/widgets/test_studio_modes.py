@@ -23,10 +23,14 @@ def png(color: str = "teal", size: tuple[int, int] = (320, 240)) -> bytes:
 
 def upload(field, *files: tuple[str, bytes]) -> None:
     """What the browser's FileUpload sends when the user picks ``files``."""
-    field.upload.set_state({"value": [
-        {"name": name, "type": "image/png", "size": len(data), "content": memoryview(data), "last_modified": 0}
-        for name, data in files
-    ]})
+    field.upload.set_state(
+        {
+            "value": [
+                {"name": name, "type": "image/png", "size": len(data), "content": memoryview(data), "last_modified": 0}
+                for name, data in files
+            ]
+        }
+    )
 
 
 def journal_ops(client) -> list[str]:
@@ -202,9 +206,15 @@ async def test_url_only_services_say_so_for_image_prompt_uploads(dialect):
 
 def test_every_mode_has_its_css_class():
     studio = Studio()
-    expected = {"describe": "mjnb-describe", "blend": "mjnb-blend", "shorten": "mjnb-shorten",
-                "translate": "mjnb-translate", "edit_image": "mjnb-edit-image", "retexture": "mjnb-retexture",
-                "remove_bg": "mjnb-remove-bg"}
+    expected = {
+        "describe": "mjnb-describe",
+        "blend": "mjnb-blend",
+        "shorten": "mjnb-shorten",
+        "translate": "mjnb-translate",
+        "edit_image": "mjnb-edit-image",
+        "retexture": "mjnb-retexture",
+        "remove_bg": "mjnb-remove-bg",
+    }
     assert {name: p.css for name, p in studio.panels.items()} == expected
     for name, css in expected.items():
         assert css in studio.panels[name]._dom_classes

@@ -115,8 +115,12 @@ async def test_gallery_task_and_selected_are_traits(client):
 async def test_gallery_events_register_and_remove(client):
     task = await client.imagine("a lighthouse at dusk", wait=True)
     acted, edited, lineage = [], [], []
-    gallery = Gallery(task, client=client, on_action=lambda t, a: acted.append((t.id, a.name)),
-                      on_edit=lambda t, image: edited.append(t.id))
+    gallery = Gallery(
+        task,
+        client=client,
+        on_action=lambda t, a: acted.append((t.id, a.name)),
+        on_edit=lambda t, image: edited.append(t.id),
+    )
     await gallery.loading
     assert gallery.lineage_button.layout.display == "none"  # nobody listens: no button
     gallery.on_lineage(lineage.append)
