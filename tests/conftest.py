@@ -18,11 +18,18 @@ for _var in ("MJNB_API_KEY", "MJNB_BASE_URL", "MJNB_DIALECT"):
 
 
 @pytest.fixture(scope="session")
-def simulator():
+def _session_simulator():
     from mjnb.sim import Simulator
 
     with Simulator(duration=0.3, allow_insecure_callbacks=True) as sim:
         yield sim
+
+
+@pytest.fixture
+def simulator(_session_simulator):
+    """The session's simulator; faults a test scheduled but did not use are dropped after it."""
+    yield _session_simulator
+    _session_simulator.state.faults.clear()
 
 
 class BothWays:

@@ -108,17 +108,23 @@ class GuardMiddleware:
         status: int | None = None
         arrived = time.perf_counter()
 
+        def record() -> None:
+            if self.record is not None:
+                self.record(scope.get("method", "?"), scope.get("path", "?"), status, time.perf_counter() - arrived)
+
         async def observed(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                # Counted before the answer leaves: a client that got its answer finds it in the log.
+                record()
             await send(message)
 
         try:
             await self._guarded(scope, receive, observed)
         finally:
-            if self.record is not None:
-                self.record(scope.get("method", "?"), scope.get("path", "?"), status, time.perf_counter() - arrived)
+            if status is None:  # no answer at all (a dropped connection): counted too
+                record()
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         where = f"{scope.get('method', '?')} {scope.get('path', '?')}"
