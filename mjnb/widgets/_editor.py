@@ -71,9 +71,9 @@ from ._editor_layers import Layers
 from ._editor_place import PlacementMixin
 from ._editor_pointer import PointerMixin
 from ._editor_submit import SubmitMixin
+from ._events import Event
 from ._geometry import Box, View, image_point
 from ._progress import Job, ProgressView, plain_reason
-from ._events import Event
 from ._runner import Handle, as_async_client, close_clients, default_client, spawn, ui_lock
 from ._strokes import Clear, Invert, Lasso, MaskCommands, Rect, Stroke
 from ._style import classes, stylesheet
@@ -103,12 +103,22 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
     tool = traitlets.Unicode("brush", help="brush | eraser | rect | lasso | move")
     result = traitlets.Instance(Task, allow_none=True, help="the last finished edit")
 
-    def __init__(self, image_or_task: Any = None, *, image: Any = None, index: int | None = None, client: Any = None,
-                 progress: ProgressView | None = None, on_result: Callable[[Task], Any] | None = None,
-                 display_size: int = 768, mode: str = "inpaint") -> None:
+    def __init__(
+        self,
+        image_or_task: Any = None,
+        *,
+        image: Any = None,
+        index: int | None = None,
+        client: Any = None,
+        progress: ProgressView | None = None,
+        on_result: Callable[[Task], Any] | None = None,
+        display_size: int = 768,
+        mode: str = "inpaint",
+    ) -> None:
         if not isinstance(display_size, int) or isinstance(display_size, bool) or not 128 <= display_size <= 4096:
-            raise ValidationError(f"display_size: {display_size!r} is not allowed; use an integer from 128 to 4096",
-                                  field="display_size")
+            raise ValidationError(
+                f"display_size: {display_size!r} is not allowed; use an integer from 128 to 4096", field="display_size"
+            )
         import mjnb
 
         self.display_size = display_size
@@ -118,7 +128,8 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
         self._owned: list[Any] = []  # AsyncClients made here, closed with the editor
         self._sync_client = client if isinstance(client, mjnb.Client) else None
         self.client = as_async_client(client, self._owned) or (
-            progress.client if progress is not None else default_client(owned=self._owned))
+            progress.client if progress is not None else default_client(owned=self._owned)
+        )
         self._own_progress = progress is None
         self.progress = progress if progress is not None else ProgressView(client=self.client)
         self.task: Task | None = None
@@ -138,18 +149,31 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
         self.controls = c = Controls()
         self.layers = Layers((display_size, display_size))
         self._wire()
-        beside = widgets.HBox([self.layers.multi, c.result_panel], layout=widgets.Layout(flex_flow="row wrap",
-                                                                                         align_items="flex-start"))
-        children = [stylesheet(), c.mode_row, c.paint_row, c.slider_row, c.place_row, beside,
-                    c.status, c.submit_row, c.reason]
+        beside = widgets.HBox(
+            [self.layers.multi, c.result_panel], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start")
+        )
+        children = [
+            stylesheet(),
+            c.mode_row,
+            c.paint_row,
+            c.slider_row,
+            c.place_row,
+            beside,
+            c.status,
+            c.submit_row,
+            c.reason,
+        ]
         if self._own_progress:
             children.append(self.progress)
         super().__init__(children)
         classes(self, "mjnb-editor")
         self._show_mode()
         if image_or_task is not None or image is not None:
-            self.load(image_or_task if image_or_task is not None else image, image=image if image_or_task is not None else None,
-                      index=index)
+            self.load(
+                image_or_task if image_or_task is not None else image,
+                image=image if image_or_task is not None else None,
+                index=index,
+            )
         if mode != "inpaint":
             self.set_mode(mode)
 
@@ -247,7 +271,9 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
 
     def _set_image(self, image: Image.Image, index: int | None, task: Task | None) -> None:
         if min(image.size) < 16:
-            raise ValidationError(f"image: {image.width}×{image.height} is too small to edit (16 px at least)", field="image")
+            raise ValidationError(
+                f"image: {image.width}×{image.height} is too small to edit (16 px at least)", field="image"
+            )
         self.image, self.task, self.index = image, task, index
         self.history = MaskCommands(image.size)
         self._undo_log.clear()
@@ -366,9 +392,13 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
         """Add a mask command (``mjnb.widgets._strokes``) in source pixels, as the tools do."""
         self._require_image()
         if not isinstance(command, (Stroke, Rect, Lasso)):
-            raise ValidationError(f"command: expected a Stroke, Rect or Lasso, got {type(command).__name__}", field="command")
+            raise ValidationError(
+                f"command: expected a Stroke, Rect or Lasso, got {type(command).__name__}", field="command"
+            )
         if isinstance(command, Stroke) and not (command.points and command.radius > 0):
-            raise ValidationError("command: a stroke needs at least one point and a line width above 0", field="command")
+            raise ValidationError(
+                "command: a stroke needs at least one point and a line width above 0", field="command"
+            )
         if isinstance(command, Lasso) and len(command.points) < 3:
             raise ValidationError("command: a polygon needs at least 3 points", field="command")
         self._push(command)
@@ -495,5 +525,7 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
 
     def __repr__(self) -> str:
         size = "no image" if self.image is None else f"{self.image.width}×{self.image.height}"
-        return (f"CanvasEditor({size}, mode={self.mode!r}, tool={self.tool!r}, strokes={len(self.strokes)}, "
-                f"canvas={self.canvas_size}, image_box={self.image_box})")
+        return (
+            f"CanvasEditor({size}, mode={self.mode!r}, tool={self.tool!r}, strokes={len(self.strokes)}, "
+            f"canvas={self.canvas_size}, image_box={self.image_box})"
+        )

@@ -7,10 +7,10 @@ from typing import Any
 from PIL import Image
 
 from .. import images
+from .._errors import ValidationError
 from ._editor_controls import FREE
 from ._editor_pointer import MIN_SCALE
 from ._geometry import Box, canvas_for_aspect, centred_box, check_canvas_size, max_scale, move_box, scale_box
-from .._errors import ValidationError
 
 __all__ = ["PlacementMixin", "DEFAULT_MAX_CANVAS_SIDE"]
 
@@ -39,8 +39,9 @@ class PlacementMixin:
     @property
     def max_canvas_side(self) -> int:
         """The largest canvas side this client's dialect accepts (its own figure when it declares one)."""
-        limit = getattr(self.client, "max_canvas_side", None) or getattr(getattr(self.client, "_dialect", None),
-                                                                         "max_canvas_side", None)
+        limit = getattr(self.client, "max_canvas_side", None) or getattr(
+            getattr(self.client, "_dialect", None), "max_canvas_side", None
+        )
         return min(int(limit or DEFAULT_MAX_CANVAS_SIDE), images.MAX_CANVAS_SIDE)
 
     def set_canvas(self, size_or_aspect: Any) -> None:
@@ -53,8 +54,9 @@ class PlacementMixin:
             ValidationError: a side out of range for the dialect, or an aspect that is not W:H.
         """
         image_size = self.image_size
-        if isinstance(size_or_aspect, str) or (isinstance(size_or_aspect, tuple) and len(size_or_aspect) == 2
-                                               and isinstance(size_or_aspect[0], str)):
+        if isinstance(size_or_aspect, str) or (
+            isinstance(size_or_aspect, tuple) and len(size_or_aspect) == 2 and isinstance(size_or_aspect[0], str)
+        ):
             canvas = canvas_for_aspect(image_size, size_or_aspect, self.max_canvas_side)
         else:
             canvas = check_canvas_size(size_or_aspect, self.max_canvas_side)

@@ -86,7 +86,9 @@ class PointerMixin:
         cx, cy = view.to_source(x, y)
         guides: tuple[str, ...] = ()
         if g["kind"] == "move":
-            snapped = move_box(box0, cx - g["start"][0], cy - g["start"][1], self._canvas, view.length_to_source(_SNAP_PX))
+            snapped = move_box(
+                box0, cx - g["start"][0], cy - g["start"][1], self._canvas, view.length_to_source(_SNAP_PX)
+            )
             self._box, guides = snapped.box, snapped.guides
         else:  # the corner handle: scale about the top-left corner, keeping the aspect
             iw, ih = self.image_size

@@ -122,8 +122,9 @@ class SubmitMixin:
 
     def plan_for(self, mode: str | None = None) -> Plan:
         """What Submit runs in ``mode`` (default: the current one) on this client's dialect."""
-        return plan(mode or self.mode, self.task, self.client.operations, self.client.dialect,
-                    edit_takes_mask(self.client))
+        return plan(
+            mode or self.mode, self.task, self.client.operations, self.client.dialect, edit_takes_mask(self.client)
+        )
 
     def _unsupported(self, mode: str, plan: Plan) -> UnsupportedOperation:
         error = UnsupportedOperation(self.client.dialect, mode)
@@ -153,8 +154,9 @@ class SubmitMixin:
         else:
             canvas, box = self.canvas_size, self.image_box
             if box == (0, 0, *canvas):
-                raise ValidationError("canvas: nothing to fill; make the canvas larger or move or scale the image",
-                                      field="canvas")
+                raise ValidationError(
+                    "canvas: nothing to fill; make the canvas larger or move or scale the image", field="canvas"
+                )
             if op == "reposition":
                 run = lambda c: c.reposition(task, canvas, box, text, index=index)  # noqa: E731
             else:
@@ -175,8 +177,7 @@ class SubmitMixin:
     def _job_done(self, task: Task) -> Any:
         with ui_lock:
             self.result = task
-            self._say(f"Done: task {task.id}. The result is beside the source; "
-                      "“Continue from result” edits it next.")
+            self._say(f"Done: task {task.id}. The result is beside the source; “Continue from result” edits it next.")
         return self._show_result(task)
 
     async def _show_result(self, task: Task) -> None:

@@ -38,9 +38,17 @@ __all__ = [
 
 #: The reposition presets of the editor, in the order the dropdown lists them.
 ASPECT_PRESETS: dict[str, tuple[int, int]] = {
-    "1:1": (1, 1), "1:2": (1, 2), "2:1": (2, 1), "2:3": (2, 3), "3:2": (3, 2),
-    "3:4": (3, 4), "4:3": (4, 3), "9:16": (9, 16), "16:9": (16, 9),
+    "1:1": (1, 1),
+    "1:2": (1, 2),
+    "2:1": (2, 1),
+    "2:3": (2, 3),
+    "3:2": (3, 2),
+    "3:4": (3, 4),
+    "4:3": (4, 3),
+    "9:16": (9, 16),
+    "16:9": (16, 9),
 }
+
 
 class Box(NamedTuple):
     """A rectangle in integer pixels: top-left corner and size (a tuple, so it compares to one)."""
@@ -131,10 +139,14 @@ def parse_aspect(aspect: str | tuple[int, int]) -> tuple[int, int]:
     except (TypeError, ValueError):
         pass
     allowed = ", ".join(ASPECT_PRESETS)
-    raise ValidationError(f"aspect: {aspect!r} is not allowed; use one of {allowed} or 'W:H' with positive integers", field="aspect")
+    raise ValidationError(
+        f"aspect: {aspect!r} is not allowed; use one of {allowed} or 'W:H' with positive integers", field="aspect"
+    )
 
 
-def canvas_for_aspect(image_size: tuple[int, int], aspect: str | tuple[int, int], max_side: int | None = None) -> tuple[int, int]:
+def canvas_for_aspect(
+    image_size: tuple[int, int], aspect: str | tuple[int, int], max_side: int | None = None
+) -> tuple[int, int]:
     """The smallest canvas of ``aspect`` that holds the image at its own size.
 
     With ``max_side`` the canvas is shrunk (keeping the aspect) to fit it; the image is then
@@ -192,7 +204,9 @@ class Snap:
     guides: tuple[str, ...] = ()
 
 
-def _snap_axis(pos: int, size: int, extent: int, threshold: float, names: tuple[str, str, str]) -> tuple[int, str | None]:
+def _snap_axis(
+    pos: int, size: int, extent: int, threshold: float, names: tuple[str, str, str]
+) -> tuple[int, str | None]:
     candidates = ((0, names[0]), ((extent - size) // 2, names[1]), (extent - size, names[2]))
     best = min(candidates, key=lambda c: abs(pos - c[0]))
     if abs(pos - best[0]) <= threshold:

@@ -125,9 +125,18 @@ def classes(widget: Any, *names: str) -> Any:
 
 #: Font Awesome icons (ipywidgets ships the font): a decoration that never shows as an empty box.
 _ACTION_ICONS = {
-    "reroll": "refresh", "vary_region": "paint-brush", "custom_zoom": "search", "zoom_out_2x": "search-minus",
-    "zoom_out_1.5x": "search-minus", "pan_left": "arrow-left", "pan_right": "arrow-right", "pan_up": "arrow-up",
-    "pan_down": "arrow-down", "remix": "sliders", "edit": "scissors", "enhance": "magic",
+    "reroll": "refresh",
+    "vary_region": "paint-brush",
+    "custom_zoom": "search",
+    "zoom_out_2x": "search-minus",
+    "zoom_out_1.5x": "search-minus",
+    "pan_left": "arrow-left",
+    "pan_right": "arrow-right",
+    "pan_up": "arrow-up",
+    "pan_down": "arrow-down",
+    "remix": "sliders",
+    "edit": "scissors",
+    "enhance": "magic",
 }
 
 
