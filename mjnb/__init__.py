@@ -56,7 +56,15 @@ _LAZY = {
 }
 
 
+#: Submodules reachable as attributes (``mjnb.images.load_image``) without importing them first.
+_SUBMODULES = ("images", "widgets", "dialects", "sim")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     if name in _WIDGETS:
         from . import widgets
 
@@ -71,7 +79,7 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     # Tab completion lists the lazily imported names too.
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
 
 
 __all__ = [

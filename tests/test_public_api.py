@@ -122,3 +122,12 @@ def test_a_base_url_that_is_not_an_http_url_is_refused_naming_the_field():
         with pytest.raises(mjnb.ValidationError) as caught:
             mjnb.AsyncClient("acedata", bad, "sk-test", journal=False)
         assert caught.value.field == "base_url"
+
+
+def test_submodules_are_reachable_as_attributes():
+    import subprocess
+    import sys
+
+    code = "import mjnb; print(mjnb.images.load_image.__name__, 'images' in dir(mjnb))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["load_image", "True"]
