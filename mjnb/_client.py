@@ -42,13 +42,11 @@ from ._experiments import AsyncExperimentVerbs, SyncExperimentVerbs
 from ._flows import Download, Fetch, Flow, Flows, Notify, Now, Sleep, Stream, Submit, Update, _seconds
 from ._models import Task
 from ._tracker import AsyncTracker, SyncTracker, TrackerCore
-from ._transport import AsyncTransport, RetryPolicy, SendFailed, SyncTransport
+from ._transport import AsyncHTTPClient, AsyncTransport, RetryPolicy, SendFailed, SyncHTTPClient, SyncTransport
 from .dialects import Request, Response, get_dialect
 
 if TYPE_CHECKING:
     import asyncio
-
-    import httpx
 
     from ._journal import Journal
 
@@ -353,7 +351,7 @@ class Client(SyncExperimentVerbs, _Shared):
         base_url: str | None = None,
         api_key: str | ApiKey | None = None,
         *,
-        http_client: httpx.Client | None = None,
+        http_client: SyncHTTPClient | None = None,
         **kw: Any,
     ) -> None:
         # Hidden first: any error raised below is printed with this frame's locals.
@@ -582,7 +580,7 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
         base_url: str | None = None,
         api_key: str | ApiKey | None = None,
         *,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: AsyncHTTPClient | None = None,
         **kw: Any,
     ) -> None:
         # Hidden first: any error raised below is printed with this frame's locals.

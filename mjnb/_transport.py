@@ -26,7 +26,20 @@ from ._errors import TransportError, ValidationError
 from ._version import __version__
 from .dialects import Request, Response, retry_after
 
-__all__ = ["RetryPolicy", "SyncTransport", "AsyncTransport", "SendFailed", "KeyAuth", "HeadersFor"]
+__all__ = [
+    "RetryPolicy",
+    "SyncTransport",
+    "AsyncTransport",
+    "SendFailed",
+    "KeyAuth",
+    "HeadersFor",
+    "SyncHTTPClient",
+    "AsyncHTTPClient",
+]
+
+#: The HTTP clients a caller may bring (``http_client=``): named here so that only this module imports httpx.
+SyncHTTPClient = httpx.Client
+AsyncHTTPClient = httpx.AsyncClient
 
 #: Builds the authentication headers of one request at the last moment (see KeyAuth).
 HeadersFor = Callable[[Request], Mapping[str, str]]

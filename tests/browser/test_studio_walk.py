@@ -166,8 +166,6 @@ def test_walk_upload_describe_pick_submit_v1_edit_paint_submit(ui, tmp_path):
 
 def test_a_two_by_two_sweep_shows_four_labelled_images(ui):
     _open_studio(ui)
-    shim = Path(__file__).resolve().parents[1] / "widgets" / "_sweep_shim.py"
-    ui.execute(shim.read_text() + "\ninstall_sweep(studio.client)")  # until client.sweep is wired in
     ui.page.locator(f"{STUDIO} .mjnb-prompt-text textarea").fill("a {red, blue} kite --s {50, 500}")
     ui.page.wait_for_function(
         """([sel]) => (document.querySelector(sel + ' .mjnb-sweep-count') || {innerText: ''})

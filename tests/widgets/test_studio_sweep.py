@@ -7,13 +7,10 @@ import pytest
 
 from mjnb.widgets import Studio, SweepGrid
 
-from ._sweep_shim import install_sweep
-
 
 @pytest.fixture
 def studio():
     made = Studio()
-    install_sweep(made.client)
     return made
 
 
