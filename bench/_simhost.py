@@ -29,16 +29,24 @@ _FINAL = ("completed", "failed")
 class SimProcess:
     """The parent's handle on a simulator child process (see the module docstring)."""
 
-    def __init__(self, *, duration: float, proxy_size: int) -> None:
+    def __init__(self, *, duration: float, proxy_size: int, cpus: set[int] | None = None) -> None:
+        """``cpus``: the cores the simulator (and its render workers) may use; None: any."""
         self.duration = duration
         self.proxy_size = proxy_size
+        self.cpus = cpus
         self.base_url = ""
         self._proc: subprocess.Popen[str] | None = None
 
     def start(self) -> SimProcess:
         """Start the child and return once it serves (reads its first line: the URLs)."""
         self._proc = subprocess.Popen(
-            [sys.executable, __file__, str(self.duration), str(self.proxy_size)],
+            [
+                sys.executable,
+                __file__,
+                str(self.duration),
+                str(self.proxy_size),
+                ",".join(map(str, sorted(self.cpus))) if self.cpus else "-",
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -118,7 +126,9 @@ def _cpu(pid: int) -> float:
     return float(total)
 
 
-def _serve(duration: float, proxy_size: int) -> None:
+def _serve(duration: float, proxy_size: int, cpus: str = "-") -> None:
+    if cpus != "-":  # before the render workers start: they inherit it
+        os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
     sys.path.insert(0, str(ROOT))
     from mjnb.sim import Simulator
 
@@ -146,4 +156,4 @@ def _serve(duration: float, proxy_size: int) -> None:
 
 
 if __name__ == "__main__":
-    _serve(float(sys.argv[1]), int(sys.argv[2]))
+    _serve(float(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:4])

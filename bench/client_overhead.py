@@ -143,15 +143,27 @@ def main() -> None:
     parser.add_argument("--gets", type=int, default=500, help="measured gets per client (default 500)")
     parser.add_argument("--submits", type=int, default=150, help="measured submits per client (default 150)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured calls first (default 20)")
+    parser.add_argument(
+        "--shared-cores",
+        action="store_true",
+        help="let the simulator share this process's cores (default: with 2+ cores, it gets the last one "
+        "and this process the others, as a remote service would not compete with the client for a core)",
+    )
     args = parser.parse_args()
+    cores = sorted(os.sched_getaffinity(0))
+    sim_cpus = None
+    if not args.shared_cores and len(cores) >= 2:
+        sim_cpus = {cores[-1]}
+        os.sched_setaffinity(0, set(cores[:-1]))
     home = Path(tempfile.mkdtemp(prefix="mjnb-overhead-"))
     jobs = 3 * (args.submits + args.warmup) * 2 + 10
-    with SimProcess(duration=3600, proxy_size=jobs) as sim:
+    with SimProcess(duration=3600, proxy_size=jobs, cpus=sim_cpus) as sim:
         url = f"{sim.base_url}/{args.dialect}"
         load = os.getloadavg()
         print(
             f"{args.dialect}: median of {args.gets} gets and {args.submits} submits per client, interleaved; "
-            f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores"
+            f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores; "
+            + (f"simulator on core {sorted(sim_cpus)}, client on {cores[:-1]}" if sim_cpus else "cores shared")
         )
         _sync(args, url, home)
         asyncio.run(_async(args, url, home))

@@ -601,6 +601,9 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
         self._tracker = AsyncTracker(self, self._core, self._release)
         self._slot_freed: asyncio.Event | None = None
         self._streams = 0
+        # What the first verb would import lazily, imported now: a burst of submits must not stall
+        # the event loop on imports (~50 ms; ``import mjnb`` itself stays light).
+        from . import _prompt  # noqa: F401
 
     imagine = _async_verb(Flows.imagine)
     action = _async_verb(Flows.action)

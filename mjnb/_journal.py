@@ -9,8 +9,9 @@ No key is ever written: request bodies are stored, headers are not.  Large inlin
 (data URLs, base64) are replaced by their length and SHA-256, so the file stays small.
 
 Cost: one kept connection in WAL mode; a progress update that changes nothing writes nothing,
-one that does costs tens of µs (``synchronous=NORMAL``); the rows that protect money are
-fsynced (``synchronous=FULL``).  ``bench/journal_overhead.py`` prints the figures.  An event
+one that does costs tens of µs (``synchronous=NORMAL``); the row written before a paid submit
+is fsynced (``synchronous=FULL``), the answer's row is not (it survives a process or kernel
+crash; see ``_journal_store`` for why that is enough).  ``bench/journal_overhead.py`` prints the figures.  An event
 loop never waits for the disk: ``record_progress_nowait`` and ``submit`` hand the work to the
 journal's writer thread.
 
@@ -256,7 +257,7 @@ class Journal(QueryMixin):
             ) from exc
 
     def record_accepted(self, entry: int, task: Task) -> None:
-        """Record the task id the service gave to submit ``entry``, durably; one visible row per task.
+        """Record the task id the service gave to submit ``entry`` (committed, not fsynced); one visible row per task.
 
         When another row of the same service already holds ``task.id`` (midjourney-proxy: the
         action that opens a modal and the modal submit share an id), that row becomes
@@ -292,7 +293,7 @@ class Journal(QueryMixin):
     def record_failed(self, entry: int, *, uncertain: bool, error: str) -> None:
         """Record that submit ``entry`` was refused (``uncertain=False``) or has an unknown outcome.
 
-        Written durably; if the file is locked the failure is kept in memory and written later
+        Committed like ``record_accepted``; if the file is locked the failure is kept in memory and written later
         (the row reads as uncertain meanwhile: ``sending`` with no id), and a warning is logged.
         """
         values: dict[str, Any] = {"state": "uncertain" if uncertain else "rejected", "error": safe_text(error)}

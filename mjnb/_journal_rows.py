@@ -127,10 +127,14 @@ class Pending:
 
 
 def apply_values(store: Store, entry: int, values: Mapping[str, Any], wait: float | None = None) -> None:
-    """UPDATE row ``entry`` with ``values``, durably (caller holds the lock); an accepted id supersedes its twins."""
+    """UPDATE row ``entry`` with ``values`` (caller holds the lock); an accepted id supersedes its twins.
+
+    Waits for another process's lock like a durable write, but commits without an fsync of its own
+    (see ``_journal_store``: only the row before a submit must survive a power cut).
+    """
     # The journal's own prompt, parent and service win over what the answer echoes (or omits).
     columns = ", ".join(f"{name} = COALESCE({name}, ?)" if name in JOURNAL_WINS else f"{name} = ?" for name in values)
-    with store.transaction(durable=True, wait=wait) as db:
+    with store.transaction(durable=True, wait=wait, fsync=False) as db:
         cursor = db.execute(
             f"UPDATE submits SET {columns}, updated_at = ? WHERE id = ?", (*values.values(), time.time(), entry)
         )

@@ -2,9 +2,13 @@
 
 Why one kept connection: opening a connection and committing durably costs ≈ 0.8 ms per write,
 which made the journal most of a call's overhead (issue 10 §1).  Progress updates commit with
-``synchronous=NORMAL`` (WAL: no fsync); the rows that protect money (before a submit, the accepted
-id, the failure) switch to ``synchronous=FULL`` for their commit, which also fsyncs every earlier
-frame of the WAL.
+``synchronous=NORMAL`` (WAL: no fsync).  The row written before a paid submit switches to
+``synchronous=FULL`` for its commit (fsynced, with every earlier frame of the WAL): not even a
+power cut can make mjnb forget that it sent a submit, so nothing is ever resent blindly.  The
+answer's row (the accepted id, the failure) waits as long for another process's lock but commits
+without its own fsync: it survives a crash of the process or the kernel, and the next fsynced
+commit makes it durable; after a power cut it could read ``sending`` again, which
+``Client.reconcile()`` settles from the service's listing.
 
 Ordering: jobs queued for the writer thread run in queue order, and a call made directly on
 another thread first runs every job queued before it (under the same lock), so a queued progress
@@ -133,17 +137,19 @@ class Store:
     # another process's lock.  Light (progress): synchronous=NORMAL and a short wait, since a stalled
     # progress write would stall a fetch; the caller keeps what it could not write.
     @contextmanager
-    def mode(self, durable: bool, wait: float | None) -> Iterator[None]:
-        """Durable: ``synchronous=FULL`` and a ``wait`` (None: ``timeout``) for locks; else as is."""
+    def mode(self, durable: bool, wait: float | None, *, fsync: bool = True) -> Iterator[None]:
+        """Durable: a ``wait`` (None: ``timeout``) for locks, and ``synchronous=FULL`` when ``fsync``; else as is."""
         if not durable:
             yield
             return
-        self.conn.execute("PRAGMA synchronous=FULL")
+        if fsync:
+            self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute(f"PRAGMA busy_timeout={int((self.timeout if wait is None else wait) * 1000)}")
         try:
             yield
         finally:
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+            if fsync:
+                self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute(f"PRAGMA busy_timeout={self._light_ms}")
 
     def write(self, sql: str, args: tuple[Any, ...] | list[Any], *, durable: bool) -> sqlite3.Cursor:
@@ -154,12 +160,14 @@ class Store:
         return cursor
 
     @contextmanager
-    def transaction(self, *, durable: bool, wait: float | None = None) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on error); fsynced when ``durable``.
+    def transaction(
+        self, *, durable: bool, wait: float | None = None, fsync: bool = True
+    ) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on error); fsynced when ``durable`` and ``fsync``.
 
-        ``wait`` caps the wait for another process's lock (None: ``timeout``).
+        ``wait`` caps the wait for another process's lock (None: ``timeout``; light writes wait briefly).
         """
-        with self.mode(durable, wait):
+        with self.mode(durable, wait, fsync=fsync):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn

@@ -50,8 +50,23 @@ USER_AGENT = f"mjnb/{__version__}"
 _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 # A burst of submits must not leave a hundred idle connections that every request then scans;
 # streams (AceData NDJSON) are counted by the client and stay well below max_connections.
-_MAX_CONNECTIONS = 64
-_LIMITS = httpx.Limits(max_connections=_MAX_CONNECTIONS, max_keepalive_connections=32)
+_MAX_CONNECTIONS = 24
+_LIMITS = httpx.Limits(max_connections=_MAX_CONNECTIONS, max_keepalive_connections=24)
+
+
+def _warm_async_backend() -> None:
+    """Import now what httpcore imports at an async client's first request, on the event loop.
+
+    httpcore loads anyio lazily and anyio loads its asyncio backend lazily (~40 ms of imports): a
+    burst of submits would stall the loop on them. A client made is a client about to be used.
+    """
+    import importlib
+
+    for module in ("httpcore._backends.anyio", "anyio._backends._asyncio", "anyio.streams.tls", "anyio.to_thread"):
+        try:
+            importlib.import_module(module)
+        except ImportError:  # a newer anyio laid out differently: the first request imports it
+            pass
 
 
 class KeyAuth(httpx.Auth):
@@ -264,6 +279,7 @@ class AsyncTransport(_Base):
         )
         self._gate: asyncio.Semaphore | None = None
         self._gate_loop: asyncio.AbstractEventLoop | None = None
+        _warm_async_backend()
 
     def _slots(self) -> asyncio.Semaphore:
         """At most as many requests in flight as the pool has connections.

@@ -8,6 +8,7 @@ counted exactly.  The same counts against the real simulator are in test_tracker
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import pytest
 
@@ -39,7 +40,12 @@ def state_at(tid: str, dialect: str, start: float, length: float, now: float) ->
 
 
 def simulate(
-    core: TrackerCore, jobs: dict[str, tuple[float, float]], dialect: str, step: float = 0.01, until: float = 120.0
+    core: TrackerCore,
+    jobs: dict[str, tuple[float, float]],
+    dialect: str,
+    step: float = 0.01,
+    until: float = 120.0,
+    state: Callable[[str, str, float, float, float], Task] = state_at,
 ) -> tuple[list[Read], dict[str, float]]:
     """Run the tracker on a virtual clock; returns the reads made and when each job was seen done."""
     jobs = {_id(t, dialect): spec for t, spec in jobs.items()}
@@ -51,7 +57,7 @@ def simulate(
     while now < until and len(seen_done) < len(jobs):
         for read in core.plan(now):
             reads.append(read)
-            answer = [state_at(t, dialect, *jobs[t], now) for t in read.task_ids]
+            answer = [state(t, dialect, *jobs[t], now) for t in read.task_ids]
             core.ingest(read, answer if read.batch else answer[0], now)
             for tid in read.task_ids:
                 if core.followed[tid].task.done and tid not in seen_done:
@@ -120,11 +126,21 @@ def test_retry_after_on_a_read_pushes_the_next_read_back():
     assert len(core.plan(due + 30.5)) == 1
 
 
-def test_per_task_polls_are_spaced_by_age_and_progress():
+def stepped_state_at(tid: str, dialect: str, start: float, length: float, now: float) -> Task:
+    """A job whose progress moves in steps that lag it (10 % at a tenth, 30 % at 3/10 … 90 %), as services report."""
+    if now >= start + length:
+        return state_at(tid, dialect, start, length, now)
+    fraction = (now - start) / length
+    return running(tid, dialect, max([0] + [p for p in (10, 30, 50, 70, 90) if fraction >= p / 100]))
+
+
+@pytest.mark.parametrize("shape", ["linear", "stepped"])
+def test_per_task_polls_are_spaced_by_age_and_progress(shape):
     """EvoLink has no batched read: 100 jobs of ~20 s cost well under a 3 s poller's reads."""
     core = TrackerCore(get_dialect("evolink"), interval=1.0, expected_seconds=20.0)
     jobs = {f"T{i}": (i * 0.05, 18.0 + (i % 5)) for i in range(100)}  # 18–22 s, staggered submits
-    reads, seen_done = simulate(core, jobs, "evolink", step=0.05)
+    state = stepped_state_at if shape == "stepped" else state_at
+    reads, seen_done = simulate(core, jobs, "evolink", step=0.05, state=state)
     poller = sum(math.ceil(length / 3.0) for _start, length in jobs.values())
     assert len(reads) <= 0.6 * poller, (len(reads), poller)
     lags = sorted(seen_done[f"task-unified-{t}"] - (start + length) for t, (start, length) in jobs.items())
@@ -171,3 +187,17 @@ def test_a_fresher_snapshot_from_the_caller_is_not_news():
     assert core.followed["A"].task.progress == 60
     _version, news = waiting._register(running("A", "mjproxy", 30), 0.6, None)
     assert news  # this caller is behind: the entry's 60 % is news to it
+
+
+def test_per_task_reads_due_together_go_in_waves():
+    """A hundred EvoLink reads due at once are asked for in waves, so no single stretch of the event
+    loop sends them all; every task is still read at that moment."""
+    core = TrackerCore(get_dialect("evolink"), interval=1.0, expected_seconds=5.0)
+    for i in range(100):
+        core.follow(running(f"T{i}", "evolink", 0), 0.0)
+    due = core.next_due()
+    assert due is not None
+    waves = []
+    while reads := core.plan(due):
+        waves.append(len(reads))
+    assert max(waves) <= 16 and sum(waves) == 100
