@@ -4,6 +4,7 @@
     proc.base_url                           # the simulator
     proc.count("/mjproxy/", method="POST")  # requests the simulator received (its own request log)
     proc.evolink_finished()                 # {task id: unix seconds} when an EvoLink task ended
+    proc.evolink_created()                  # {task id: unix seconds} when its submit was accepted
     proc.stop()
 
 The child runs ``python bench/_simhost.py`` (this file): a :class:`mjnb.sim.Simulator` that
@@ -77,6 +78,10 @@ class SimProcess:
         """When each EvoLink task became completed or failed on the server (unix seconds), by task id."""
         return {str(k): float(v) for k, v in self._ask(op="finished")["finished"].items()}
 
+    def evolink_created(self) -> dict[str, float]:
+        """When the server accepted each EvoLink submit (unix seconds; its ``created`` is whole seconds)."""
+        return {str(k): float(v) for k, v in self._ask(op="created")["created"].items()}
+
     def cpu_seconds(self) -> float:
         """CPU seconds of the simulator process and its render workers so far."""
         return float(self._ask(op="cpu")["cpu"])
@@ -100,7 +105,7 @@ class SimProcess:
         self.stop()
 
 
-def _note_evolink_finishes(finished: dict[str, float]) -> None:
+def _note_evolink_finishes(finished: dict[str, float], created: dict[str, float]) -> None:
     from mjnb.sim import _evolink_jobs
 
     plain = _evolink_jobs.EvoTask.__setattr__
@@ -109,6 +114,8 @@ def _note_evolink_finishes(finished: dict[str, float]) -> None:
         plain(task, name, value)
         if name == "status" and value in _FINAL:
             finished.setdefault(task.id, time.time())
+        elif name == "status" and value == "pending":  # set by the task's __init__, when the submit is accepted
+            created.setdefault(task.id, time.time())
 
     _evolink_jobs.EvoTask.__setattr__ = noting  # type: ignore[method-assign]
 
@@ -133,7 +140,8 @@ def _serve(duration: float, proxy_size: int, cpus: str = "-") -> None:
     from mjnb.sim import Simulator
 
     finished: dict[str, float] = {}
-    _note_evolink_finishes(finished)
+    created: dict[str, float] = {}
+    _note_evolink_finishes(finished, created)
     sim = Simulator(duration=duration, proxy_core_size=proxy_size, proxy_queue_size=proxy_size).start()
     try:
         out = sys.stdout
@@ -145,6 +153,8 @@ def _serve(duration: float, proxy_size: int, cpus: str = "-") -> None:
                 answer: dict[str, Any] = {"n": sim.state.requests.count(command["prefix"], method=command["method"])}
             elif command["op"] == "finished":
                 answer = {"finished": dict(finished)}
+            elif command["op"] == "created":
+                answer = {"created": dict(created)}
             elif command["op"] == "cpu":
                 answer = {"cpu": _cpu(os.getpid())}
             else:

@@ -2,16 +2,17 @@
 
     .venv/bin/python bench/sim_load.py [--jobs 300] [--duration 20] [--poll 1.0]
 
-Starts ``python -m mjnb.sim`` in its own process (so the bench's client does not share its GIL),
+Starts a simulator in its own process (``bench/_simhost.py``, so the bench's client does not share its GIL),
 submits ``--jobs`` imagines at once spread over the four dialects with raw httpx, and polls every
 task every ``--poll`` seconds. Prints:
 
 - lateness: when the server finished a job minus (its submit + ``--duration``), from the
   services' own timestamps (proxy/new-api ``finishTime - submitTime``, AceData ``finished_at -
-  created_at``) and, for EvoLink (no finish time on its tasks), the arrival of its callback;
+  created_at``) and, for EvoLink (no finish time on its tasks, ``created`` in whole seconds), the
+  simulator's own clock at the submit and at the status turning final (``_simhost`` notes both);
 - fetch latency p50/p95/max of every task read made while the jobs ran, as this client saw it and
   as the server measured it (``GET /_sim/requests``: from arrival to the end of the answer);
-- the simulator process's CPU seconds.
+- the simulator's CPU seconds (its process and render workers).
 Targets: lateness ≤ 0.5 s, fetch p95 ≤ 50 ms.
 """
 
@@ -19,19 +20,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _simhost import SimProcess  # noqa: E402  (bench/ is the script's directory)
+
 KEY = "bench-key"
 DIALECTS = ("mjproxy", "newapi", "acedata", "evolink")
+CONNECTIONS = 32
 READ_PREFIXES = ("/mjproxy/mj/task/", "/newapi/mj/task/", "/acedata/midjourney/tasks", "/evolink/v1/tasks/")
 
 
@@ -39,64 +44,12 @@ class Figures:
     def __init__(self) -> None:
         self.fetch: list[float] = []
         self.late: dict[str, list[float]] = {d: [] for d in DIALECTS}
+        self.evolink: list[str] = []  # completed EvoLink task ids
         self.failed: list[str] = []
         self.read_errors = 0
-        self.callbacks: dict[str, float] = {}
-        self.callback_event = asyncio.Event()
-
-
-async def _callback_server(figures: Figures) -> tuple[asyncio.AbstractServer, int]:
-    """A tiny HTTP server recording when each EvoLink callback arrives (by task id)."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # One request per connection (answered with connection: close), so no handler outlives the bench.
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            arrived = time.monotonic()
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            payload: dict[str, Any] = json.loads(await reader.readexactly(length) or b"{}")
-            if payload.get("status") in ("completed", "failed"):
-                figures.callbacks.setdefault(str(payload.get("id")), arrived)
-                figures.callback_event.set()
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-            await writer.drain()
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1]
-
-
-def _start_simulator(jobs: int, duration: float) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "MJNB_SIM_API_KEY": KEY}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mjnb.sim",
-            "--port",
-            "0",
-            "--duration",
-            str(duration),
-            "--proxy-core-size",
-            str(jobs),
-            "--proxy-queue-size",
-            str(jobs),
-            "--allow-insecure-callbacks",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    if "http://" not in first:
-        proc.kill()
-        raise SystemExit(f"the simulator did not start: {first!r}")
-    return proc, first.split("on ", 1)[1].split()[0]
+        # This client's own requests in flight: httpcore rescans its whole pool for every queued
+        # request, so an unbounded burst made the client, not the server, the slow side.
+        self.gate = asyncio.Semaphore(CONNECTIONS)
 
 
 def _headers(dialect: str) -> dict[str, str]:
@@ -109,7 +62,7 @@ def _headers(dialect: str) -> dict[str, str]:
 
 
 async def _job(
-    http: httpx.AsyncClient, base: str, dialect: str, n: int, args: argparse.Namespace, hook: str, figures: Figures
+    http: httpx.AsyncClient, base: str, dialect: str, n: int, args: argparse.Namespace, figures: Figures
 ) -> None:
     url, headers = f"{base}/{dialect}", _headers(dialect)
     prompt = f"bench picture {n} of a valley --ar 3:2"
@@ -132,17 +85,17 @@ async def _job(
             await http.post(
                 f"{url}/v1/images/generations",
                 headers=headers,
-                json={"model": "mj-v7", "prompt": prompt, "callback_url": hook},
+                json={"model": "mj-v7", "prompt": prompt},
             )
         ).json()
         task_id = answer["id"]
         read = lambda: http.get(f"{url}/v1/tasks/{task_id}", headers=headers)  # noqa: E731
-    submitted = time.monotonic()
     await asyncio.sleep(random.uniform(0, args.poll))  # spread the polls
     while True:
-        started = time.perf_counter()
         try:
-            body = (await read()).json()
+            async with figures.gate:
+                started = time.perf_counter()
+                body = (await read()).json()
         except httpx.TransportError:
             figures.read_errors += 1  # a read is safe to repeat; counted and printed
             continue
@@ -151,11 +104,8 @@ async def _job(
         if late is not None:
             figures.late[dialect].append(late)
             return
-        if dialect == "evolink" and body.get("status") in ("completed", "failed"):
-            while task_id not in figures.callbacks:
-                figures.callback_event.clear()
-                await figures.callback_event.wait()
-            figures.late[dialect].append(figures.callbacks[task_id] - submitted - args.duration)
+        if dialect == "evolink" and body.get("status") == "completed":
+            figures.evolink.append(task_id)  # its lateness comes from the server's own clock, at the end
             return
         if _failed(dialect, body):
             figures.failed.append(f"{dialect} {task_id}")
@@ -188,30 +138,29 @@ def _pct(samples: list[float], q: float) -> float:
 
 async def _run(args: argparse.Namespace) -> None:
     figures = Figures()
-    server, port = await _callback_server(figures)
-    proc, base = _start_simulator(args.jobs, args.duration)
+    sim = SimProcess(duration=args.duration, proxy_size=args.jobs).start()
+    base = sim.base_url
     try:
-        limits = httpx.Limits(max_connections=args.jobs + 10, max_keepalive_connections=args.jobs + 10)
+        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
         async with httpx.AsyncClient(timeout=60, limits=limits, trust_env=False) as http:
-            hook = f"http://127.0.0.1:{port}/hook"
             began = time.monotonic()
             await asyncio.gather(
-                *(_job(http, base, DIALECTS[n % len(DIALECTS)], n, args, hook, figures) for n in range(args.jobs))
+                *(_job(http, base, DIALECTS[n % len(DIALECTS)], n, args, figures) for n in range(args.jobs))
             )
             wall = time.monotonic() - began
             served = {
                 prefix: (await http.get(f"{base}/_sim/requests", params={"prefix": prefix})).json()["ms"]
                 for prefix in READ_PREFIXES
             }
-        cpu = _cpu_seconds(proc.pid)
+        cpu = sim.cpu_seconds()
+        created, finished = sim.evolink_created(), sim.evolink_finished()
+        figures.late["evolink"] = [finished[t] - created[t] - args.duration for t in figures.evolink]
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        server.close()
+        sim.stop()
     every = [x for samples in figures.late.values() for x in samples]
     print(
         f"{args.jobs} jobs of {args.duration:g} s over {len(DIALECTS)} dialects, polled every {args.poll:g} s; "
-        f"wall {wall:.1f} s, simulator CPU {cpu:.1f} s (main process), failed {len(figures.failed)}, "
+        f"wall {wall:.1f} s, simulator CPU {cpu:.1f} s (process + render workers), failed {len(figures.failed)}, "
         f"read errors {figures.read_errors}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print(
@@ -232,7 +181,7 @@ async def _run(args: argparse.Namespace) -> None:
     ms = [x * 1000 for x in figures.fetch]
     print(
         f"  fetch ({len(ms)} reads) p50 {statistics.median(ms):6.1f} ms  p95 {_pct(ms, 0.95):6.1f} ms  "
-        f"max {max(ms):6.1f} ms (seen by this client, its own delays included)"
+        f"max {max(ms):6.1f} ms (seen by this client, {CONNECTIONS} connections)"
     )
 
 
