@@ -63,6 +63,13 @@ class FaultMiddleware:
                 response.headers["Retry-After"] = f"{status.retry_after:g}"
             await response(scope, receive, send)
             return
+        late = faults.take(path, "latency_after")
+        if late is not None:
+            held = _Capture()
+            await self.app(scope, receive, held)
+            if await _client_stays(receive, late.delay):
+                await held.replay(send)
+            return
         if faults.take(path, "drop_after") is not None:
             captured = _Capture()
             await self.app(scope, receive, captured)
@@ -88,6 +95,26 @@ class _Capture:
             self.start = message
         elif message["type"] == "http.response.body":
             self.body += message.get("body", b"")
+
+    async def replay(self, send: Send) -> None:
+        """Send the kept response as one message pair (a client gone meanwhile is the server's to notice)."""
+        if self.start is not None:
+            await send(self.start)
+            await send({"type": "http.response.body", "body": bytes(self.body)})
+
+
+async def _client_stays(receive: Receive, delay: float) -> bool:
+    """Wait ``delay`` seconds; False as soon as the client disconnects (its answer is then dropped)."""
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    try:
+        await asyncio.wait_for(disconnected(), delay)
+    except asyncio.TimeoutError:
+        return True
+    return False
 
 
 async def _drain(receive: Receive) -> None:

@@ -5,6 +5,8 @@ consumed ``times`` times. The kinds:
 
 Transport (applied by the ASGI middleware in ``_app``, on any route):
   ``latency``       wait ``delay`` seconds, then answer normally;
+  ``latency_after`` run the request (a submit creates its job), then hold the answer ``delay``
+                    seconds: a client that dies meanwhile never learns the job's id;
   ``status``        answer ``status`` in the dialect's error shape (``retry_after`` adds Retry-After to a 429);
   ``drop_before``   close the connection without an answer: nothing is created;
   ``drop_after``    run the request, then close mid-answer: the job exists, its id never arrives.
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 
 KINDS = (
     "latency",
+    "latency_after",
     "status",
     "drop_before",
     "drop_after",

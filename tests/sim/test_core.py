@@ -190,6 +190,21 @@ def test_drop_after_raises_but_the_job_exists(sim):
         assert any(t["prompt"] == "dropped after" for t in listed)  # the paid job is real
 
 
+def test_latency_after_creates_the_job_before_the_held_answer(sim):
+    before = sim.state.jobs_created
+    sim.state.faults.add("latency_after", path="/mjproxy/mj/submit/imagine", delay=0.5)
+    with httpx.Client(headers=PROXY) as client:
+        with pytest.raises(httpx.ReadTimeout):  # a client that gives up (or dies) while the answer is held
+            client.post(sim.url("mjproxy") + "/mj/submit/imagine", json={"prompt": "held answer"}, timeout=0.2)
+        assert sim.state.jobs_created == before + 1
+        listed = client.get(sim.url("mjproxy") + "/mj/task/list").json()
+        assert any(t["prompt"] == "held answer" for t in listed)
+    sim.state.faults.add("latency_after", path="/mjproxy/mj/submit/imagine", delay=0.05)
+    with httpx.Client(headers=PROXY) as client:  # a patient client gets the usual answer
+        answer = client.post(sim.url("mjproxy") + "/mj/submit/imagine", json={"prompt": "late answer"})
+        assert answer.json()["code"] == 1 and answer.json()["result"]
+
+
 def test_fault_path_prefix_only_matches_its_paths(sim, http):
     sim.state.faults.add("status", path="/evolink/", status=500)
     assert http.get(f"{sim.base_url}/healthz").status_code == 200
