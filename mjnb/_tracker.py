@@ -37,7 +37,7 @@ _MISSES_BEFORE_SINGLE_READ = 2
 _MAX_DELAY = 8.0
 #: Per-task reads sent together at most: a hundred due at once go in waves, so the event loop
 #: never spends one long stretch on them (the rest stay due and follow as soon as a wave ends).
-_READS_PER_WAVE = 16
+_READS_PER_WAVE = 8
 #: The share of a job's estimated remaining time waited before the next per-task read.
 _SHARE_OF_REMAINING = 0.8
 

@@ -200,4 +200,4 @@ def test_per_task_reads_due_together_go_in_waves():
     waves = []
     while reads := core.plan(due):
         waves.append(len(reads))
-    assert max(waves) <= 16 and sum(waves) == 100
+    assert max(waves) <= 8 and sum(waves) == 100
