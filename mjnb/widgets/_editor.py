@@ -75,7 +75,7 @@ from ._events import Event
 from ._geometry import Box, View, image_point
 from ._progress import Job, ProgressView, plain_reason
 from ._runner import Handle, as_async_client, close_clients, default_client, spawn, ui_lock
-from ._strokes import Clear, Invert, Lasso, MaskCommands, Rect, Stroke
+from ._strokes import Clear, Command, Invert, Lasso, MaskCommands, Rect, Stroke
 from ._style import classes, stylesheet
 
 __all__ = ["CanvasEditor"]
@@ -384,7 +384,7 @@ class CanvasEditor(PointerMixin, PlacementMixin, SubmitMixin, ControlsMixin, wid
         """The mask's commands so far, in source pixels of the image (what the kernel received)."""
         return self.history.commands
 
-    def _push(self, command: Any) -> None:
+    def _push(self, command: Command) -> None:
         self.history.push(command)
         self._logged(("mask",))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from ._editor_host import EditorHost
 from ._geometry import ASPECT_PRESETS, canvas_for_aspect, max_scale
 from ._style import classes, error_html, note_html
 
@@ -152,11 +153,8 @@ class Controls:
         self.submit_row = widgets.HBox([self.prompt, self.submit, self.edit_result], layout=widgets.Layout(**row))
 
 
-class ControlsMixin:
+class ControlsMixin(EditorHost):
     """Keep the controls in step with the editor's state (a CanvasEditor mixin; state lives on the editor)."""
-
-    controls: Controls
-    _syncing: bool
 
     def _sync_controls(self) -> None:
         c = self.controls
@@ -183,7 +181,7 @@ class ControlsMixin:
 
     def _show_plan(self) -> None:
         c, dialect = self.controls, self.client.dialect
-        reasons = []
+        reasons: list[str] = []
         for mode, toggle in (("inpaint", c.mode_inpaint), ("reposition", c.mode_reposition)):
             plan = self.plan_for(mode)
             toggle.tooltip = f"{mode}: Submit sends {plan.operation} on {dialect}" if plan.operation else plan.reason

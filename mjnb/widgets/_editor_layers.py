@@ -14,11 +14,12 @@ a reconnecting view).  Nothing here reads pixels back from the browser.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
 import numpy as np
 from ipycanvas import Canvas, MultiCanvas
+from numpy.typing import NDArray
 from PIL import Image
 
 from .. import images
@@ -108,7 +109,7 @@ class Layers:
         layer.line_cap = layer.line_join = "round"
         self._opacity = opacity
 
-    def draw_mask(self, mask: np.ndarray, box: Sequence[float], opacity: float) -> None:
+    def draw_mask(self, mask: NDArray[np.bool_], box: Sequence[float], opacity: float) -> None:
         """The whole overlay from the kernel's mask (bool, image pixels), shown at ``box``."""
         layer = self.overlay
         layer.clear()
@@ -129,7 +130,7 @@ class Layers:
         layer.put_image_data(rgba, x, y)
         layer.global_composite_operation = "source-over"
 
-    def _paint(self, draw, erase: bool) -> None:
+    def _paint(self, draw: Callable[[Any], object], erase: bool) -> None:
         # Cut the shape out first, then lay it in at the overlay opacity: overlapping segments
         # of one stroke then show one even tint instead of darkening where they overlap.
         layer = self.overlay
