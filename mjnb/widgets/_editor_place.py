@@ -9,6 +9,7 @@ from PIL import Image
 from .. import images
 from .._errors import ValidationError
 from ._editor_controls import FREE
+from ._editor_host import EditorHost
 from ._editor_pointer import MIN_SCALE
 from ._geometry import Box, canvas_for_aspect, centred_box, check_canvas_size, max_scale, move_box, scale_box
 
@@ -19,18 +20,20 @@ __all__ = ["PlacementMixin", "DEFAULT_MAX_CANVAS_SIDE"]
 DEFAULT_MAX_CANVAS_SIDE = 4096
 
 
-class PlacementMixin:
+class PlacementMixin(EditorHost):
     """``canvas_size``, ``image_box``, ``set_canvas``, ``set_scale``, ``place_image``, ``composite`` …"""
 
     @property
     def canvas_size(self) -> tuple[int, int]:
         """The reposition canvas (w, h) in source pixels (the image's size until changed)."""
-        return tuple(self._canvas)
+        width, height = self._canvas
+        return (width, height)
 
     @property
     def image_box(self) -> tuple[int, int, int, int]:
         """Where the image sits on the reposition canvas: (x, y, w, h) in source pixels."""
-        return tuple(self._box)
+        x, y, w, h = self._box
+        return (x, y, w, h)
 
     @property
     def scale(self) -> float:

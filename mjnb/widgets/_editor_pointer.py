@@ -12,6 +12,7 @@ from typing import Any
 from ipycanvas import hold_canvas
 
 from ._editor_controls import TOOLS
+from ._editor_host import EditorHost
 from ._editor_layers import Layers
 from ._geometry import Box, move_box
 from ._runner import ui_lock
@@ -24,12 +25,10 @@ MIN_SCALE = 0.05
 CLIENT_READY_SETTLE = 0.1  # s: the canvases of one view announce themselves within a few ms
 
 
-class PointerMixin:
+class PointerMixin(EditorHost):
     """Turns canvas events into mask commands and placement changes."""
 
     _redraw_pending = False
-    _gesture: dict[str, Any] | None
-    _last_pos: tuple[float, float] | None
 
     def _on_down(self, x: float, y: float) -> None:
         self.event_counts["mouse_down"] += 1
@@ -70,8 +69,9 @@ class PointerMixin:
                     self.layers.paint_segment(g["last"], (x, y), g["radius"], g["erase"])
                 g["last"] = (x, y)
         elif kind == "rect":
+            x0, y0 = g["start"]
             with hold_canvas():
-                self.layers.rubber_band(*g["start"], x, y)
+                self.layers.rubber_band(x0, y0, x, y)
         elif kind == "lasso":
             last = g["points"][-1]
             if (x, y) != last:
@@ -81,7 +81,7 @@ class PointerMixin:
         else:
             self._drag_placement(g, x, y)
 
-    def _drag_placement(self, g: dict, x: float, y: float) -> None:
+    def _drag_placement(self, g: dict[str, Any], x: float, y: float) -> None:
         view, (_, box0) = self.view, g["before"]
         cx, cy = view.to_source(x, y)
         guides: tuple[str, ...] = ()
