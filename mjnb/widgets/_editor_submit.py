@@ -9,11 +9,13 @@ will be sent and a test can check it; it uses the same encoders as the client.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from .. import images
+from .._client import AsyncClient
 from .._errors import UnsupportedOperation, ValidationError
 from .._models import Task
+from ._editor_host import EditorHost
 from ._media import montage
 from ._progress import Job, plain_reason
 from ._runner import Handle, ui_lock
@@ -91,7 +93,7 @@ def check_prompt(prompt: str | None, operation: str) -> str | None:
     return text or None
 
 
-def payload(editor: Any, dialect: str) -> dict[str, Any]:
+def payload(editor: EditorHost, dialect: str) -> dict[str, Any]:
     """The wire fragment ``dialect`` would carry for the editor's current edit.
 
     Inpaint mode: the mask field (``maskBase64`` data URL for mjproxy/newapi, ``mask`` base64
@@ -115,10 +117,8 @@ def payload(editor: Any, dialect: str) -> dict[str, Any]:
     return {field: {"areas": mask} if fmt == "polygons" else mask}
 
 
-class SubmitMixin:
+class SubmitMixin(EditorHost):
     """Submit, results and another round (a CanvasEditor mixin; state lives on the editor)."""
-
-    result: Task | None  # a trait on the editor
 
     def plan_for(self, mode: str | None = None) -> Plan:
         """What Submit runs in ``mode`` (default: the current one) on this client's dialect."""
@@ -137,19 +137,22 @@ class SubmitMixin:
 
     def submit(self, prompt: str | None = None) -> Job:
         """Send the edit (inpaint, reposition or edit, as the mode and dialect allow) with live progress."""
-        self._require_image()
+        image = self._require_image()
         chosen = self.plan_for()
         if chosen.operation is None:
             raise self._unsupported(self.mode, chosen)
         op = chosen.operation
         text = check_prompt(self.controls.prompt.value if prompt is None else prompt, op)
-        task, index, image = self.task, self.index, self.image
+        task, index = self.task, self.index
+        run: Callable[[AsyncClient], Awaitable[Task]]
         if self.mode == "inpaint":
             mask = self.mask()
             images.as_mask(mask, image.size)  # an empty mask is refused here, before anything is sent
             if op == "inpaint":
+                assert task is not None  # plan() offers inpaint only on a task's image
                 run = lambda c: c.inpaint(task, mask, text, index=index)  # noqa: E731
             else:
+                assert text is not None  # check_prompt() refuses an edit without a prompt
                 run = lambda c: c.edit(image, mask, text)  # noqa: E731
         else:
             canvas, box = self.canvas_size, self.image_box
@@ -157,11 +160,13 @@ class SubmitMixin:
                 raise ValidationError(
                     "canvas: nothing to fill; make the canvas larger or move or scale the image", field="canvas"
                 )
+            assert text is not None  # check_prompt() refuses a reposition or an edit without a prompt
             if op == "reposition":
+                assert task is not None  # plan() offers reposition only on a task's image
                 run = lambda c: c.reposition(task, canvas, box, text, index=index)  # noqa: E731
             else:
-                composite, fill = images.compose_reposition(image, canvas, box)
-                fill = fill if edit_takes_mask(self.client) else None  # the proxies take the composite alone
+                composite, empty = images.compose_reposition(image, canvas, box)
+                fill = empty if edit_takes_mask(self.client) else None  # the proxies take the composite alone
                 run = lambda c: c.edit(composite, fill, text)  # noqa: E731
         label = f"{op} · {text or (task.prompt if task else '') or 'edit'}"
         self.last_job = self.progress.start(label, run, on_done=self._job_done, client=self.client)
