@@ -296,16 +296,42 @@ def _signature(flow: Callable[..., Any]) -> inspect.Signature:
     return sig.replace(parameters=params, return_annotation=ret)
 
 
+class _LazySignature:
+    """What a verb's ``__wrapped__`` points at: ``inspect.signature`` (and so help()) unwraps a verb
+    down to the first object with a ``__signature__``, this one, which computes it on first use — not
+    for all 46 verbs at import.  Its own ``__wrapped__`` is the flow (``inspect.getsource`` goes on to it).
+    """
+
+    __slots__ = ("__wrapped__", "_signature")
+
+    def __init__(self, flow: Callable[..., Any]) -> None:
+        self.__wrapped__ = flow
+        self._signature: inspect.Signature | None = None
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        if self._signature is None:
+            self._signature = _signature(self.__wrapped__)
+        return self._signature
+
+
+_Verb = TypeVar("_Verb", bound=Callable[..., Any])
+
+
+def _signed(verb: _Verb, flow: Callable[..., Any]) -> _Verb:
+    """``verb`` with ``flow``'s name and docstring, and its signature as a method shows it (computed lazily)."""
+    functools.update_wrapper(verb, flow)
+    vars(verb)["__wrapped__"] = _LazySignature(flow)
+    return verb
+
+
 def _sync_verb(flow: Callable[Concatenate[Flows, P], Flow[T]]) -> Callable[Concatenate[Client, P], T]:
     """A blocking method of Client that runs ``flow`` (same arguments and docstring)."""
 
     def verb(self: Client, /, *args: P.args, **kw: P.kwargs) -> T:
         return self._drive(flow(self._flows, *args, **kw))
 
-    functools.update_wrapper(verb, flow)
-    vars(verb).pop("__wrapped__")  # help() and inspect show the signature set below, not the generator's
-    vars(verb)["__signature__"] = _signature(flow)
-    return verb
+    return _signed(verb, flow)
 
 
 def _async_verb(
@@ -316,10 +342,7 @@ def _async_verb(
     async def verb(self: AsyncClient, /, *args: P.args, **kw: P.kwargs) -> T:
         return await self._drive(flow(self._flows, *args, **kw))
 
-    functools.update_wrapper(verb, flow)
-    vars(verb).pop("__wrapped__")
-    vars(verb)["__signature__"] = _signature(flow)
-    return verb
+    return _signed(verb, flow)
 
 
 class Client(SyncExperimentVerbs, _Shared):

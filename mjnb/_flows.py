@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping, Sequence, TypeVar, Union
 
 from ._errors import TaskFailed, TaskTimeout, TransportError, UnsupportedOperation, ValidationError
+from ._frozen import Frozen, _assign
 from ._models import Action, Page, Task, TaskStatus
 from .dialects import Request, offered_by
 
@@ -45,28 +46,39 @@ T = TypeVar("T")
 ProgressCallback = Callable[[Task], Any]
 
 
-@dataclass(frozen=True)
-class Submit:
+class Submit(Frozen):
     """Send a request that may create a billed job; journaled before and after."""
 
     request: Request
-    parent_id: str | None = None
-    prompt: str | None = None
-    tags: Mapping[str, str] | None = None
-    fingerprint: str | None = None
+    parent_id: str | None
+    prompt: str | None
+    tags: Mapping[str, str] | None
+    fingerprint: str | None
     #: The follow-up's unified name ("U2", "vary_region" …), kept in the journal row for lineage.
-    action: str | None = None
+    action: str | None
+
+    def __init__(
+        self,
+        request: Request,
+        parent_id: str | None = None,
+        prompt: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        fingerprint: str | None = None,
+        action: str | None = None,
+    ) -> None:
+        _assign(self, locals())
 
 
-@dataclass(frozen=True)
-class Fetch:
+class Fetch(Frozen):
     """Send a read (get, list, seed, cancel); retried freely."""
 
     request: Request
 
+    def __init__(self, request: Request) -> None:
+        _assign(self, locals())
 
-@dataclass(frozen=True)
-class Stream:
+
+class Stream(Frozen):
     """A submit whose answer streams the job's progress (AceData NDJSON).
 
     The driver returns the Task as the stream left it: final, or — when the stream ended early or
@@ -74,45 +86,62 @@ class Stream:
     """
 
     request: Request
-    on_progress: ProgressCallback | None = None
-    parent_id: str | None = None
-    prompt: str | None = None
-    timeout: float | None = None
-    tags: Mapping[str, str] | None = None
-    fingerprint: str | None = None
+    on_progress: ProgressCallback | None
+    parent_id: str | None
+    prompt: str | None
+    timeout: float | None
+    tags: Mapping[str, str] | None
+    fingerprint: str | None
     #: The same submit without streaming, for a driver that has enough streams open already.
-    fallback: Request | None = None
+    fallback: Request | None
+
+    def __init__(
+        self,
+        request: Request,
+        on_progress: ProgressCallback | None = None,
+        parent_id: str | None = None,
+        prompt: str | None = None,
+        timeout: float | None = None,
+        tags: Mapping[str, str] | None = None,
+        fingerprint: str | None = None,
+        fallback: Request | None = None,
+    ) -> None:
+        _assign(self, locals())
 
 
-@dataclass(frozen=True)
-class Sleep:
+class Sleep(Frozen):
     """Pause for ``seconds``."""
 
     seconds: float
 
+    def __init__(self, seconds: float) -> None:
+        _assign(self, locals())
 
-@dataclass(frozen=True)
-class Notify:
+
+class Notify(Frozen):
     """Call ``callback(task)`` (awaited when it returns an awaitable)."""
 
     callback: ProgressCallback
     task: Task
 
+    def __init__(self, callback: ProgressCallback, task: Task) -> None:
+        _assign(self, locals())
 
-@dataclass(frozen=True)
-class Download:
+
+class Download(Frozen):
     """GET ``url`` and return its bytes (retried like a read)."""
 
     url: str
 
+    def __init__(self, url: str) -> None:
+        _assign(self, locals())
 
-@dataclass(frozen=True)
-class Now:
+
+class Now(Frozen):
     """The driver's monotonic clock, in seconds: flows take time from the driver, never from ``time``."""
 
 
-@dataclass(frozen=True)
-class Update:
+class Update(Frozen):
     """Wait for news of ``task`` from the client's tracker.
 
     The driver returns the task's next state that differs from ``task`` (status, progress, preview,
@@ -122,7 +151,10 @@ class Update:
 
     task: Task
     timeout: float
-    interval: float | None = None
+    interval: float | None
+
+    def __init__(self, task: Task, timeout: float, interval: float | None = None) -> None:
+        _assign(self, locals())
 
 
 Step = Union[Submit, Fetch, Stream, Sleep, Notify, Download, Now, Update]

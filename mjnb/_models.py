@@ -1,7 +1,7 @@
 """The one task model every dialect maps onto.
 
-Plain frozen dataclasses, no I/O. A dialect module turns its wire payloads into these; the
-client, the journal and the widgets only ever see these.
+Frozen dataclasses (their methods written out by hand, see ``_frozen``), no I/O. A dialect module
+turns its wire payloads into these; the client, the journal and the widgets only ever see these.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Mapping
+
+from ._frozen import Frozen, _assign
 
 __all__ = ["TaskStatus", "Action", "Task", "Page", "ACTION_NAMES", "ACTION_LABELS"]
 
@@ -87,8 +89,8 @@ ACTION_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Action:
+@dataclass(init=False, repr=False, eq=False)
+class Action(Frozen):
     """A follow-up that a finished task allows.
 
     ``name`` is one of :data:`ACTION_NAMES` (the unified vocabulary); ``native`` holds what
@@ -104,6 +106,17 @@ class Action:
     native: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     needs_input: bool = False
 
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        index: int | None = None,
+        params: Mapping[str, Any] = _EMPTY,
+        native: Mapping[str, Any] = _EMPTY,
+        needs_input: bool = False,
+    ) -> None:
+        _assign(self, locals())
+
     @property
     def kind(self) -> str:
         if self.name[:1] == "U" and self.name[1:].isdigit():
@@ -113,8 +126,8 @@ class Action:
         return self.name.split("_", 1)[0] if self.name.startswith(("pan_", "zoom_")) else self.name
 
 
-@dataclass(frozen=True)
-class Task:
+@dataclass(init=False, repr=False, eq=False)
+class Task(Frozen):
     """A job on any of the four dialects.
 
     ``progress`` is ``None`` when the server says nothing (never a fake 0).  Times are unix
@@ -156,6 +169,41 @@ class Task:
     #: The journal row that recorded its submit, when the client keeps a journal.
     journal_id: int | None = None
     raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False, repr=False)
+
+    _hidden = ("raw",)
+
+    def __init__(
+        self,
+        id: str,
+        dialect: str,
+        status: TaskStatus,
+        kind: str | None = None,
+        raw_status: str | None = None,
+        progress: int | None = None,
+        prompt: str | None = None,
+        final_prompt: str | None = None,
+        image_url: str | None = None,
+        preview_url: str | None = None,
+        image_urls: tuple[str, ...] = (),
+        size: tuple[int, int] | None = None,
+        actions: tuple[Action, ...] = (),
+        texts: tuple[str, ...] = (),
+        fail_reason: str | None = None,
+        error_code: str | int | None = None,
+        parent_id: str | None = None,
+        image_id: str | None = None,
+        submitted_at: float | None = None,
+        started_at: float | None = None,
+        finished_at: float | None = None,
+        video_urls: tuple[str, ...] = (),
+        thumbnail_urls: tuple[str, ...] = (),
+        cost: float | None = None,
+        cost_unit: str | None = None,
+        service: str | None = None,
+        journal_id: int | None = None,
+        raw: Mapping[str, Any] = _EMPTY,
+    ) -> None:
+        _assign(self, locals())
 
     @property
     def done(self) -> bool:
@@ -210,11 +258,20 @@ class Task:
         return task_html(self)
 
 
-@dataclass(frozen=True)
-class Page:
+@dataclass(init=False, repr=False, eq=False)
+class Page(Frozen):
     """One page of a task listing."""
 
     items: tuple[Task, ...]
     page: int  # 1-based
     page_size: int
     total: int | None = None  # None when the server does not say
+
+    def __init__(
+        self,
+        items: tuple[Task, ...],
+        page: int,
+        page_size: int,
+        total: int | None = None,
+    ) -> None:
+        _assign(self, locals())

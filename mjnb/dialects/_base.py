@@ -69,6 +69,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, ClassVar, Mapping
 
 from .._errors import UnsupportedOperation
+from .._frozen import Frozen, _assign
 from .._models import Task
 
 __all__ = ["Request", "Response", "DialectBase", "Dialect", "SUBMIT_OPS", "ALL_OPS", "retry_after"]
@@ -93,8 +94,8 @@ SUBMIT_OPS = frozenset(
 ALL_OPS = SUBMIT_OPS | {"get", "get_many", "list", "seed", "cancel"}
 
 
-@dataclass(frozen=True)
-class Request:
+@dataclass(init=False, repr=False, eq=False)
+class Request(Frozen):
     """An HTTP request, described, plus what parsing its answer needs.
 
     ``path`` is relative to the dialect's base URL.  The fields after ``op`` are context
@@ -122,14 +123,41 @@ class Request:
     #: The caller's marker for this submit (see the module docstring); None when not given.
     nonce: str | None = None
 
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,  # None: a new empty dict, as for headers
+        headers: Mapping[str, str] | None = None,
+        submit: bool = False,
+        stream: bool = False,
+        op: str = "",
+        kind: str | None = None,
+        prompt: str | None = None,
+        parent_id: str | None = None,
+        task_id: str | None = None,
+        page: int = 1,
+        page_size: int = 20,
+        since: float | None = None,
+        until: float | None = None,
+        nonce: str | None = None,
+    ) -> None:
+        params = {} if params is None else params
+        headers = {} if headers is None else headers
+        _assign(self, locals())
 
-@dataclass(frozen=True)
-class Response:
+
+@dataclass(init=False, repr=False, eq=False)
+class Response(Frozen):
     """An HTTP response, received."""
 
     status_code: int
     headers: Mapping[str, str]  # lower-case names
     content: bytes
+
+    def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes) -> None:
+        _assign(self, locals())
 
     def json(self) -> Any:
         """The decoded body, or None for an empty one."""
