@@ -126,14 +126,14 @@ def parse_aspect(aspect: str | tuple[int, int]) -> tuple[int, int]:
     """``"16:9"`` or ``(16, 9)`` → ``(16, 9)``; anything else is refused with the allowed forms."""
     if isinstance(aspect, str) and aspect in ASPECT_PRESETS:
         return ASPECT_PRESETS[aspect]
-    parts: tuple = ()
+    parts: tuple[object, ...] = ()
     if isinstance(aspect, str) and aspect.count(":") == 1:
-        a, b = aspect.split(":")
-        parts = (a.strip(), b.strip())
+        left, right = aspect.split(":")
+        parts = (left.strip(), right.strip())
     elif isinstance(aspect, tuple) and len(aspect) == 2:
         parts = aspect
     try:
-        a, b = (int(p) for p in parts)
+        a, b = (int(p) for p in parts)  # type: ignore[call-overload]  # int() refuses what is not a number
         if a > 0 and b > 0 and not isinstance(parts[0], bool):
             return (a, b)
     except (TypeError, ValueError):

@@ -27,6 +27,8 @@ import numpy as np
 __all__ = ["Stroke", "Rect", "Lasso", "Invert", "Clear", "Command", "MaskCommands", "rasterise", "apply"]
 
 Point = tuple[float, float]
+#: (rows, starts, ends) of inclusive pixel spans, int64 arrays of one length.
+_Spans = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def _fill_spans(mask: np.ndarray, rows: np.ndarray, starts: np.ndarray, ends: np
         region |= covered
 
 
-def _stroke_spans(points: Sequence[Point], radius: float, height: int, width: int) -> tuple[np.ndarray, ...]:
+def _stroke_spans(points: Sequence[Point], radius: float, height: int, width: int) -> _Spans:
     """Per (segment, row) pair, the pixel span of the capsule around the segment on that row.
 
     A capsule (a segment thickened by ``radius``) is convex, so its intersection with a
@@ -155,7 +157,7 @@ def _stroke_spans(points: Sequence[Point], radius: float, height: int, width: in
     return rows, starts, ends
 
 
-def _polygon_spans(points: Sequence[Point], height: int, width: int) -> tuple[np.ndarray, ...]:
+def _polygon_spans(points: Sequence[Point], height: int, width: int) -> _Spans:
     """Even-odd scanline spans of a closed polygon, sampled at pixel centres."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     p, q = pts, np.roll(pts, -1, axis=0)

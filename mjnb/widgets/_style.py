@@ -106,7 +106,7 @@ _CSS = """
 """
 
 
-def stylesheet() -> widgets.HTML:  # type: ignore[no-any-unimported]
+def stylesheet() -> widgets.HTML:
     """An invisible HTML widget that carries the stylesheet; each top-level widget holds one."""
     return widgets.HTML(f"<style>{_CSS}</style>", layout=widgets.Layout(display="none"))
 
