@@ -10,11 +10,11 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ._errors import ValidationError
+from ._frozen import Frozen, _assign
 
 __all__ = ["ApiKey", "Settings", "resolve_settings", "embedded_simulator", "mjnb_home"]
 
@@ -85,12 +85,14 @@ class ApiKey:
         return hash(("ApiKey", self._value))
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Frozen):
     dialect: str
     base_url: str
     api_key: ApiKey
     embedded: bool  # True when talking to the embedded simulator
+
+    def __init__(self, dialect: str, base_url: str, api_key: ApiKey, embedded: bool) -> None:
+        _assign(self, locals())
 
     def __repr__(self) -> str:
         where = "embedded simulator" if self.embedded else self.base_url

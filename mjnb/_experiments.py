@@ -9,7 +9,6 @@ written once as steps (see :mod:`mjnb._sweep`) that each client performs in its 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence, cast
 
 from ._errors import MjnbError, UnsupportedOperation, ValidationError
@@ -37,7 +36,6 @@ class Resumed(list[Task]):
         self.errors = dict(errors or {})
 
 
-@dataclass
 class Reconciled:
     """What ``reconcile()`` settled and what stays uncertain.
 
@@ -45,8 +43,19 @@ class Reconciled:
     now in the journal); ``uncertain`` holds (journal id, why) for each one that could not be.
     """
 
-    settled: list[tuple[int, Task]] = field(default_factory=list)
-    uncertain: list[tuple[int, str]] = field(default_factory=list)
+    # Written out rather than a dataclass, which costs about a millisecond at import.
+    def __init__(
+        self, settled: list[tuple[int, Task]] | None = None, uncertain: list[tuple[int, str]] | None = None
+    ) -> None:
+        self.settled: list[tuple[int, Task]] = [] if settled is None else settled
+        self.uncertain: list[tuple[int, str]] = [] if uncertain is None else uncertain
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return bool((self.settled, self.uncertain) == (other.settled, other.uncertain))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass's
 
     def __repr__(self) -> str:
         lines = [f"Reconciled: {len(self.settled)} settled, {len(self.uncertain)} still uncertain"]

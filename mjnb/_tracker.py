@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
 from ._errors import MjnbError, RateLimitError, TaskNotFound
+from ._frozen import Frozen, _assign
 from ._models import Task, TaskStatus
 from .dialects import Request
 
@@ -42,29 +42,42 @@ _READS_PER_WAVE = 8
 _SHARE_OF_REMAINING = 0.8
 
 
-@dataclass(frozen=True)
-class Read:
+class Read(Frozen):
     """A read the tracker wants done now: ``request`` covers ``task_ids`` (one, or a batch)."""
 
     request: Request
     task_ids: tuple[str, ...]
     batch: bool
 
+    def __init__(self, request: Request, task_ids: tuple[str, ...], batch: bool) -> None:
+        _assign(self, locals())
 
-@dataclass
+
 class _Followed:
-    task: Task
-    added: float
-    next_read: float
-    version: int = 0
-    cap: float | None = None  # the longest a waiter wants between two reads
-    misses: int = 0
-    error: BaseException | None = None
-    waiters: int = 0
-    sample: tuple[float, int] | None = None  # (age, progress) of the last read that moved the progress
+    # A plain class, not a dataclass: those cost about a millisecond each at import.
+    def __init__(
+        self,
+        task: Task,
+        added: float,
+        next_read: float,
+        version: int = 0,
+        cap: float | None = None,  # the longest a waiter wants between two reads
+        misses: int = 0,
+        error: BaseException | None = None,
+        waiters: int = 0,
+        sample: tuple[float, int] | None = None,  # (age, progress) of the last read that moved the progress
+    ) -> None:
+        self.task = task
+        self.added = added
+        self.next_read = next_read
+        self.version = version
+        self.cap = cap
+        self.misses = misses
+        self.error = error
+        self.waiters = waiters
+        self.sample = sample
 
 
-@dataclass
 class TrackerCore:
     """What to read and when, for every followed task of one client (no I/O).
 
@@ -74,11 +87,12 @@ class TrackerCore:
         expected_seconds: how long a job usually takes (spaces per-task reads before progress is known).
     """
 
-    dialect: Any
-    interval: float
-    expected_seconds: float = 30.0
-    followed: dict[str, _Followed] = field(default_factory=dict)
-    reads: int = 0  # requests planned so far (a figure for benches and tests)
+    def __init__(self, dialect: Any, interval: float, expected_seconds: float = 30.0) -> None:
+        self.dialect = dialect
+        self.interval = interval
+        self.expected_seconds = expected_seconds
+        self.followed: dict[str, _Followed] = {}
+        self.reads = 0  # requests planned so far (a figure for benches and tests)
 
     @property
     def batched(self) -> bool:
