@@ -12,6 +12,7 @@ import functools
 import inspect
 import threading
 import time
+from collections.abc import Iterable as _Iterable
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
@@ -39,11 +40,12 @@ from ._errors import (
     ValidationError,
 )
 from ._experiments import AsyncExperimentVerbs, SyncExperimentVerbs
-from ._flows import Download, Fetch, Flow, Flows, Notify, Now, Sleep, Stream, Submit, Update, _seconds
+from ._flows import Download, Fetch, Flow, Flows, Notify, Now, Sleep, Stream, Submit, Update, _own_task, _seconds
 from ._models import Task
 from ._tracker import AsyncTracker, SyncTracker, TrackerCore
 from ._transport import AsyncHTTPClient, AsyncTransport, RetryPolicy, SendFailed, SyncHTTPClient, SyncTransport
 from .dialects import Request, Response, get_dialect
+from .dialects._validate import checked_task_id
 
 if TYPE_CHECKING:
     import asyncio
@@ -56,6 +58,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 #: The embedded simulator finishes a job in seconds: poll it often so progress looks live.
+#: The shortest poll_interval a client takes, in seconds (shorter would hammer a service).
+_MIN_POLL = 0.05
 _EMBEDDED_POLL = 0.25
 #: AceData NDJSON streams held open at once by one client; beyond it, a wait=True imagine is
 #: submitted asynchronously and followed by the tracker's batched reads (no pool starvation).
@@ -91,6 +95,12 @@ class _Shared:
         timeout = _seconds(timeout, "timeout")
         if poll_interval is not None:
             poll_interval = _seconds(poll_interval, "poll_interval")
+            if poll_interval < _MIN_POLL:
+                raise ValidationError(
+                    f"poll_interval: {poll_interval!r} s would read a service hundreds of times a second; "
+                    f"use at least {_MIN_POLL} s (None: the dialect's default)",
+                    field="poll_interval",
+                )
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or not 0 <= max_retries <= 10:
             raise ValidationError(
                 f"max_retries: {max_retries!r} is not allowed; use an integer 0–10", field="max_retries"
@@ -276,11 +286,28 @@ class _Shared:
         """Whether ``task`` occupies a slot of account concurrency."""
         return step.request.op not in _NOT_A_NEW_JOB and not task.done and bool(task.id)
 
-    @staticmethod
-    def _ordered(tasks: Iterable[Task | str]) -> list[Task | str]:
+    def _check_open(self, flow: Any = None) -> None:
+        if getattr(self, "_closed", False):
+            if flow is not None:
+                flow.close()
+            raise ValidationError(
+                "client: this client is closed; make a new one (a `with` block closes it at its end)", field="client"
+            )
+
+    def _ordered(self, tasks: Iterable[Task | str]) -> list[Task | str]:
+        """``tasks`` as a list, each a Task of this client's dialect or a valid task id (else ValidationError)."""
+        self._check_open()
+        if isinstance(tasks, (str, Task)) or not isinstance(tasks, _Iterable):
+            raise ValidationError(
+                f"tasks: a list (or other iterable) of Tasks or task ids, not a {type(tasks).__name__}", field="tasks"
+            )
         items = list(tasks)
         for item in items:
-            if not isinstance(item, (Task, str)):
+            if isinstance(item, Task):
+                _own_task(item, self.dialect, "tasks")
+            elif isinstance(item, str):
+                checked_task_id(item, "tasks")
+            else:
                 raise ValidationError(f"tasks: {item!r} is not a Task or a task id", field="tasks")
         return items
 
@@ -354,7 +381,7 @@ class Client(SyncExperimentVerbs, _Shared):
         base_url: the service's base URL (else ``MJNB_BASE_URL``; none and no key: the embedded simulator).
         api_key: the key (else ``MJNB_API_KEY``); kept in an :class:`ApiKey` whose repr is ``'***'``.
         timeout: seconds for one HTTP request (> 0).
-        poll_interval: seconds between batched reads of followed tasks (the dialect's default when None).
+        poll_interval: seconds (≥ 0.05) between batched reads of followed tasks (the dialect's default when None).
         max_retries: retries of a read, or of a submit that provably created no job (0–10).
         max_concurrent: jobs allowed to run at once; further submits wait for one to finish (the
             dialect's default: 3 on midjourney-proxy / new-api accounts; None: no limit).
@@ -455,10 +482,15 @@ class Client(SyncExperimentVerbs, _Shared):
             timeout: seconds (> 0) for all of them together.
 
         Raises:
+            ValidationError: at the call, before anything is read: ``tasks`` not an iterable of Tasks
+                of this dialect or valid task ids, ``timeout`` not a positive number.
             TaskTimeout: ``timeout`` passed with tasks unfinished (``.unfinished`` lists them).
         """
-        timeout = _seconds(timeout, "timeout")
-        known = [t if isinstance(t, Task) else self.get(t) for t in self._ordered(tasks)]
+        # Arguments are checked now, not at the first next(): a generator would defer the error.
+        return self._completed(self._ordered(tasks), _seconds(timeout, "timeout"))
+
+    def _completed(self, items: list[Task | str], timeout: float) -> Iterator[Task]:
+        known = [t if isinstance(t, Task) else self.get(t) for t in items]
         pending = {t.id: t for t in known}
         for task in known:
             if task.done:
@@ -483,6 +515,7 @@ class Client(SyncExperimentVerbs, _Shared):
 
     # -- the driver ----------------------------------------------------------------------------
     def _drive(self, flow: Flow[T]) -> T:
+        self._check_open(flow)
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -576,7 +609,11 @@ class Client(SyncExperimentVerbs, _Shared):
         return task
 
     def close(self) -> None:
-        """Stop the tracker and close the HTTP connections (not an ``http_client`` you passed in)."""
+        """Stop the tracker and close the HTTP connections (not an ``http_client`` you passed in).
+
+        A closed client refuses every further call with ``ValidationError`` (field ``client``).
+        """
+        self._closed = True
         self._tracker.close()
         self._transport.close()
         if self.journal is not None:
@@ -672,10 +709,15 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
                     raise TaskFailed(task)
         return result
 
-    async def as_completed(self, tasks: Iterable[Task | str], *, timeout: float = 600.0) -> AsyncIterator[Task]:
-        """Yield each task once it is final, in the order they finish (``async for``; see :meth:`Client.as_completed`)."""
-        timeout = _seconds(timeout, "timeout")
-        known = [t if isinstance(t, Task) else await self.get(t) for t in self._ordered(tasks)]
+    def as_completed(self, tasks: Iterable[Task | str], *, timeout: float = 600.0) -> AsyncIterator[Task]:
+        """Yield each task once it is final, in the order they finish (``async for``; see :meth:`Client.as_completed`).
+
+        Arguments are checked at the call (``ValidationError``), before the first ``async for`` step.
+        """
+        return self._completed(self._ordered(tasks), _seconds(timeout, "timeout"))
+
+    async def _completed(self, items: list[Task | str], timeout: float) -> AsyncIterator[Task]:
+        known = [t if isinstance(t, Task) else await self.get(t) for t in items]
         pending = {t.id: t for t in known}
         for task in known:
             if task.done:
@@ -699,6 +741,7 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
         self._tracker.follow(list(tasks))
 
     async def _drive(self, flow: Flow[T]) -> T:
+        self._check_open(flow)
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -837,7 +880,11 @@ class AsyncClient(AsyncExperimentVerbs, _Shared):
         return task
 
     async def aclose(self) -> None:
-        """Stop the tracker and close the HTTP connections (not an ``http_client`` you passed in)."""
+        """Stop the tracker and close the HTTP connections (not an ``http_client`` you passed in).
+
+        A closed client refuses every further call with ``ValidationError`` (field ``client``).
+        """
+        self._closed = True
         await self._tracker.aclose()
         await self._transport.aclose()
         if self.journal is not None:

@@ -264,6 +264,16 @@ def _seconds(value: Any, field: str) -> float:
     return float(value)
 
 
+def _own_task(task: Task, dialect: str, field: str) -> None:
+    """Refuse a Task of another dialect: this client cannot read it (its id means nothing here)."""
+    if task.dialect != dialect:
+        raise ValidationError(
+            f"{field}: task {task.id!r} is a {task.dialect} task and this client speaks {dialect}; "
+            f"follow it with a {task.dialect} client",
+            field=field,
+        )
+
+
 def _tags(tags: Any) -> Mapping[str, str] | None:
     if tags is None:
         return None
@@ -1049,6 +1059,8 @@ class Flows:
         timeout = _seconds(timeout, "timeout")
         interval = None if poll_interval is None else _seconds(poll_interval, "poll_interval")
         _callable(on_progress, "on_progress")
+        if isinstance(task, Task):
+            _own_task(task, self.dialect.name, "task")
         current = task if isinstance(task, Task) else (yield from self.get(task))
         deadline = (yield Now()) + timeout
         best: int | None = None

@@ -93,6 +93,7 @@ class TrackerCore:
         self.expected_seconds = expected_seconds
         self.followed: dict[str, _Followed] = {}
         self.reads = 0  # requests planned so far (a figure for benches and tests)
+        self.refused = False  # a plan() handed a dialect's refusal to some tasks' waiters: wake them
 
     @property
     def batched(self) -> bool:
@@ -142,18 +143,35 @@ class TrackerCore:
             size = int(self.dialect.batch_size)
             for start in range(0, len(batch), size):
                 ids = tuple(batch[start : start + size])
-                reads.append(Read(self.dialect.prepare("get_many", task_ids=ids), ids, True))
+                request = self._prepared(ids, "get_many", task_ids=ids)
+                if request is not None:
+                    reads.append(Read(request, ids, True))
             due = [tid for tid in singles if self.followed[tid].next_read <= now]
             for tid in batch:
                 self.followed[tid].next_read = now + self._capped(self.followed[tid], self.interval)
         due.sort(key=lambda tid: self.followed[tid].next_read)
         for tid in due[:_READS_PER_WAVE]:
             known = self.followed[tid].task
-            reads.append(Read(self.dialect.prepare("get", task_id=tid, task=known), (tid,), False))
+            request = self._prepared((tid,), "get", task_id=tid, task=known)
+            if request is not None:
+                reads.append(Read(request, (tid,), False))
             entry = self.followed[tid]
             entry.next_read = now + self._capped(entry, self.interval)  # until the answer says more
         self.reads += len(reads)
         return reads
+
+    def _prepared(self, ids: tuple[str, ...], op: str, **args: Any) -> Request | None:
+        """The request, or None when the dialect refuses it: the error then goes to those tasks'
+        waiters (a tracker that raised here would stop following every other task too)."""
+        try:
+            return self.dialect.prepare(op, **args)  # type: ignore[no-any-return]
+        except Exception as exc:
+            for tid in ids:
+                entry = self.followed.get(tid)
+                if entry is not None:
+                    entry.error, entry.version = exc, entry.version + 1
+            self.refused = True
+            return None
 
     def ingest(self, read: Read, result: Any, now: float) -> list[str]:
         """Digest the answer to ``read`` (Tasks, or the exception the read raised).
@@ -382,6 +400,9 @@ class SyncTracker(_Renewing):
                     return
                 now = time.monotonic()
                 reads = self.core.plan(now)
+                if self.core.refused:
+                    self.core.refused = False
+                    self._cond.notify_all()
                 if not reads:
                     due = self.core.next_due()
                     if due is None:
@@ -494,6 +515,9 @@ class AsyncTracker(_Renewing):
                 now = time.monotonic()
                 reads = self.core.plan(now)
                 due = self.core.next_due() if not reads else now
+                if self.core.refused:
+                    self.core.refused = False
+                    changed.set()
             if due is None:
                 return
             if not reads:
