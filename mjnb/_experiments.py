@@ -153,6 +153,7 @@ def _reconcile_steps(client: Any, window: float) -> _Steps:
             how = f"prompt {entry.prompt!r} within ±{window:g} s"
         if len(hits) == 1:
             journal.resolve(entry.id, hits[0].id)
+            journal.record_progress(hits[0])  # what the listing says of it (it may be finished already)
             claimed.add(hits[0].id)
             result.settled.append(
                 (entry.id, hits[0].evolve(journal_id=entry.id, parent_id=hits[0].parent_id or entry.parent_id))

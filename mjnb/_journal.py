@@ -375,19 +375,35 @@ class Journal(QueryMixin):
             The updated entry.
 
         Raises:
-            ValidationError: no such journal id, an empty task id, or the row already has another id.
+            ValidationError: ``journal_id`` not a positive int or no such entry, a task id no service
+                gives (empty, whitespace, ``/``…), the row already has another id, or another row of
+                the same service already holds this id (a pasted wrong id would rewrite that row).
         """
-        if not isinstance(task_id, str) or not task_id.strip() or "/" in task_id or task_id in (".", ".."):
-            raise ValidationError(f"task_id: a task id as the service gave it, not {task_id!r}", field="task_id")
+        from .dialects._validate import checked_task_id
+
+        if isinstance(journal_id, bool) or not isinstance(journal_id, int) or journal_id < 1:
+            raise ValidationError(
+                f"journal_id: a journal entry number (int >= 1), not {journal_id!r}", field="journal_id"
+            )
+        checked_task_id(task_id, "task_id")
         current = self.get(journal_id)
         if current is None:
             raise ValidationError(f"journal_id: no journal entry {journal_id} in {self.path}", field="journal_id")
-        if current.task_id and current.task_id != task_id:
+        if current.task_id == task_id:
+            return current  # already recorded: nothing changes (its status stays)
+        if current.task_id:
             raise ValidationError(
                 f"journal_id: entry {journal_id} already has task id {current.task_id!r}", field="journal_id"
             )
+        holder = self.by_task_id(current.dialect, current.base_url, task_id)
+        if holder is not None:
+            raise ValidationError(
+                f"task_id: {task_id!r} is already entry {holder.id}'s task ({holder.prompt!r}); "
+                f"entry {journal_id} ({current.prompt!r}) must be another job",
+                field="task_id",
+            )
         with self._locked():
-            self._apply(journal_id, {"state": "accepted", "task_id": safe_text(task_id.strip())})
+            self._apply(journal_id, {"state": "accepted", "task_id": safe_text(task_id)})
         resolved = self.get(journal_id)
         assert resolved is not None  # just written under the lock; rows are never deleted
         return resolved

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ._frozen import Frozen, _assign
 
@@ -275,3 +275,11 @@ class Page(Frozen):
         total: int | None = None,
     ) -> None:
         _assign(self, locals())
+
+    def __len__(self) -> int:
+        """The number of tasks on this page (``total`` counts all pages, when the server says)."""
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Task]:
+        """The tasks of this page, as ``items`` holds them."""
+        return iter(self.items)
