@@ -218,29 +218,31 @@ class TrackerCore:
                 changed.append(tid)
             entry.task = fresh
             if not read.batch:
-                entry.next_read = now + self._capped(entry, self._delay(fresh, now - entry.added, entry))
+                age = now - entry.added
+                entry.next_read = now + self._capped(entry, self._delay(fresh, age, entry.sample))
+                moved = fresh.progress if fresh.progress is not None and 0 < fresh.progress < 100 and age > 0 else None
+                if moved is not None and (entry.sample is None or moved != entry.sample[1]):
+                    entry.sample = (age, moved)
         return changed
 
     def _capped(self, entry: _Followed, delay: float) -> float:
         return delay if entry.cap is None else min(delay, entry.cap)
 
-    def _delay(self, task: Task, age: float, entry: _Followed | None = None) -> float:
+    def _delay(self, task: Task, age: float, sample: tuple[float, int] | None = None) -> float:
         """Seconds until the next read of a task with no batched read: a share of the time left.
 
         The time left is estimated from the progress: as ``age × (100 − p) / p`` and, once two reads
-        saw it move, from its rate between them, whichever is sooner.  Services report progress in
+        saw it move, from its rate since ``sample`` (the age and progress when it last moved),
+        whichever is sooner.  Services report progress in
         steps that lag the job (EvoLink: 30 % until 50 % of it has run), so the first estimate alone
         would aim late; the rate of change sees the steps go by.
         """
         progress = task.progress
         if progress is not None and 0 < progress < 100 and age > 0:
             remaining = age * (100 - progress) / progress
-            if entry is not None:
-                if entry.sample is not None and progress > entry.sample[1] and age > entry.sample[0]:
-                    rate = (progress - entry.sample[1]) / (age - entry.sample[0])
-                    remaining = min(remaining, (100 - progress) / rate)
-                if entry.sample is None or progress != entry.sample[1]:
-                    entry.sample = (age, progress)
+            if sample is not None and progress > sample[1] and age > sample[0]:
+                rate = (progress - sample[1]) / (age - sample[0])
+                remaining = min(remaining, (100 - progress) / rate)
         else:
             remaining = max(self.expected_seconds - age, 0.0)
         return min(max(_SHARE_OF_REMAINING * remaining, self.interval), max(_MAX_DELAY, self.interval))

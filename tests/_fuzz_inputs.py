@@ -16,33 +16,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from mjnb._flows import VERBS  # every public verb, as both clients expose them
+
 DIALECTS = ("mjproxy", "newapi", "acedata", "evolink")
 MODES = ("sync", "async")
-VERBS = (
-    "imagine",
-    "action",
-    "upscale",
-    "vary",
-    "reroll",
-    "zoom_out",
-    "pan",
-    "inpaint",
-    "reposition",
-    "edit",
-    "blend",
-    "describe",
-    "shorten",
-    "translate",
-    "retexture",
-    "remove_bg",
-    "get",
-    "wait",
-    "tasks",
-    "download",
-    "download_video",
-    "seed",
-    "cancel",
-)
 
 
 @dataclass
